@@ -11,7 +11,7 @@ Importing the package is cheap: MXNet is imported on first use. The one thing
 done at import is a default for ``OMP_NUM_THREADS`` (every usable core), which
 MXNet only reads when it is first imported; a value you set is kept.
 """
-from ._threads import ensure_omp_threads as _ensure_omp_threads
+from .runtime import ensure_omp_threads as _ensure_omp_threads
 from .errors import Error
 
 _ensure_omp_threads()

@@ -1,0 +1,146 @@
+"""VGG feature extraction, with layers addressed by their paper names.
+
+The networks are the Gluon model zoo's VGG16 and VGG19 ``features`` stacks
+(3x3 convolutions, ReLU, 2x2 max pooling), so a layer's index here is its index
+in ``vision.vgg19().features``: ``conv1_1`` is 0, ``conv4_4`` is 25, ``conv5_1``
+is 28 -- the Gluon notes' taps [0, 5, 10, 19, 28] / [25]. Every network takes
+the package's tensor convention (ImageNet-normalized RGB, see :mod:`.images`).
+
+Weights are not this module's business: :mod:`.store` builds an extractor here
+and fills it.
+"""
+import re
+
+import mxnet as mx
+from mxnet.gluon import nn
+
+from .errors import Error
+
+#: convolutions per block
+BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+CHANNELS = (64, 128, 256, 512, 512)
+POOLINGS = ("max", "avg")
+
+#: Gatys et al. taps per architecture. VGG16 has no conv4_4: its content tap is
+#: conv4_2, the layer Gatys et al. used.
+DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+DEFAULT_CONTENT_LAYERS = {"vgg19": ("conv4_4",), "vgg16": ("conv4_2",)}
+#: Johnson et al.'s perceptual-loss taps (VGG16).
+JOHNSON_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+JOHNSON_CONTENT_LAYERS = ("relu2_2",)
+
+
+def layer_names(arch):
+    """Names of the ``features`` layers of `arch`, in order (index = position).
+
+    >>> layer_names("vgg19")[:6]
+    ['conv1_1', 'relu1_1', 'conv1_2', 'relu1_2', 'pool1', 'conv2_1']
+    """
+    check_arch(arch)
+    names = []
+    for b, n in enumerate(BLOCKS[arch], 1):
+        for i in range(1, n + 1):
+            names += ["conv%d_%d" % (b, i), "relu%d_%d" % (b, i)]
+        names.append("pool%d" % b)
+    return names
+
+
+def check_arch(arch):
+    if arch not in BLOCKS:
+        raise Error("unknown VGG architecture %r (valid: %s)" % (arch, ", ".join(sorted(BLOCKS))))
+
+
+def layer_index(arch, name):
+    """Index of layer `name` in `arch`'s ``features``; Error listing valid names."""
+    names = layer_names(arch)
+    if name not in names:
+        valid = [n for n in names if not n.startswith("pool")]
+        raise Error("unknown layer %r for %s (valid: %s)" % (name, arch, " ".join(valid)))
+    return names.index(name)
+
+
+def conv_channels(arch, name):
+    """Number of channels of layer `name` (a conv, relu or pool of block b)."""
+    layer_index(arch, name)
+    return CHANNELS[int(re.search(r"\d", name).group()) - 1]
+
+
+def conv_indices(arch):
+    """Indices of the convolutions, in order (13 for VGG16, 16 for VGG19)."""
+    return [i for i, n in enumerate(layer_names(arch)) if n.startswith("conv")]
+
+
+def vgg_layers(arch, upto, pooling="max"):
+    """A ``HybridSequential`` of `arch`'s ``features`` layers ``0..upto``.
+
+    Its children are indexed like the model zoo's ``features``, so parameter
+    ``"%d.weight" % i`` here is ``"features.%d.weight" % i`` in a zoo file.
+    """
+    if pooling not in POOLINGS:
+        raise Error("unknown pooling %r (valid: %s)" % (pooling, ", ".join(POOLINGS)))
+    names = layer_names(arch)
+    net = nn.HybridSequential(prefix="")
+    in_ch = 3
+    with net.name_scope():
+        for name in names[: upto + 1]:
+            if name.startswith("conv"):
+                ch = conv_channels(arch, name)
+                net.add(nn.Conv2D(ch, kernel_size=3, padding=1, in_channels=in_ch))
+                in_ch = ch
+            elif name.startswith("relu"):
+                net.add(nn.Activation("relu"))
+            elif pooling == "max":
+                net.add(nn.MaxPool2D(pool_size=2, strides=2))
+            else:
+                net.add(nn.AvgPool2D(pool_size=2, strides=2))
+    return net
+
+
+class VGGTaps(nn.HybridBlock):
+    """The VGG stack up to the deepest requested layer, returning a tuple of
+    the requested layers' outputs in the order they were asked for."""
+
+    def __init__(self, arch, layers, pooling="max", **kwargs):
+        super().__init__(**kwargs)
+        if not layers:
+            raise Error("no feature layers requested")
+        self.arch = arch
+        self.layers = tuple(layers)
+        self._index = [layer_index(arch, n) for n in self.layers]
+        with self.name_scope():
+            self.body = vgg_layers(arch, max(self._index), pooling)
+
+    def hybrid_forward(self, F, x):
+        wanted = set(self._index)
+        found = {}
+        for i, layer in enumerate(self.body._children.values()):
+            x = layer(x)
+            if i in wanted:
+                found[i] = x
+        return tuple(found[i] for i in self._index)
+
+
+class FeatureExtractor:
+    """Calls a hybridized :class:`VGGTaps` and names its outputs.
+
+    ``extractor(x)`` returns ``{layer name: NDArray}``; ``extractor.taps`` is
+    the HybridBlock itself, for building larger hybridized graphs on it.
+    """
+
+    def __init__(self, taps, *, source=""):
+        self.taps = taps
+        self.source = source
+
+    @property
+    def arch(self):
+        return self.taps.arch
+
+    @property
+    def layers(self):
+        return self.taps.layers
+
+    def __call__(self, x):
+        out = self.taps(x)
+        if isinstance(out, mx.nd.NDArray):
+            out = (out,)
+        return dict(zip(self.layers, out))

@@ -1,0 +1,167 @@
+"""Optimization-mode style transfer (Gatys et al.), as the Gluon notes lay it out.
+
+:func:`stylize_steps` is the whole method as a generator; :func:`stylize` runs
+it to the end. Their keyword arguments are the package's defaults for this mode
+(the CLI reads them from here).
+"""
+import logging
+
+import mxnet as mx
+import numpy as np
+
+from . import features, images, store
+from .errors import Error
+from .losses import PerceptualLoss, gram
+from .optimizer import optimize
+from .runtime import default_ctx
+
+log = logging.getLogger("gluon_style")
+
+INITS = ("content", "noise", "style")
+
+
+def _as_image(img, role):
+    if isinstance(img, str) or hasattr(img, "__fspath__"):
+        return images.load_image(img, role=role)
+    if hasattr(img, "convert"):  # a PIL image
+        return img.convert("RGB")
+    raise Error("%s must be a path or a PIL image, got %s" % (role, type(img).__name__))
+
+
+def _looks_like_path(s):
+    import os
+    return os.path.sep in s or "." in os.path.basename(s) or os.path.exists(s)
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise Error("%s must be a positive whole number, got %r" % (name, value))
+    return int(value)
+
+
+class LossProblem:
+    """The loss network and its targets for one content/style pair.
+
+    ``problem(x)`` returns ``(total, content, style, tv)``; it is what the
+    optimizer minimizes. Build it once per run: it holds the hybridized VGG and
+    the style Gram matrices and content features it aims at.
+    """
+
+    def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
+                 content_weight, tv_weight, pooling, ctx):
+        net = network if isinstance(network, store.Network) else store.resolve(network)
+        style_layers = tuple(style_layers or features.DEFAULT_STYLE_LAYERS)
+        content_layers = tuple(content_layers or features.DEFAULT_CONTENT_LAYERS[net.arch])
+        for name in style_layers + content_layers:
+            features.layer_index(net.arch, name)
+        extractor = store.load_extractor(net, style_layers + content_layers, pooling=pooling,
+                                         ctx=ctx, hybridize=False)
+        self.network, self.style_layers, self.content_layers = net, style_layers, content_layers
+        # the Gluon notes' weighting: style_weight / C^2 per style layer
+        style_weights = [style_weight / features.conv_channels(net.arch, n) ** 2 for n in style_layers]
+        self.loss = PerceptualLoss(extractor.taps, style_layers, content_layers,
+                                   style_weights=style_weights,
+                                   content_weights=[content_weight] * len(content_layers),
+                                   tv_weight=tv_weight)
+        self.loss.hybridize(static_alloc=True, static_shape=True)
+        extractor.taps.hybridize(static_alloc=True)
+        n = len(style_layers)
+        self.grams = [gram(mx.nd, f) for f in extractor.taps(style)[:n]]
+        self.contents = list(extractor.taps(content)[n:])
+
+    def __call__(self, x):
+        return self.loss(x, *self.grams, *self.contents)
+
+
+def stylize_steps(content, style, *, size=512, iterations=500, method="gd", lr=None,
+                  lr_decay=0.1, lr_decay_every=200, content_weight=1.0, style_weight=1e4,
+                  tv_weight=10.0, style_layers=None, content_layers=None, init="content",
+                  network="auto", pooling="max", ctx=None, seed=None):
+    """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
+
+    The images are loaded and the loss network built when this is called (so bad
+    input fails here); the iterations run as the iterator is consumed.
+
+    Parameters
+    ----------
+    content, style : str or PIL.Image.Image
+        Image paths or images.
+    size : int
+        Longer side of the result, in pixels; the style image is resized to the
+        same longer side.
+    iterations : int
+    method : {"gd", "adam", "lbfgs"}
+        See :mod:`gluon_style.optimizer`.
+    lr : float or None
+        Learning rate; None takes the method's default
+        (:data:`gluon_style.optimizer.DEFAULT_LR`).
+    lr_decay, lr_decay_every : float, int
+        The learning rate is multiplied by `lr_decay` every `lr_decay_every`
+        iterations (gd and adam).
+    content_weight, style_weight, tv_weight : float
+        Each style layer of C channels is weighted ``style_weight / C**2``.
+    style_layers, content_layers : sequence of str or None
+        VGG layer names; None takes the defaults of the network
+        (:data:`gluon_style.features.DEFAULT_STYLE_LAYERS`, conv4_4 on VGG19,
+        conv4_2 on VGG16).
+    init : {"content", "noise", "style"}, str or PIL.Image.Image
+        What the optimization starts from; an image (e.g. an interrupted run's
+        output) is resized to the content's size and continued from.
+    network : str
+        ``"auto"``, a name from :data:`gluon_style.store.NETWORKS` or a
+        ``.params`` file.
+    pooling : {"max", "avg"}
+    ctx : mx.Context or None
+        None: the first GPU when there is one, else the CPU.
+    seed : int or None
+        Seeds MXNet's and NumPy's generators (noise init).
+
+    Yields
+    ------
+    optimizer.Step
+        ``step.image`` is the optimized NDArray; :func:`gluon_style.images.to_image`
+        turns it into a picture.
+    """
+    size = _positive_int("size", size)
+    iterations = _positive_int("iterations", iterations)
+    if isinstance(init, str) and init not in INITS and not _looks_like_path(init):
+        raise Error("unknown init %r (valid: %s, or an image to continue from)"
+                    % (init, ", ".join(INITS)))
+    ctx = ctx or default_ctx()
+    if seed is not None:
+        mx.random.seed(int(seed))
+        np.random.seed(int(seed))
+    content_img = images.resize_max_side(_as_image(content, "content image"), size)
+    style_img = images.resize_max_side(_as_image(style, "style image"), size)
+    content_x = images.to_tensor(content_img, ctx=ctx)
+    style_x = images.to_tensor(style_img, ctx=ctx)
+    problem = LossProblem(content_x, style_x, network=network, style_layers=style_layers,
+                          content_layers=content_layers, style_weight=style_weight,
+                          content_weight=content_weight, tv_weight=tv_weight, pooling=pooling,
+                          ctx=ctx)
+    log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
+             " ".join(problem.style_layers), " ".join(problem.content_layers))
+    if init == "content":
+        x = content_x.copy()
+    elif init == "style":
+        x = images.to_tensor(images.resize_to(style_img, *content_img.size), ctx=ctx)
+    elif init == "noise":
+        noise = np.random.uniform(0, 255, (content_img.size[1], content_img.size[0], 3))
+        x = mx.nd.array(images.normalize_np(noise)[None], ctx=ctx)
+    else:  # continue from an earlier result
+        start = images.resize_to(_as_image(init, "init image"), *content_img.size)
+        x = images.to_tensor(start, ctx=ctx)
+    return optimize(problem, x, iterations=iterations, method=method, lr=lr,
+                    lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+
+
+def stylize(content, style, **options):
+    """Run :func:`stylize_steps` to the end and return the result as a PIL image.
+
+    Takes the same arguments. For progress, saving along the way or the loss
+    history, iterate over :func:`stylize_steps` instead.
+    """
+    step = None
+    for step in stylize_steps(content, style, **options):
+        pass
+    return images.to_image(step.image)

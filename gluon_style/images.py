@@ -1,0 +1,392 @@
+"""Image files and tensors: loading, resizing, (de)normalization, safe saving.
+
+The package-wide tensor convention lives here and only here: an NDArray of
+float32, shape ``(N, 3, H, W)``, RGB, ImageNet-normalized as
+``(rgb / 255 - MEAN) / STD``. Every problem a user can cause with a file raises
+:class:`gluon_style.errors.Error` with a one-line message naming the file.
+Outputs are written atomically (temp file in the same directory, fsync,
+``os.replace``), so a failure never leaves a partial file or clobbers the old one.
+MXNet is imported only by the functions that build tensors.
+"""
+import contextlib
+import os
+import struct
+import tempfile
+import warnings
+import zlib
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from .errors import Error
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+MIN_SIDE = 16
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
+            ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+IMAGE_EXTENSIONS = WRITE_EXTENSIONS = tuple(_FORMATS)  # read and written alike
+_LANCZOS = getattr(Image, "Resampling", Image).LANCZOS
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError,
+                  struct.error, zlib.error)
+_MEAN64, _STD64 = np.array(MEAN), np.array(STD)
+
+
+def _where(role, path):
+    return "%s '%s'" % (role, str(os.fspath(path)).replace("\n", "\\n"))
+
+
+def _oneline(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def load_image(path, *, role="image"):
+    """Read an image file as an upright 8-bit RGB image.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    role : str
+        What the file is, for messages ("content image", "style image").
+
+    Returns
+    -------
+    PIL.Image.Image
+        Mode ``"RGB"``, fully decoded, EXIF orientation applied, alpha
+        composited over white, 16-bit gray scaled to 8 bits; first frame only.
+
+    Raises
+    ------
+    Error
+        Missing, unreadable, empty, not an image, truncated or corrupt, larger
+        than ``PIL.Image.MAX_IMAGE_PIXELS``, or shorter side < ``MIN_SIDE``.
+    """
+    where, p = _where(role, path), os.fspath(path)
+    if not os.path.exists(p):
+        raise Error("%s: no such file" % where)
+    if os.path.isdir(p):
+        raise Error("%s: is a directory, not an image file" % where)
+    if not os.path.isfile(p):
+        raise Error("%s: not a regular file" % where)
+    if os.path.getsize(p) == 0:
+        raise Error("%s: empty file" % where)
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        if truncated_ok:  # someone allowed truncated images; not for us
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
+        with warnings.catch_warnings(), open(p, "rb") as f:
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(f)
+            (w, h), limit = img.size, Image.MAX_IMAGE_PIXELS
+            if limit and w * h > limit:
+                raise Image.DecompressionBombError(
+                    "%dx%d = %d pixels, over Pillow's limit of %d" % (w, h, w * h, limit))
+            if min(w, h) < MIN_SIDE:
+                raise Error("%s: image is %dx%d pixels; both sides must be at "
+                            "least %d" % (where, w, h, MIN_SIDE))
+            img.load()
+            try:
+                img = ImageOps.exif_transpose(img)
+            except Exception:  # malformed EXIF: keep the pixels as stored
+                pass
+            return _to_rgb(img)
+    except PermissionError:
+        raise Error("%s: permission denied" % where) from None
+    except UnidentifiedImageError:
+        raise Error("%s: not an image file (cannot identify format)" % where) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise Error("%s: image too large, refusing to decode a possible "
+                    "decompression bomb (%s)" % (where, _oneline(e))) from None
+    except MemoryError:
+        raise Error("%s: not enough memory to decode the image" % where) from None
+    except _DECODE_ERRORS as e:
+        raise Error("%s: truncated or corrupt image file (%s)" % (where, _oneline(e))) from None
+    finally:
+        if truncated_ok:
+            ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+
+
+def _to_rgb(img):
+    """Convert any Pillow mode to 8-bit RGB (alpha over white, I/I;16 from 16 bits)."""
+    mode = img.mode
+    if mode == "F" or mode.startswith("I"):
+        a = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        if mode != "F":  # 16-bit range (I;16*, and I as Pillow opens 16-bit files)
+            a = a * (255.0 / 65535.0)
+        gray = np.clip(np.round(a), 0, 255).astype(np.uint8)
+        return Image.fromarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.uint32)
+        alpha = rgba[:, :, 3:]
+        rgb = (rgba[:, :, :3] * alpha + 255 * (255 - alpha) + 127) // 255
+        return Image.fromarray(rgb.astype(np.uint8))
+    return img.convert("RGB")
+
+
+def _check_size(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise Error("%s must be a positive integer, got %r" % (name, value))
+    return int(value)
+
+
+def resize_max_side(img, size, *, upscale=True):
+    """Scale ``img`` (LANCZOS) so its longer side is ``size`` px, keeping aspect.
+
+    Parameters
+    ----------
+    img : PIL.Image.Image
+    size : int
+        Target longer side; not a positive int raises :class:`Error`.
+    upscale : bool
+        If False, an image already within ``size`` is returned as a copy.
+
+    Returns
+    -------
+    PIL.Image.Image
+        Each side at least 1 px.
+    """
+    size = _check_size(size, "size")
+    w, h = img.size
+    if not upscale and max(w, h) <= size:
+        return img.copy()
+    long_, short = max(w, h), min(w, h)
+    short = max(1, (2 * short * size + long_) // (2 * long_))  # round half up
+    new = (size, short) if w >= h else (short, size)
+    return img.copy() if new == (w, h) else img.resize(new, _LANCZOS)
+
+
+def resize_to(img, width, height):
+    """Resize ``img`` to exactly ``width`` x ``height`` px (LANCZOS; aspect may change)."""
+    new = (_check_size(width, "width"), _check_size(height, "height"))
+    return img.copy() if new == img.size else img.resize(new, _LANCZOS)
+
+
+def normalize_np(arr):
+    """RGB pixels on the 0..255 scale, ``(H, W, 3)`` or ``(N, H, W, 3)``, any
+    dtype, to normalized float32 ``(3, H, W)`` or ``(N, 3, H, W)``."""
+    a = np.asarray(arr, dtype=np.float64)
+    if a.ndim not in (3, 4) or a.shape[-1] != 3:
+        raise ValueError("expected (H, W, 3) or (N, H, W, 3), got %s" % (a.shape,))
+    a = (a / 255.0 - _MEAN64) / _STD64
+    return np.ascontiguousarray(np.moveaxis(a, -1, -3), dtype=np.float32)
+
+
+def denormalize_np(arr):
+    """Inverse of :func:`normalize_np`: normalized ``(3, H, W)`` or ``(N, 3, H, W)``
+    to float32 ``(H, W, 3)`` or ``(N, H, W, 3)`` on the 0..255 scale (not clipped)."""
+    a = np.asarray(arr, dtype=np.float64)
+    if a.ndim not in (3, 4) or a.shape[-3] != 3:
+        raise ValueError("expected (3, H, W) or (N, 3, H, W), got %s" % (a.shape,))
+    return ((np.moveaxis(a, -3, -1) * _STD64 + _MEAN64) * 255.0).astype(np.float32)
+
+
+def to_tensor(images, ctx=None):
+    """PIL image, or a list of same-size ones, to a normalized ``(N, 3, H, W)``
+    float32 NDArray on ``ctx`` (default: the current context)."""
+    import mxnet as mx
+
+    images = [images] if isinstance(images, Image.Image) else list(images)
+    if not images or len({im.size for im in images}) != 1:
+        raise ValueError("to_tensor needs one or more images of the same size, got "
+                         "sizes %s" % [im.size for im in images])
+    arr = np.stack([np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
+                    for im in images])
+    return mx.nd.array(normalize_np(arr), ctx=ctx, dtype=np.float32)
+
+
+def to_images(tensor):
+    """Normalized ``(N, 3, H, W)`` (or ``(3, H, W)``) NDArray or numpy array to a
+    list of RGB images (denormalized, rounded, clipped to 0..255).
+
+    Raises ``ValueError`` for a wrong shape or NaN/infinite values (a diverged
+    optimization should not be saved silently)."""
+    a = tensor.asnumpy() if hasattr(tensor, "asnumpy") else np.asarray(tensor)
+    a = a[None] if a.ndim == 3 else a
+    if a.ndim != 4 or a.shape[1] != 3:
+        raise ValueError("expected (N, 3, H, W) or (3, H, W), got %s" % (a.shape,))
+    if not np.isfinite(a).all():
+        raise ValueError("image tensor contains NaN or infinite values")
+    u8 = np.clip(np.round(denormalize_np(a)), 0, 255).astype(np.uint8)
+    return [Image.fromarray(x) for x in u8]
+
+
+def to_image(tensor):
+    """One normalized ``(1, 3, H, W)`` or ``(3, H, W)`` tensor to an RGB image."""
+    if len(tensor.shape) == 4 and tensor.shape[0] != 1:
+        raise ValueError("to_image takes one image, got a batch of %d" % tensor.shape[0])
+    return to_images(tensor)[0]
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        norm = lambda p: os.path.normcase(os.path.realpath(p))  # noqa: E731
+        return norm(a) == norm(b)
+
+
+def _extension_error(where, ext, accepted):
+    what = "unsupported extension '%s'" % ext if ext else "no file extension"
+    return Error("%s: %s (accepted: %s)" % (where, what, " ".join(accepted)))
+
+
+def check_output_path(path, *, inputs=(), role="output", extensions=WRITE_EXTENSIONS):
+    """Validate an output path before any work is done.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    inputs : path or iterable of paths
+        Files never to overwrite (None entries ignored); compared with
+        ``os.path.samefile`` (symlinks, hard links, other spellings).
+    role : str
+        For messages.
+    extensions : tuple of str or None
+        Accepted lower-case extensions (default: image formats); None: any.
+
+    Returns
+    -------
+    str
+        The absolute path. An existing file that is not an input is allowed.
+
+    Raises
+    ------
+    Error
+        A directory, a bad extension, a missing or unwritable parent directory,
+        or the same file as an input.
+    """
+    where = _where(role, path)
+    if not os.fspath(path):
+        raise Error("%s: empty path" % role)
+    final = os.path.abspath(os.fspath(path))
+    if os.path.isdir(final):
+        raise Error("%s: is a directory; give a file name" % where)
+    ext = os.path.splitext(final)[1].lower()
+    if extensions is not None and ext not in extensions:
+        raise _extension_error(where, ext, extensions)
+    folder = os.path.dirname(final)
+    if not os.path.isdir(folder):
+        raise Error("%s: directory '%s' does not exist" % (where, folder))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise Error("%s: directory '%s' is not writable" % (where, folder))
+    if isinstance(inputs, (str, bytes, os.PathLike)):
+        inputs = (inputs,)
+    for src in inputs:
+        if src is not None and _same_file(final, src):
+            raise Error("%s: is the same file as input '%s'; refusing to overwrite "
+                        "an input" % (where, os.fspath(src)))
+    return final
+
+
+def _new_file_mode(final):
+    try:
+        return os.stat(final).st_mode & 0o7777  # replacing: keep its permissions
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/status") as f:
+            umask = next(int(x.split()[1], 8) for x in f if x.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path, *, role="output"):
+    """Yield a temp path (hidden, same directory and extension as ``path``),
+    moved onto ``path`` if the block succeeds and removed if anything fails.
+
+    For libraries that write by file name (``save_parameters``, ``savefig``).
+    An ``OSError`` (full disk, no permission) becomes an :class:`Error`.
+    """
+    where, final = _where(role, path), os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(final)
+    stem, ext = os.path.splitext(name)
+    if os.path.isdir(final):
+        raise Error("%s: is a directory; give a file name" % where)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + stem + ".tmp-", suffix=ext, dir=folder)
+        os.close(fd)
+    except OSError as e:
+        raise Error("%s: cannot write in directory '%s' (%s)"
+                    % (where, folder, e.strerror or _oneline(e))) from None
+    try:
+        yield tmp
+        os.chmod(tmp, _new_file_mode(final))
+        _fsync(tmp)
+        os.replace(tmp, final)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        if isinstance(e, OSError):
+            raise Error("%s: cannot write (%s)" % (where, e.strerror or _oneline(e))) from e
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        _fsync(folder)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", *, encoding=None, newline=None, role="output"):
+    """Like ``open(path, mode)`` for writing, but atomic (see :func:`atomic_path`).
+
+    Text modes default to UTF-8; pass ``newline=""`` for the csv module.
+    """
+    if not mode.startswith("w") or any(c in mode for c in "rax"):
+        raise ValueError("atomic_write needs a 'w' mode, got %r" % mode)
+    if "b" not in mode and encoding is None:
+        encoding = "utf-8"
+    with atomic_path(path, role=role) as tmp:
+        with open(tmp, mode, encoding=encoding, newline=newline) as f:
+            yield f
+
+
+def save_image(img, path, *, quality=95, role="output"):
+    """Save a PIL image or a normalized NDArray (via :func:`to_image`) atomically.
+
+    The format follows the extension (see ``WRITE_EXTENSIONS``); JPEG and WebP
+    use ``quality``. On failure the previous file, if any, is left untouched.
+    """
+    if hasattr(img, "asnumpy"):
+        img = to_image(img)
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in _FORMATS:
+        raise _extension_error(_where(role, path), ext, WRITE_EXTENSIONS)
+    fmt = _FORMATS[ext]
+    if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
+        img = img.convert("RGB")
+    opts = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    with atomic_write(path, "wb", role=role) as f:
+        img.save(f, format=fmt, **opts)
+
+
+def list_images(directory, *, recursive=True, role="image directory"):
+    """Image files (by extension, case-insensitive) under ``directory``, sorted.
+
+    Hidden files and directories (leading ``.``) are skipped. Raises
+    :class:`Error` if ``directory`` is not a readable directory or holds none.
+    """
+    where, top = _where(role, directory), os.fspath(directory)
+    if not os.path.isdir(top):
+        raise Error("%s: %s" % (where, "not a directory" if os.path.exists(top)
+                                else "no such directory"))
+    found, failures = [], []
+    for root, dirs, files in os.walk(top, onerror=failures.append):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        found += [os.path.join(root, f) for f in files if not f.startswith(".")
+                  and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
+                  and os.path.isfile(os.path.join(root, f))]
+    if not found and failures:
+        raise Error("%s: cannot read (%s)" % (where, failures[0].strerror))
+    if not found:
+        raise Error("%s: no image files found (looked for %s)"
+                    % (where, " ".join(IMAGE_EXTENSIONS)))
+    return sorted(found)

@@ -1,0 +1,44 @@
+"""Figures: loss curves beside the images they came from (matplotlib, no display)."""
+from .images import atomic_path
+
+
+def loss_figure(history, path, *, panels=(), title=None):
+    """Save a figure of loss curves and an image strip to `path` (atomically).
+
+    Parameters
+    ----------
+    history : dict of str to list of (step, value)
+        One curve per term, drawn on a log scale.
+    panels : sequence of (label, PIL.Image.Image)
+        Images shown in a row above the curves (e.g. content, style, result).
+    """
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    n = max(1, len(panels))
+    fig = plt.figure(figsize=(max(8, 3 * n), 7 if panels else 4), dpi=100)
+    grid = fig.add_gridspec(2 if panels else 1, n, height_ratios=[1.2, 1] if panels else [1])
+    for i, (label, img) in enumerate(panels):
+        ax = fig.add_subplot(grid[0, i])
+        ax.imshow(img)
+        ax.set_title(label, fontsize=10)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[-1, :])
+    for name, points in history.items():
+        points = [(s, v) for s, v in points if v > 0]
+        if points:
+            steps, values = zip(*points)
+            ax.plot(steps, values, label=name, lw=1.5 if name == "total" else 1)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("loss (weighted)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="upper right", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
+    plt.close(fig)
+    return path

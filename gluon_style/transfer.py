@@ -1,0 +1,207 @@
+"""The command line: ``python -m gluon_style.transfer``.
+
+Commands::
+
+    python -m gluon_style.transfer --content C --style S --output O [options]
+        optimization mode (Gatys et al.); ``optimize`` may be written first
+
+Option defaults are read from the library functions, never repeated here. User
+errors print one line and exit with status 2; Ctrl-C saves what there is.
+"""
+import argparse
+import inspect
+import logging
+import os
+import sys
+import time
+
+from .errors import Error
+
+PLOT_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".pdf", ".svg")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line, exit status 2."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+
+
+def default(fn, name):
+    """The default of keyword argument `name` of library function `fn`."""
+    return inspect.signature(fn).parameters[name].default
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be positive, got %d" % value)
+    return value
+
+
+def _nonneg_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text)
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number >= 0, got %s" % text)
+    return value
+
+
+def _setup_logging(quiet):
+    from tqdm import tqdm
+
+    class _TqdmHandler(logging.Handler):
+        def emit(self, record):
+            tqdm.write(self.format(record), file=sys.stderr)
+
+    logger = logging.getLogger("gluon_style")
+    logger.handlers[:] = [_TqdmHandler()]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+# ---------------------------------------------------------------- optimize
+def optimize_parser():
+    from . import gatys, optimizer, store
+    fn = gatys.stylize_steps
+    p = _Parser(prog="python -m gluon_style.transfer [optimize]",
+                description="Optimization-mode style transfer (Gatys et al.).")
+    p.add_argument("--content", required=True, help="content image")
+    p.add_argument("--style", required=True, help="style image")
+    p.add_argument("--output", required=True, help="result image (.png, .jpg, ...)")
+    p.add_argument("--size", type=_positive_int, default=default(fn, "size"),
+                   help="longer side of the result in pixels (default %(default)s)")
+    p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
+                   help="default %(default)s")
+    p.add_argument("--optimizer", choices=optimizer.METHODS, default=default(fn, "method"),
+                   help="default %(default)s")
+    p.add_argument("--lr", type=float, default=default(fn, "lr"),
+                   help="learning rate (default per optimizer: %s)"
+                   % ", ".join("%s %g" % kv for kv in optimizer.DEFAULT_LR.items()))
+    p.add_argument("--lr-decay", type=float, default=default(fn, "lr_decay"),
+                   help="multiply the learning rate by this ... (default %(default)s)")
+    p.add_argument("--lr-decay-every", type=_positive_int, default=default(fn, "lr_decay_every"),
+                   help="... every this many iterations (default %(default)s)")
+    p.add_argument("--content-weight", type=_nonneg_float, default=default(fn, "content_weight"),
+                   help="default %(default)s")
+    p.add_argument("--style-weight", type=_nonneg_float, default=default(fn, "style_weight"),
+                   help="each style layer of C channels weighs this / C^2 (default %(default)s)")
+    p.add_argument("--tv-weight", type=_nonneg_float, default=default(fn, "tv_weight"),
+                   help="total-variation weight (default %(default)s)")
+    p.add_argument("--style-layers", nargs="+", metavar="NAME",
+                   help="VGG layers for style (default conv1_1 conv2_1 conv3_1 conv4_1 conv5_1)")
+    p.add_argument("--content-layers", nargs="+", metavar="NAME",
+                   help="VGG layers for content (default conv4_4 on VGG19, conv4_2 on VGG16)")
+    p.add_argument("--init", default=default(fn, "init"),
+                   help="content, noise, style, or an image to continue from (default %(default)s)")
+    p.add_argument("--network", default=default(fn, "network"),
+                   help="%s, or a .params file (default %%(default)s: VGG19 from the model-zoo "
+                        "cache, else the offline VGG16)" % ", ".join(store.NETWORKS))
+    p.add_argument("--pooling", choices=("max", "avg"), default=default(fn, "pooling"))
+    p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
+    p.add_argument("--seed", type=int, default=default(fn, "seed"))
+    p.add_argument("--save-every", type=_positive_int, metavar="N",
+                   help="also save the image every N iterations as OUTPUT_<iteration>")
+    p.add_argument("--plot", nargs="?", const="", metavar="PATH",
+                   help="save loss curves and a content | style | result strip "
+                        "(default path: OUTPUT_plot.png)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or notices")
+    return p
+
+
+def _sibling(output, suffix, ext=None):
+    stem, out_ext = os.path.splitext(output)
+    return "%s_%s%s" % (stem, suffix, ext or out_ext)
+
+
+def run_optimize(argv):
+    args = optimize_parser().parse_args(argv)
+    _setup_logging(args.quiet)
+    from tqdm import tqdm
+
+    from . import gatys, images
+    from .optimizer import NonFiniteLoss
+    from .runtime import parse_ctx
+
+    inputs = [args.content, args.style] + ([args.init] if args.init not in gatys.INITS else [])
+    output = images.check_output_path(args.output, inputs=inputs)
+    plot_path = None
+    if args.plot is not None:
+        plot_path = images.check_output_path(args.plot or _sibling(output, "plot", ".png"),
+                                             inputs=inputs, role="plot",
+                                             extensions=PLOT_EXTENSIONS)
+    steps = gatys.stylize_steps(
+        args.content, args.style, size=args.size, iterations=args.iterations,
+        method=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
+        lr_decay_every=args.lr_decay_every, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight, style_layers=args.style_layers,
+        content_layers=args.content_layers, init=args.init, network=args.network,
+        pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed)
+    history = {}
+    image, t0, done = None, None, 0
+    bar = tqdm(total=args.iterations, disable=args.quiet, unit="it", dynamic_ncols=True,
+               file=sys.stderr)
+    try:
+        for step in steps:
+            if t0 is None:  # time from the first iteration: setup is reported apart
+                t0 = time.perf_counter()
+            done, image = step.step, step.image
+            for k, v in step.losses.items():
+                history.setdefault(k, []).append((step.step, v))
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.update(1)
+            if args.save_every and step.step % args.save_every == 0 and step.step < args.iterations:
+                images.save_image(step.image, _sibling(output, "%05d" % step.step))
+    except NonFiniteLoss as e:
+        bar.close()
+        if e.step > 0:
+            images.save_image(e.image, output)
+            raise Error("%s; wrote %s" % (e, output))
+        raise
+    except KeyboardInterrupt:
+        bar.close()
+        if image is None:
+            raise
+        images.save_image(image, output)
+        print("interrupted after %d iterations; wrote %s (continue with --init %s and another "
+              "--output)" % (done, output, output), file=sys.stderr)
+        return 130
+    bar.close()
+    seconds = time.perf_counter() - t0
+    result = images.to_image(image)
+    images.save_image(result, output)
+    if plot_path:
+        from .plot import loss_figure
+        panels = [("content", images.load_image(args.content, role="content image")),
+                  ("style", images.load_image(args.style, role="style image")), ("result", result)]
+        loss_figure(history, plot_path, panels=panels, title=os.path.basename(output))
+    print("wrote %s (%dx%d) in %.1f s, %.3f s/iteration"
+          % (output, result.size[0], result.size[1], seconds, seconds / max(done, 1)))
+    return 0
+
+
+RUNNERS = {"optimize": run_optimize}
+
+
+def main(argv=None):
+    """Run the CLI; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in RUNNERS else "optimize"
+    try:
+        return RUNNERS[command](argv)
+    except Error as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 2
+
+
+def main_exit():
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()
