@@ -192,10 +192,11 @@ def hed_vgg16_params(h5_path=None, cache_dir=None):
         pass
     try:
         os.makedirs(cache_dir, exist_ok=True)
-        source["sha1"] = sha1_file(h5_path)
         convert_hed(h5_path, params)
+        meta = {"format": HED_FORMAT, "source": source, "source_sha1": sha1_file(h5_path),
+                "sha1": sha1_file(params)}
         with atomic_write(meta_path, "w") as f:
-            json.dump({"format": HED_FORMAT, "source": source, "sha1": sha1_file(params)}, f, indent=1)
+            json.dump(meta, f, indent=1)
     except (OSError, Error) as e:
         raise Error("cannot cache the converted VGG16 in %s (%s); set MXNET_HOME to a writable "
                     "folder" % (cache_dir, getattr(e, "strerror", None) or e))
@@ -239,15 +240,16 @@ def _read_params(path):
         raise Error("weights file %s: not an MXNet .params file" % path)
     if not isinstance(arrays, dict):
         raise Error("weights file %s: holds no named parameters" % path)
-    convs = {}
+    layers = {}
     for key, value in arrays.items():
         key = key.split(":", 1)[-1]  # arg:/aux: prefixes of exported files
         if key.startswith("features."):
             key = key[len("features."):]
         idx, _, kind = key.partition(".")
         if idx.isdigit() and kind in ("weight", "bias"):
-            convs.setdefault(int(idx), {})[kind] = value
-    return convs
+            layers.setdefault(int(idx), {})[kind] = value
+    # the zoo's ``features`` also holds the first two dense layers: keep convolutions
+    return {i: p for i, p in layers.items() if p.get("weight") is not None and p["weight"].ndim == 4}
 
 
 def params_arch(path):
