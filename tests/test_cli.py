@@ -1,0 +1,178 @@
+"""The command line, end to end on tiny images, and every bad input."""
+import functools
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_style import transfer
+
+FAST = ["--size", "24", "--iterations", "2", "--network", "vgg16-random",
+        "--style-layers", "conv1_1", "conv2_1", "--content-layers", "conv2_2", "--quiet"]
+
+
+def run(argv, capsys):
+    try:
+        code = transfer.main(argv)
+    except SystemExit as e:  # argparse's own errors end the process the same way
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_end_to_end_writes_the_image_and_reports_timing(photo, painting, tmp_path, capsys):
+    out = tmp_path / "result.jpg"
+    code, stdout, _ = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    assert code == 0
+    img = Image.open(out)
+    assert img.size == (24, 20) and img.mode == "RGB"  # the photo is 48x40
+    assert str(out) in stdout and "s/iteration" in stdout
+    assert sorted(os.listdir(tmp_path)) == ["painting.png", "photo.png", "result.jpg"]
+
+
+def test_plot_and_save_every(photo, painting, tmp_path, capsys):
+    out = tmp_path / "r.png"
+    argv = ["--content", photo, "--style", painting, "--output", str(out), "--plot",
+            "--save-every", "1"] + FAST
+    assert run(argv, capsys)[0] == 0
+    names = set(os.listdir(tmp_path))
+    assert {"r.png", "r_plot.png", "r_00001.png"} <= names
+    assert "r_00002.png" not in names  # the last iteration is the output itself
+    plot = Image.open(tmp_path / "r_plot.png")
+    assert plot.size[0] >= 800 and np.asarray(plot.convert("L")).std() > 10  # not blank
+
+
+def test_defaults_come_from_the_library():
+    from gluon_style import gatys
+    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c"])
+    for opt, name in [("size", "size"), ("iterations", "iterations"), ("optimizer", "method"),
+                      ("tv_weight", "tv_weight"), ("style_weight", "style_weight"),
+                      ("network", "network"), ("init", "init")]:
+        assert getattr(args, opt) == transfer.default(gatys.stylize_steps, name)
+
+
+def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, monkeypatch):
+    from gluon_style import gatys
+    real = gatys.stylize_steps
+
+    @functools.wraps(real)
+    def interrupted(*a, **kw):
+        for step in real(*a, **kw):
+            yield step
+            if step.step == 2:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(gatys, "stylize_steps", interrupted)
+    out = tmp_path / "o.png"
+    argv = ["--content", photo, "--style", painting, "--output", str(out)] + FAST
+    argv[argv.index("--iterations") + 1] = "50"
+    code, _, err = run(argv, capsys)
+    assert code == 130 and out.exists()
+    assert "interrupted after 2 iterations" in err and "--init" in err
+
+
+def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monkeypatch):
+    from gluon_style import optimizer
+    real = optimizer._evaluate
+    calls = []
+
+    def sometimes_nan(loss_fn, x):
+        calls.append(1)
+        losses = real(loss_fn, x)
+        if len(calls) == 3:
+            losses["total"] = float("nan")
+        return losses
+
+    monkeypatch.setattr(optimizer, "_evaluate", sometimes_nan)
+    out = tmp_path / "o.png"
+    argv = ["--content", photo, "--style", painting, "--output", str(out)] + FAST
+    argv[argv.index("--iterations") + 1] = "5"
+    code, _, err = run(argv, capsys)
+    assert code == 2 and out.exists()
+    assert err.count("\n") == 1 and "loss became nan at iteration 3" in err
+
+
+def _bad(kind, tmp_path, photo):
+    """(argv changes, text the one-line error must hold) for each bad input."""
+    p = tmp_path
+    if kind == "missing":
+        return {"--content": str(p / "nope.jpg")}, "nope.jpg"
+    if kind == "directory":
+        return {"--content": str(p)}, "directory"
+    if kind == "empty":
+        (p / "empty.jpg").write_bytes(b"")
+        return {"--content": str(p / "empty.jpg")}, "empty"
+    if kind == "text":
+        (p / "notes.jpg").write_text("hello, not a picture\n")
+        return {"--style": str(p / "notes.jpg")}, "notes.jpg"
+    if kind == "truncated":
+        Image.fromarray(np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)).save(p / "t.jpg")
+        data = (p / "t.jpg").read_bytes()
+        (p / "t.jpg").write_bytes(data[: len(data) // 2])
+        return {"--content": str(p / "t.jpg")}, "t.jpg"
+    if kind == "tiny":
+        Image.new("RGB", (1, 1)).save(p / "dot.png")
+        return {"--content": str(p / "dot.png")}, "dot.png"
+    if kind == "output_is_input":
+        return {"--output": photo}, "photo.png"
+    if kind == "output_dir_missing":
+        return {"--output": str(p / "no" / "where.png")}, "where.png"
+    if kind == "output_bad_ext":
+        return {"--output": str(p / "r.xyz")}, ".xyz"
+    if kind == "layer":
+        return {"--style-layers": "conv9_9"}, "unknown layer 'conv9_9'"
+    if kind == "size":
+        return {"--size": "0"}, "--size"
+    if kind == "iterations":
+        return {"--iterations": "-3"}, "--iterations"
+    if kind == "params":
+        mx.nd.save(str(p / "w.params"), {"features.0.weight": mx.nd.ones((64, 3, 3, 3))})
+        return {"--network": str(p / "w.params")}, "w.params"
+    raise AssertionError(kind)
+
+
+BAD = ["missing", "directory", "empty", "text", "truncated", "tiny", "output_is_input",
+       "output_dir_missing", "output_bad_ext", "layer", "size", "iterations", "params"]
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_bad_input_is_one_line_exit_2_and_no_output(kind, photo, painting, tmp_path, capsys):
+    out = tmp_path / "out" / "result.png"
+    out.parent.mkdir()
+    changes, expect = _bad(kind, tmp_path, photo)
+    opts = {"--content": photo, "--style": painting, "--output": str(out)}
+    opts.update({k: v for k, v in changes.items() if k in opts})
+    argv = [x for kv in opts.items() for x in kv] + FAST
+    for k, v in changes.items():
+        if k not in opts:
+            argv[argv.index(k) + 1] = v
+    before = {f: os.path.getmtime(os.path.join(tmp_path, f)) for f in os.listdir(tmp_path)
+              if os.path.isfile(os.path.join(tmp_path, f))}
+    code, stdout, err = run(argv, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and expect in err, err
+    assert os.listdir(out.parent) == []  # nothing written, not even a temp file
+    after = {f: os.path.getmtime(os.path.join(tmp_path, f)) for f in before}
+    assert after == before  # inputs untouched
+
+
+def test_decompression_bomb_is_refused(photo, painting, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # the 48x40 photo is a 'bomb' now
+    out = tmp_path / "r.png"
+    code, _, err = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    assert code == 2 and "photo.png" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_no_traceback_from_a_real_process(tmp_path):
+    (tmp_path / "bad.jpg").write_text("text")
+    proc = subprocess.run([sys.executable, "-m", "gluon_style.transfer", "--content",
+                           str(tmp_path / "bad.jpg"), "--style", str(tmp_path / "bad.jpg"),
+                           "--output", str(tmp_path / "o.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "bad.jpg" in proc.stderr
+    assert "Traceback" not in proc.stderr
