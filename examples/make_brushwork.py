@@ -217,7 +217,7 @@ def paint(seed=3, size=SIZE, supersample=2):
                           jit=jit, load=rng.uniform(0.6, 1.0))
     img = canvas.relief(blur=0.8 * unit)
     if supersample > 1:
-        img = img.resize((size, size), Image.LANCZOS)
+        img = img.resize((size, size), Image.BOX)
     return canvas_weave(img)
 
 

@@ -204,10 +204,12 @@ def hed_vgg16_params(h5_path=None, cache_dir=None):
 
 
 # ---------------------------------------------------------------- resolving and loading
-def resolve(network="auto", *, download=True):
+def resolve(network="auto", *, download=True, archs=("vgg19", "vgg16")):
     """Decide which weights to use. Returns a :class:`Network`.
 
-    `network` is one of :data:`NETWORKS` or a path to a ``.params`` file.
+    `network` is one of :data:`NETWORKS` or a path to a ``.params`` file;
+    ``"auto"`` takes the first of `archs` whose model-zoo file is cached, else
+    the offline VGG16.
     """
     if network in ("vgg19", "vgg16"):
         path = download_zoo_file(network) if download else cached_zoo_file(network)
@@ -220,11 +222,14 @@ def resolve(network="auto", *, download=True):
         arch = network.split("-")[0]
         return Network(network, arch, None, "randomly initialized %s (no pretrained weights)" % arch)
     if network == "auto":
-        for arch in ("vgg19", "vgg16"):
+        for arch in archs:
             path = cached_zoo_file(arch)
             if path:
                 return Network(arch, arch, path, "model-zoo ImageNet %s" % arch.upper())
-        return resolve("vgg16-hed")
+        net = resolve("vgg16-hed")
+        return net._replace(description="%s, as no model-zoo %s is in %s" % (
+            net.description, " or ".join(a.upper() for a in archs),
+            os.path.dirname(zoo_file(archs[0]))))
     if isinstance(network, str) and (network.endswith(".params") or os.path.sep in network
                                      or os.path.exists(network)):
         return Network(network, params_arch(network), network, "user weights %s" % network)

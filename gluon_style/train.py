@@ -1,0 +1,241 @@
+"""Fast mode, training (Johnson et al.): a transformer per style, VGG16 loss net.
+
+:class:`StyleTrainer` sets a run up (or picks up its checkpoint) and
+:meth:`StyleTrainer.steps` trains, yielding a :class:`TrainStep` per step and
+writing a checkpoint every ``checkpoint_every`` steps: the network, the Adam
+state and the step, so a killed run continues exactly where it stopped.
+
+Loss weighting departs from the paper: each style layer's Gram error is divided
+by the mean square of the style image's Gram matrix at that layer, and the
+content error by the mean square of the style image's features at the content
+layer. The terms are then relative errors whatever the loss net's activation
+scale, and `style_weight` / `content_weight` keep their meaning across styles
+and networks.
+"""
+import csv
+import json
+import logging
+import os
+import time
+from collections import namedtuple
+
+import mxnet as mx
+from mxnet import autograd, gluon
+
+from . import data, features, images, store
+from .errors import Error
+from .losses import PerceptualLoss, gram
+from .runtime import parse_ctx
+from .transformer import transformer_net
+
+log = logging.getLogger("gluon_style")
+
+TrainStep = namedtuple("TrainStep", "step losses seconds")
+#: settings that must match to resume a checkpoint
+_RESUME_KEYS = ("style", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
+                "content_weight", "tv_weight", "style_layers", "content_layer", "network", "seed")
+CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
+
+
+class StyleTrainer:
+    """Train a transformer for one style.
+
+    Parameters
+    ----------
+    style : str
+        The style image.
+    dataset : str
+        A folder of photos (searched recursively).
+    name : str
+        The style's name: checkpoints go to ``checkpoint_dir/name``.
+    steps : int
+        Total optimizer steps (batches) of the run.
+    variant : {"full", "small"}
+        See :mod:`gluon_style.transformer`.
+    image_size : int
+        Side of the square training crops.
+    style_size : int or None
+        Longer side the style image is resized to (None: `image_size`).
+    batch_size, lr : int, float
+        Adam's batch and learning rate.
+    style_weight, content_weight, tv_weight : float
+        See the module docstring for the normalization.
+    style_layers, content_layer : sequence of str, str
+        VGG16 layers (Johnson et al.: relu1_2 relu2_2 relu3_3 relu4_3 / relu2_2).
+    network : str
+        Loss network; ``"auto"`` is the model-zoo VGG16 if cached, else the
+        offline VGG16.
+    checkpoint_dir, checkpoint_every : str, int
+    resume : bool
+        Continue from the checkpoint in ``checkpoint_dir/name``.
+    seed : int
+        Seeds the network's initialization, the photo order and the crops.
+    ctx : str or list
+        ``"auto"``, ``"cpu"``, ``"gpu0,gpu1"``...: each batch is split over them.
+    workers : int
+        DataLoader worker processes.
+    """
+
+    def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
+                 style_size=None, batch_size=4, lr=1e-3, style_weight=10.0, content_weight=1.0,
+                 tv_weight=0.1, style_layers=features.JOHNSON_STYLE_LAYERS,
+                 content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
+                 checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
+                 ctx="auto", workers=2):
+        for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
+                           ("checkpoint_every", checkpoint_every)):
+            if int(value) != value or value < 1:
+                raise Error("%s must be a positive whole number, got %r" % (key, value))
+        self.ctx = parse_ctx(ctx)
+        if batch_size % len(self.ctx):
+            raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
+        self.config = dict(style=os.path.abspath(style), variant=variant, image_size=int(image_size),
+                           style_size=int(style_size or image_size), batch_size=int(batch_size),
+                           lr=float(lr), style_weight=float(style_weight),
+                           content_weight=float(content_weight), tv_weight=float(tv_weight),
+                           style_layers=list(style_layers), content_layer=content_layer,
+                           network=network if network != "auto" else None, seed=int(seed))
+        self.name, self.total_steps = name, int(steps)
+        self.checkpoint_every, self.workers = int(checkpoint_every), int(workers)
+        self.dir = os.path.join(checkpoint_dir, name)
+        self.dataset = data.PhotoFolder(dataset, size=image_size)
+        net = store.resolve(network, archs=("vgg16", "vgg19"))
+        self.config["network"] = net.name
+        self.network = net
+        self._build(style, net)
+        self.step = 0
+        if resume:
+            self._resume()
+        elif os.path.exists(os.path.join(self.dir, "state.json")):
+            raise Error("checkpoint %s exists: pass --resume to continue it, or another --name"
+                        % self.dir)
+
+    # ---------------------------------------------------------------- setup
+    def _build(self, style, net):
+        cfg = self.config
+        mx.random.seed(cfg["seed"])
+        self.net = transformer_net(cfg["variant"])
+        self.net.initialize(mx.init.Xavier(), ctx=self.ctx)
+        self.net.hybridize(static_alloc=True, static_shape=True)
+        layers = list(cfg["style_layers"]) + [cfg["content_layer"]]
+        self.extractor = store.load_extractor(net, layers, ctx=self.ctx[0])
+        taps = self.extractor.taps
+        style_img = images.resize_max_side(images.load_image(style, role="style image"),
+                                           cfg["style_size"])
+        feats = self.extractor(images.to_tensor(style_img, ctx=self.ctx[0]))
+        grams = [gram(mx.nd, feats[n]) for n in cfg["style_layers"]]
+        n = len(grams)
+        style_weights = [cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
+                         for g in grams]
+        content_scale = float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30
+        self.loss = PerceptualLoss(taps, cfg["style_layers"], [cfg["content_layer"]],
+                                   style_weights=style_weights,
+                                   content_weights=[cfg["content_weight"] / content_scale],
+                                   tv_weight=cfg["tv_weight"])
+        self.loss.hybridize(static_alloc=True, static_shape=True)
+        taps.collect_params().reset_ctx(self.ctx)
+        self.grams = [[g.as_in_context(c) for g in grams] for c in self.ctx]
+        self.trainer = gluon.Trainer(self.net.collect_params(), "adam",
+                                     {"learning_rate": cfg["lr"]})
+
+    # ---------------------------------------------------------------- checkpoints
+    def _paths(self):
+        return {k: os.path.join(self.dir, f) for k, f in
+                (("params", "model.params"), ("states", "trainer.states"),
+                 ("state", "state.json"), ("csv", "log.csv"))}
+
+    def save_checkpoint(self):
+        """Write the network, the optimizer state and the step (atomically)."""
+        p = self._paths()
+        os.makedirs(self.dir, exist_ok=True)
+        with images.atomic_path(p["params"], role="checkpoint") as tmp:
+            self.net.save_parameters(tmp)
+        with images.atomic_path(p["states"], role="checkpoint") as tmp:
+            self.trainer.save_states(tmp)
+        with images.atomic_write(p["state"], "w", role="checkpoint") as f:
+            json.dump({"step": self.step, "config": self.config}, f, indent=1)
+        return self.dir
+
+    def _resume(self):
+        p = self._paths()
+        try:
+            with open(p["state"]) as f:
+                state = json.load(f)
+        except OSError:
+            raise Error("no checkpoint to resume in %s" % self.dir)
+        except ValueError:
+            raise Error("checkpoint %s: state.json is damaged" % self.dir)
+        changed = [k for k in _RESUME_KEYS if state["config"].get(k) != self.config.get(k)]
+        if changed:
+            raise Error("checkpoint %s was made with other settings (%s); use another --name"
+                        % (self.dir, ", ".join(changed)))
+        self.net.load_parameters(p["params"], ctx=self.ctx)
+        self.trainer.load_states(p["states"])
+        self.step = int(state["step"])
+        self._truncate_csv()
+        log.info("resumed %s at step %d", self.dir, self.step)
+
+    def _truncate_csv(self):
+        path = self._paths()["csv"]
+        if not os.path.exists(path):
+            return
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
+        with images.atomic_write(path, "w", newline="", role="training log") as f:
+            w = csv.DictWriter(f, CSV_FIELDS)
+            w.writeheader()
+            w.writerows(rows)
+
+    # ---------------------------------------------------------------- training
+    def _batch_losses(self, batch):
+        parts = gluon.utils.split_and_load(batch, self.ctx, even_split=True)
+        outs = []
+        with autograd.record():
+            for x, grams in zip(parts, self.grams):
+                with autograd.pause():
+                    content_target = self.loss.taps(x)[-1]
+                y = self.net(x)
+                outs.append(self.loss(y, *grams, content_target))
+        autograd.backward([o[0] for o in outs])
+        self.trainer.step(len(parts))
+        terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs], dim=0)
+        values = terms.reshape((len(outs), 4)).mean(axis=0).asnumpy()
+        return dict(zip(("total", "content", "style", "tv"), (float(v) for v in values)))
+
+    def steps(self):
+        """Train to ``steps``, yielding a :class:`TrainStep` after each step."""
+        cfg = self.config
+        loader = data.photo_loader(self.dataset, batch_size=cfg["batch_size"], seed=cfg["seed"],
+                                   start=self.step, stop=self.total_steps, workers=self.workers)
+        csv_path = self._paths()["csv"]
+        os.makedirs(self.dir, exist_ok=True)
+        new = not os.path.exists(csv_path)
+        with open(csv_path, "a", newline="") as f:
+            writer = csv.DictWriter(f, CSV_FIELDS)
+            if new:
+                writer.writeheader()
+            for batch in loader:
+                t0 = time.perf_counter()
+                losses = self._batch_losses(batch)
+                if not all(v == v and abs(v) != float("inf") for v in losses.values()):
+                    raise Error("loss became %s at step %d; the checkpoint of step %d is kept "
+                                "in %s" % (losses["total"], self.step + 1,
+                                           self.step // self.checkpoint_every * self.checkpoint_every,
+                                           self.dir))
+                self.step += 1
+                seconds = time.perf_counter() - t0
+                writer.writerow(dict(step=self.step, seconds=round(seconds, 4),
+                                     **{k: "%.6g" % v for k, v in losses.items()}))
+                if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
+                    f.flush()
+                    self.save_checkpoint()
+                yield TrainStep(self.step, losses, seconds)
+
+    def history(self):
+        """The CSV log as ``{term: [(step, value)]}``."""
+        out = {}
+        with open(self._paths()["csv"], newline="") as f:
+            for row in csv.DictReader(f):
+                for k in ("total", "content", "style", "tv"):
+                    out.setdefault(k, []).append((int(row["step"]), float(row[k])))
+        return out
