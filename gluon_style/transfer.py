@@ -4,6 +4,12 @@ Commands::
 
     python -m gluon_style.transfer --content C --style S --output O [options]
         optimization mode (Gatys et al.); ``optimize`` may be written first
+    python -m gluon_style.transfer train --style S --dataset DIR --name NAME
+        train a fast-mode style (Johnson et al.)
+    python -m gluon_style.transfer fast --model NAME --content IMG|DIR --output O
+        stylize with a trained style
+    python -m gluon_style.transfer styles
+        list the trained styles
 
 Option defaults are read from the library functions, never repeated here. User
 errors print one line and exit with status 2; Ctrl-C saves what there is.
@@ -185,7 +191,153 @@ def run_optimize(argv):
     return 0
 
 
-RUNNERS = {"optimize": run_optimize}
+# ---------------------------------------------------------------- train
+def train_parser():
+    from .train import StyleTrainer
+    fn = StyleTrainer.__init__
+    p = _Parser(prog="python -m gluon_style.transfer train",
+                description="Train a fast-mode style (Johnson et al.) on a folder of photos.")
+    p.add_argument("--style", required=True, help="style image")
+    p.add_argument("--dataset", required=True, help="folder of training photos (recursive)")
+    p.add_argument("--name", required=True, help="the style's name")
+    for opt, typ, help_ in [
+            ("steps", _positive_int, "training steps (batches)"),
+            ("variant", str, "transformer: full or small"),
+            ("image_size", _positive_int, "side of the training crops"),
+            ("style_size", _positive_int, "longer side of the style image (default: image size)"),
+            ("batch_size", _positive_int, "photos per step"),
+            ("lr", float, "Adam learning rate"),
+            ("style_weight", _nonneg_float, "weight of the (normalized) style error"),
+            ("content_weight", _nonneg_float, "weight of the (normalized) content error"),
+            ("tv_weight", _nonneg_float, "total-variation weight"),
+            ("content_layer", str, "VGG16 layer for content (relu2_2 or relu3_3)"),
+            ("network", str, "loss network: auto, vgg16, vgg16-hed or a .params file"),
+            ("checkpoint_dir", str, "where checkpoints go (one folder per name)"),
+            ("checkpoint_every", _positive_int, "steps between checkpoints"),
+            ("seed", int, "seeds initialization, photo order and crops"),
+            ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
+            ("workers", int, "DataLoader worker processes")]:
+        d = default(fn, opt)
+        p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
+                       help="%s (default %s)" % (help_, d))
+    p.add_argument("--style-layers", nargs="+", metavar="NAME",
+                   default=list(default(fn, "style_layers")),
+                   help="VGG16 layers for style (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue the checkpoint of --name")
+    p.add_argument("--params-dir", default="params",
+                   help="where the trained style and manifest entry go (default %(default)s)")
+    p.add_argument("--credit", default="", help="credit line of the style image (manifest)")
+    p.add_argument("--plot", action="store_true", help="also save the loss curves (NAME.png)")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def run_train(argv):
+    args = train_parser().parse_args(argv)
+    _setup_logging(args.quiet)
+    from tqdm import tqdm
+
+    from . import fast, images
+    from .train import StyleTrainer
+
+    images.load_image(args.style, role="style image")
+    out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
+                                   inputs=[args.style], role="style params", extensions=(".params",))
+    opts = {k: getattr(args, k) for k in (
+        "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
+        "content_weight", "tv_weight", "style_layers", "content_layer", "network",
+        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "workers")}
+    trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
+    bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
+               dynamic_ncols=True, file=sys.stderr)
+    t0 = time.perf_counter()
+    try:
+        for step in trainer.steps():
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.update(1)
+    except KeyboardInterrupt:
+        bar.close()
+        trainer.save_checkpoint()
+        print("interrupted at step %d; checkpoint in %s (continue with --resume)"
+              % (trainer.step, trainer.dir), file=sys.stderr)
+        return 130
+    bar.close()
+    with images.atomic_path(out, role="style params") as tmp:
+        trainer.net.save_parameters(tmp)
+    cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
+               steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
+               dataset_size=len(trainer.dataset))
+    fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
+                        training=cfg, credit=args.credit)
+    if args.plot:
+        from .plot import loss_figure
+        loss_figure(trainer.history(), _sibling(out, "loss", ".png"), title=args.name)
+    seconds = time.perf_counter() - t0
+    print("wrote %s (style %r) in %.1f s" % (out, args.name, seconds))
+    return 0
+
+
+# ---------------------------------------------------------------- fast
+def fast_parser():
+    from .fast import stylize_files
+    p = _Parser(prog="python -m gluon_style.transfer fast",
+                description="Stylize images with a trained style, one forward pass each.")
+    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+    p.add_argument("--content", required=True, help="an image or a folder of images")
+    p.add_argument("--output", required=True, help="an image, or a folder for a folder")
+    p.add_argument("--max-size", type=_positive_int, default=default(stylize_files, "max_size"),
+                   help="shrink images whose longer side is larger (default: keep the size)")
+    p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def run_fast(argv):
+    args = fast_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from . import fast, images
+    from .runtime import parse_ctx
+
+    if os.path.isdir(args.content):
+        inputs = images.list_images(args.content, role="content folder")
+        if os.path.exists(args.output) and not os.path.isdir(args.output):
+            raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
+        rel = [os.path.relpath(p, args.content) for p in inputs]
+        outputs = [os.path.join(args.output, r) for r in rel]
+        for d in sorted({os.path.dirname(o) for o in outputs}):
+            os.makedirs(d, exist_ok=True)
+    else:
+        inputs, outputs = [args.content], [args.output]
+    outputs = [images.check_output_path(o, inputs=inputs) for o in outputs]
+    style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+    t0 = time.perf_counter()
+    done = 0
+    with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
+              file=sys.stderr) as bar:
+        for _ in fast.stylize_files(style, inputs, outputs, max_size=args.max_size):
+            done += 1
+            bar.update(1)
+    seconds = time.perf_counter() - t0
+    where = outputs[0] if len(outputs) == 1 else args.output
+    print("wrote %s (%d image%s) in %.2f s, %.3f s/image"
+          % (where, done, "" if done == 1 else "s", seconds, seconds / max(done, 1)))
+    return 0
+
+
+def run_styles(argv):
+    _Parser(prog="python -m gluon_style.transfer styles",
+            description="List the trained styles found.").parse_args(argv)
+    from .fast import list_styles
+    styles = list_styles()
+    for name, entry in sorted(styles.items()):
+        print("%-16s %-6s %s" % (name, entry.get("variant", "?"), entry.get("credit", "")))
+    if not styles:
+        print("no trained styles found")
+    return 0
+
+
+RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styles": run_styles}
 
 
 def main(argv=None):

@@ -1,0 +1,155 @@
+"""Fast mode, applying a trained style: one forward pass per image.
+
+Trained styles live in a ``params/`` folder beside a ``manifest.json`` that
+names each one: its file, sha256 (checked on every load), format version,
+network variant, training settings and the credit of its style image. Loading
+a style never builds or loads a VGG.
+
+Styles are looked up by name in, in order: ``$GLUON_STYLE_PARAMS``, ``./params``
+and the package's own ``params/`` (the checkout's, or the installed copy).
+"""
+import hashlib
+import json
+import os
+import sys
+
+import mxnet as mx
+
+from . import images
+from .errors import Error
+from .runtime import default_ctx
+from .transformer import VARIANTS, transformer_net
+
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1
+
+
+def sha256_file(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def params_dirs():
+    """The folders searched for styles by name, in order (existing ones only)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    dirs = [os.environ.get("GLUON_STYLE_PARAMS"), os.path.join(os.getcwd(), "params"),
+            os.path.join(os.path.dirname(here), "params"),
+            os.path.join(sys.prefix, "share", "gluon_style", "params")]
+    out = []
+    for d in dirs:
+        if d and os.path.isfile(os.path.join(d, MANIFEST)) and os.path.abspath(d) not in out:
+            out.append(os.path.abspath(d))
+    return out
+
+
+def read_manifest(directory):
+    path = os.path.join(directory, MANIFEST)
+    if not os.path.exists(path):
+        return {"format": FORMAT_VERSION, "styles": {}}
+    try:
+        with open(path) as f:
+            manifest = json.load(f)
+        manifest["styles"]
+    except (ValueError, KeyError, TypeError):
+        raise Error("style manifest %s is damaged" % path)
+    return manifest
+
+
+def list_styles():
+    """``{name: manifest entry}`` of every style found (earlier folders win)."""
+    styles = {}
+    for d in reversed(params_dirs()):
+        for name, entry in read_manifest(d)["styles"].items():
+            styles[name] = dict(entry, path=os.path.join(d, entry["file"]))
+    return styles
+
+
+def register_style(directory, name, params_file, **entry):
+    """Add (or replace) `name` in `directory`'s manifest, with the file's sha256."""
+    manifest = read_manifest(directory)
+    manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
+                                    sha256=sha256_file(params_file), format=FORMAT_VERSION)
+    with images.atomic_write(os.path.join(directory, MANIFEST), "w", role="style manifest") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def _resolve(model):
+    """(params path, variant or None, manifest entry or None) for a name or path."""
+    if os.path.sep in model or model.endswith(".params") or os.path.exists(model):
+        if not os.path.isfile(model):
+            raise Error("model %s: no such file" % model)
+        return model, None, None
+    styles = list_styles()
+    if model not in styles:
+        raise Error("unknown style %r (available: %s; or give a .params file)"
+                    % (model, ", ".join(sorted(styles)) or "none found"))
+    entry = styles[model]
+    if entry.get("format") != FORMAT_VERSION:
+        raise Error("style %r has format %r; this gluon_style reads format %d"
+                    % (model, entry.get("format"), FORMAT_VERSION))
+    if not os.path.isfile(entry["path"]):
+        raise Error("style %r: file %s is missing" % (model, entry["path"]))
+    if sha256_file(entry["path"]) != entry["sha256"]:
+        raise Error("style %r: %s does not match its sha256 in the manifest (damaged or "
+                    "replaced)" % (model, entry["path"]))
+    return entry["path"], entry.get("variant"), entry
+
+
+class FastStyle:
+    """A trained transformer, hybridized, ready to stylize.
+
+    ``style(img)`` takes a PIL image (or a list of same-size images) and returns
+    the stylized image(s) at the same size.
+    """
+
+    def __init__(self, net, *, name="", entry=None, ctx=None):
+        self.net, self.name, self.entry, self.ctx = net, name, entry or {}, ctx or mx.cpu()
+
+    def __call__(self, img):
+        batch = img if isinstance(img, list) else [img]
+        out = images.to_images(self.net(images.to_tensor(batch, ctx=self.ctx)))
+        return out if isinstance(img, list) else out[0]
+
+
+def load_style(model, *, ctx=None):
+    """Load a trained style by name (see :func:`list_styles`) or ``.params`` path."""
+    ctx = ctx or default_ctx()
+    path, variant, entry = _resolve(model)
+    errors = []
+    for v in ([variant] if variant else VARIANTS):
+        net = transformer_net(v)
+        try:
+            net.load_parameters(path, ctx=ctx)
+        except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
+            errors.append("%s: %s" % (v, str(e).splitlines()[0][:100] if str(e) else type(e).__name__))
+            continue
+        net.hybridize(static_alloc=True)
+        return FastStyle(net, name=model, entry=entry, ctx=ctx)
+    raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
+
+
+def stylize_files(style, inputs, outputs, *, max_size=None):
+    """Stylize each input file to its output file; yields the output paths.
+
+    Images of the same size (after `max_size`) go through in one batch.
+    """
+    groups = {}
+    for src, dst in zip(inputs, outputs):
+        img = images.load_image(src, role="content image")
+        if max_size:
+            img = images.resize_max_side(img, max_size, upscale=False)
+        groups.setdefault(img.size, []).append((img, dst))
+        if len(groups[img.size]) == 4:
+            yield from _run(style, groups.pop(img.size))
+    for group in groups.values():
+        yield from _run(style, group)
+
+
+def _run(style, group):
+    for out, (_, dst) in zip(style([img for img, _ in group]), group):
+        images.save_image(out, dst)
+        yield dst
