@@ -9,10 +9,9 @@ import logging
 import mxnet as mx
 import numpy as np
 
-from . import features, images, store
+from . import features, images, optimizer, store
 from .errors import Error
 from .losses import PerceptualLoss, gram
-from .optimizer import optimize
 from .runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
@@ -73,10 +72,10 @@ class LossProblem:
         return self.loss(x, *self.grams, *self.contents)
 
 
-def stylize_steps(content, style, *, size=512, iterations=500, method="gd", lr=None,
-                  lr_decay=0.1, lr_decay_every=200, content_weight=1.0, style_weight=1e4,
-                  tv_weight=10.0, style_layers=None, content_layers=None, init="content",
-                  network="auto", pooling="max", ctx=None, seed=None):
+def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.DEFAULT_METHOD,
+                  lr=None, lr_decay=optimizer.LR_DECAY, lr_decay_every=None, content_weight=1.0,
+                  style_weight=1e4, tv_weight=10.0, style_layers=None, content_layers=None,
+                  init="content", network="auto", pooling="max", ctx=None, seed=None):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -95,9 +94,10 @@ def stylize_steps(content, style, *, size=512, iterations=500, method="gd", lr=N
     lr : float or None
         Learning rate; None takes the method's default
         (:data:`gluon_style.optimizer.DEFAULT_LR`).
-    lr_decay, lr_decay_every : float, int
+    lr_decay, lr_decay_every : float, int or None
         The learning rate is multiplied by `lr_decay` every `lr_decay_every`
-        iterations (gd and adam).
+        iterations (gd and adam). None: every 40% of `iterations` -- the Gluon
+        notes' 200 of 500, scaled to the run's length.
     content_weight, style_weight, tv_weight : float
         Each style layer of C channels is weighted ``style_weight / C**2``.
     style_layers, content_layers : sequence of str or None
@@ -151,8 +151,8 @@ def stylize_steps(content, style, *, size=512, iterations=500, method="gd", lr=N
     else:  # continue from an earlier result
         start = images.resize_to(_as_image(init, "init image"), *content_img.size)
         x = images.to_tensor(start, ctx=ctx)
-    return optimize(problem, x, iterations=iterations, method=method, lr=lr,
-                    lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+    return optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
+                              lr_decay=lr_decay, lr_decay_every=lr_decay_every)
 
 
 def stylize(content, style, **options):

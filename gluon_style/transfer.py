@@ -92,7 +92,7 @@ def optimize_parser():
     p.add_argument("--lr-decay", type=float, default=default(fn, "lr_decay"),
                    help="multiply the learning rate by this ... (default %(default)s)")
     p.add_argument("--lr-decay-every", type=_positive_int, default=default(fn, "lr_decay_every"),
-                   help="... every this many iterations (default %(default)s)")
+                   help="... every this many iterations (default: 40%% of --iterations)")
     p.add_argument("--content-weight", type=_nonneg_float, default=default(fn, "content_weight"),
                    help="default %(default)s")
     p.add_argument("--style-weight", type=_nonneg_float, default=default(fn, "style_weight"),

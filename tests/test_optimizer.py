@@ -49,7 +49,7 @@ def test_each_method_converges_on_a_quadratic(method):
 @pytest.mark.parametrize("method", optimizer.METHODS)
 def test_each_method_lowers_the_style_transfer_loss(photo, painting, method):
     steps = list(gatys.stylize_steps(photo, painting, size=32, iterations=10, method=method,
-                                     network="vgg16-random", seed=0, init="noise",
+                                     network="vgg16-random", seed=0, init="noise", lr_decay_every=100,
                                      style_layers=["conv1_1", "conv2_1", "conv3_1"],
                                      content_layers=["conv2_2"]))
     totals = [s.losses["total"] for s in steps]
@@ -96,3 +96,10 @@ def test_stylize_is_deterministic_with_a_seed(photo, painting):
     b = np.asarray(gatys.stylize(photo, painting, **opts))
     assert a.shape == (20, 24, 3)
     np.testing.assert_array_equal(a, b)
+
+
+def test_default_schedule_decays_every_40_percent_of_the_run():
+    x = mx.nd.zeros((1, 3, 2, 2))
+    lrs = [s.lr for s in optimizer.optimize(quadratic(mx.nd.ones((1, 3, 2, 2))), x,
+                                            iterations=10, lr=1.0)]
+    np.testing.assert_allclose(lrs, [1.0] * 4 + [0.1] * 4 + [0.01] * 2)
