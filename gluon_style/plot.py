@@ -25,8 +25,10 @@ def loss_figure(history, path, *, panels=(), title=None):
         ax.set_title(label, fontsize=10)
         ax.axis("off")
     ax = fig.add_subplot(grid[-1, :])
+    top = max((v for points in history.values() for _, v in points), default=1.0)
     for name, points in history.items():
-        points = [(s, v) for s, v in points if v > 0]
+        # a term that starts at 0 (content, from a content init) would stretch the axis
+        points = [(s, v) for s, v in points if v > top * 1e-6]
         if points:
             steps, values = zip(*points)
             ax.plot(steps, values, label=name, lw=1.5 if name == "total" else 1)
