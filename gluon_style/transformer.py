@@ -172,7 +172,7 @@ class _ConvNorm(gluon.HybridBlock):
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
         k, s = self._k, self._stride
         y = F.Convolution(_reflect(F, x, k // 2), weight, bias, kernel=(k, k),
-                          stride=(s, s), num_filter=self._cout)
+                          stride=(s, s), num_filter=self._cout, no_bias=False)
         return instance_norm(F, y, gamma, beta, relu=self._relu)
 
 
@@ -195,7 +195,7 @@ class _UpConvNorm(gluon.HybridBlock):
         kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
         y = F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
                             kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
-                            num_filter=self._cout)
+                            num_filter=self._cout, no_bias=False)
         return instance_norm(F, y, gamma, beta, relu=True)
 
 
@@ -226,7 +226,7 @@ class _Output(gluon.HybridBlock):
         # falls off its fast path.
         kern = F.flip(F.flip(weight, axis=2), axis=3).transpose((1, 0, 2, 3))
         z = F.Deconvolution(_reflect(F, x, 4), kern, bias, kernel=(9, 9), pad=(8, 8),
-                            num_filter=3)
+                            num_filter=3, no_bias=False)
         z = F.slice_like(z, like, axes=(2, 3))  # drop the rows/cols odd sizes added
         # Output range: sigmoid to [0, 1], then the package normalization.
         # Johnson et al. use a scaled tanh (the same function); unlike a clip it
