@@ -227,7 +227,8 @@ def train_parser():
     p.add_argument("--params-dir", default="params",
                    help="where the trained style and manifest entry go (default %(default)s)")
     p.add_argument("--credit", default="", help="credit line of the style image (manifest)")
-    p.add_argument("--plot", action="store_true", help="also save the loss curves (NAME.png)")
+    p.add_argument("--plot", action="store_true",
+                   help="also save the loss curves (CHECKPOINT_DIR/NAME/loss.png)")
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -241,6 +242,10 @@ def run_train(argv):
     from .train import StyleTrainer
 
     images.load_image(args.style, role="style image")
+    try:
+        os.makedirs(args.params_dir, exist_ok=True)
+    except OSError as e:
+        raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
     out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
                                    inputs=[args.style], role="style params", extensions=(".params",))
     opts = {k: getattr(args, k) for k in (
@@ -271,7 +276,7 @@ def run_train(argv):
                         training=cfg, credit=args.credit)
     if args.plot:
         from .plot import loss_figure
-        loss_figure(trainer.history(), _sibling(out, "loss", ".png"), title=args.name)
+        loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)
     seconds = time.perf_counter() - t0
     print("wrote %s (style %r) in %.1f s" % (out, args.name, seconds))
     return 0
@@ -305,10 +310,15 @@ def run_fast(argv):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
         rel = [os.path.relpath(p, args.content) for p in inputs]
         outputs = [os.path.join(args.output, r) for r in rel]
-        for d in sorted({os.path.dirname(o) for o in outputs}):
-            os.makedirs(d, exist_ok=True)
     else:
         inputs, outputs = [args.content], [args.output]
+    for path in inputs:  # every input is checked before anything is written
+        images.load_image(path, role="content image")
+    for d in sorted({os.path.dirname(o) for o in outputs} - {""}) if len(inputs) > 1 else ():
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError as e:
+            raise Error("output folder %s: cannot create it (%s)" % (d, e.strerror))
     outputs = [images.check_output_path(o, inputs=inputs) for o in outputs]
     style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
     t0 = time.perf_counter()
