@@ -304,7 +304,8 @@ def run_fast(argv):
     from . import fast, images
     from .runtime import parse_ctx
 
-    if os.path.isdir(args.content):
+    folder = os.path.isdir(args.content)
+    if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
@@ -314,7 +315,7 @@ def run_fast(argv):
         inputs, outputs = [args.content], [args.output]
     for path in inputs:  # every input is checked before anything is written
         images.load_image(path, role="content image")
-    for d in sorted({os.path.dirname(o) for o in outputs} - {""}) if len(inputs) > 1 else ():
+    for d in sorted({os.path.dirname(o) for o in outputs}) if folder else ():
         try:
             os.makedirs(d, exist_ok=True)
         except OSError as e:
