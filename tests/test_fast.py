@@ -1,0 +1,116 @@
+"""Fast mode, applying: styles by name with a checked manifest, files and folders."""
+import json
+import os
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_style import fast, store, transfer
+from gluon_style.errors import Error
+from gluon_style.transformer import transformer_net
+
+from .conftest import make_photo
+
+
+@pytest.fixture
+def params_dir(tmp_path, monkeypatch):
+    """A params folder holding one (untrained) style, found through the env var."""
+    d = tmp_path / "params"
+    d.mkdir()
+    net = transformer_net("small")
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1, 3, 16, 16)))
+    net.save_parameters(str(d / "dots.params"))
+    fast.register_style(str(d), "dots", str(d / "dots.params"), variant="small",
+                        credit="test pattern", training={"steps": 0})
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
+    return d
+
+
+def test_manifest_entry(params_dir):
+    manifest = json.loads((params_dir / "manifest.json").read_text())
+    entry = manifest["styles"]["dots"]
+    assert entry["file"] == "dots.params" and entry["variant"] == "small"
+    assert entry["format"] == fast.FORMAT_VERSION
+    assert entry["sha256"] == fast.sha256_file(str(params_dir / "dots.params"))
+    assert "dots" in fast.list_styles()
+
+
+def test_load_by_name_keeps_the_size_and_builds_no_vgg(params_dir, monkeypatch):
+    def no_vgg(*a, **kw):
+        raise AssertionError("fast mode must not build a VGG")
+
+    monkeypatch.setattr(store, "load_extractor", no_vgg)
+    style = fast.load_style("dots")
+    img = Image.fromarray(np.random.RandomState(0).randint(0, 255, (37, 53, 3), np.uint8))
+    out = style(img)
+    assert out.size == (53, 37) and out.mode == "RGB"
+    # and it is the network's output, not the input
+    assert np.abs(np.asarray(out, float) - np.asarray(img, float)).mean() > 5
+
+
+def test_a_tampered_file_is_rejected(params_dir):
+    with open(params_dir / "dots.params", "r+b") as f:
+        f.seek(-4, os.SEEK_END)
+        f.write(b"\x00\x01\x02\x03")
+    with pytest.raises(Error, match="does not match its sha256"):
+        fast.load_style("dots")
+
+
+def test_unknown_style_lists_the_available_ones(params_dir):
+    with pytest.raises(Error, match="unknown style 'nope' \\(available: dots"):
+        fast.load_style("nope")
+
+
+def test_a_vgg_file_is_not_a_transformer(tmp_path):
+    path = str(tmp_path / "vgg.params")
+    ext = store.load_extractor("vgg16-random", ["conv1_1"], hybridize=False)
+    ext.taps.save_parameters(path)
+    with pytest.raises(Error, match="not a gluon_style transformer"):
+        fast.load_style(path)
+
+
+def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    make_photo(src / "a.png", 40, 30)
+    make_photo(src / "b.png", 40, 30, seed=2)
+    make_photo(src / "sub" / "c.jpg", 33, 21)
+    out = tmp_path / "out"
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
+                          "--quiet"])
+    assert code == 0
+    assert sorted(os.path.relpath(os.path.join(r, f), out) for r, _, fs in os.walk(out) for f in fs) \
+        == ["a.png", "b.png", os.path.join("sub", "c.jpg")]
+    assert Image.open(out / "sub" / "c.jpg").size == (33, 21)
+    assert "3 images" in capsys.readouterr().out
+
+
+def test_cli_max_size_shrinks(params_dir, tmp_path, capsys):
+    make_photo(tmp_path / "a.png", 80, 60)
+    code = transfer.main(["fast", "--model", "dots", "--content", str(tmp_path / "a.png"),
+                          "--output", str(tmp_path / "o.png"), "--max-size", "40"])
+    assert code == 0 and Image.open(tmp_path / "o.png").size == (40, 30)
+
+
+def test_cli_bad_file_in_a_folder_writes_nothing(params_dir, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_photo(src / "a.png", 40, 30)
+    (src / "z.jpg").write_text("not an image")
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output",
+                          str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "z.jpg" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_to_overwrite_inputs(params_dir, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    make_photo(src / "a.png", 40, 30)
+    before = (src / "a.png").read_bytes()
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(src)])
+    assert code == 2 and (src / "a.png").read_bytes() == before

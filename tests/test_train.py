@@ -1,0 +1,112 @@
+"""Fast-mode training: data order, a few steps, checkpoints and exact resume."""
+import csv
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from gluon_style import data
+from gluon_style.errors import Error
+from gluon_style.train import StyleTrainer
+
+from .conftest import make_painting, make_photo
+
+
+@pytest.fixture
+def photos(tmp_path):
+    d = tmp_path / "photos"
+    (d / "sub").mkdir(parents=True)
+    for i in range(3):
+        make_photo(d / ("p%d.png" % i), 40 + 4 * i, 36, seed=i)
+    make_photo(d / "sub" / "deep.png", 44, 40)
+    (d / "broken.jpg").write_bytes(b"not a jpeg")
+    return str(d)
+
+
+def test_photo_folder_skips_unreadable_files_with_a_count(photos, caplog):
+    with caplog.at_level(logging.WARNING, logger="gluon_style"):
+        ds = data.PhotoFolder(photos, size=24)
+    assert len(ds) == 4  # recursive, the broken file left out
+    assert "skipped 1 unreadable file(s) of 5" in caplog.text
+    crop = ds[(0, 7)]
+    assert crop.shape == (3, 24, 24) and crop.dtype == np.float32
+    np.testing.assert_array_equal(crop, ds[(0, 7)])  # a crop is a function of its seed
+    assert not np.array_equal(crop, ds[(0, 8)])
+
+
+def test_step_sampler_is_a_function_of_seed_and_step():
+    full = list(data.StepSampler(10, 4, seed=3, start=0, stop=9))
+    tail = list(data.StepSampler(10, 4, seed=3, start=5, stop=9))
+    assert full[5:] == tail
+    first_epoch = [i for batch in full for i, _ in batch][:10]
+    assert sorted(first_epoch) == list(range(10))  # each photo once per epoch
+    other = list(data.StepSampler(10, 4, seed=4, start=0, stop=9))
+    assert other != full
+
+
+def _trainer(tmp_path, photos, style, **kw):
+    opts = dict(name="t", steps=4, image_size=24, batch_size=2, checkpoint_every=2,
+                network="vgg16-random", checkpoint_dir=str(tmp_path / "ck"), workers=0, seed=1,
+                variant="small", lr=5e-3)
+    opts.update(kw)
+    return StyleTrainer(style, photos, **opts)
+
+
+def _params(trainer):
+    return {k: v.data().asnumpy() for k, v in trainer.net._collect_params_with_prefix().items()}
+
+
+def test_training_lowers_the_loss(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, steps=30, checkpoint_every=100, lr=1e-2)
+    totals = [s.losses["total"] for s in t.steps()]
+    assert np.mean(totals[-5:]) < 0.7 * np.mean(totals[:5]), totals
+
+
+def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    straight = _trainer(tmp_path / "a", photos, style)
+    for _ in straight.steps():
+        pass
+    # the same run killed during step 3: the checkpoint is step 2's, the log has row 3
+    killed = _trainer(tmp_path / "b", photos, style)
+    for step in killed.steps():
+        if step.step == 3:
+            break
+    resumed = _trainer(tmp_path / "b", photos, style, resume=True)
+    assert resumed.step == 2
+    for _ in resumed.steps():
+        pass
+    a, b = _params(straight), _params(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    with open(os.path.join(resumed.dir, "log.csv")) as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+
+
+def test_resume_refuses_other_settings_and_overwrites_nothing(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, steps=2)
+    for _ in t.steps():
+        pass
+    with pytest.raises(Error, match="other settings.*style_weight"):
+        _trainer(tmp_path, photos, style, resume=True, style_weight=99.0)
+    with pytest.raises(Error, match="pass --resume"):
+        _trainer(tmp_path, photos, style)
+    with pytest.raises(Error, match="no checkpoint to resume"):
+        _trainer(tmp_path, photos, style, name="other", resume=True)
+
+
+def test_bad_training_settings(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    with pytest.raises(Error, match="batch_size must be a positive"):
+        _trainer(tmp_path, photos, style, batch_size=0)
+    with pytest.raises(Error, match="unknown transformer variant"):
+        _trainer(tmp_path, photos, style, variant="huge")
+    with pytest.raises(Error, match="unknown layer 'relu9_9'"):
+        _trainer(tmp_path, photos, style, content_layer="relu9_9")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(Error, match="empty"):
+        _trainer(tmp_path, str(tmp_path / "empty"), style)
