@@ -88,7 +88,11 @@ class StepSampler(gluon.data.Sampler):
 
 
 def photo_loader(dataset, *, batch_size, seed, start, stop, workers=0):
-    """A DataLoader of (batch, 3, size, size) normalized crops, one batch per step."""
+    """A DataLoader of (batch, 3, size, size) normalized crops, one batch per step.
+
+    Workers are threads: forked worker processes crash MXNet once its OpenMP
+    runtime is up, and decoding and resizing release the GIL anyway.
+    """
     sampler = StepSampler(len(dataset), batch_size, seed=seed, start=start, stop=stop)
     return gluon.data.DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
-                                 thread_pool=False)
+                                 thread_pool=True)
