@@ -44,3 +44,31 @@ def loss_figure(history, path, *, panels=(), title=None):
         fig.savefig(tmp)
     plt.close(fig)
     return path
+
+
+def contact_sheet(grid, path, *, cell=256, labels=None, pad=6):
+    """Save a grid of images (rows of PIL images, None for empty) with column labels.
+
+    Each image is fit into a `cell` x `cell` box keeping its aspect; `labels`
+    name the columns. Written atomically; returns the sheet as a PIL image.
+    """
+    from PIL import Image, ImageDraw
+
+    top = 22 if labels else 0
+    rows, cols = len(grid), max(len(r) for r in grid)
+    sheet = Image.new("RGB", (cols * (cell + pad) + pad, rows * (cell + pad) + pad + top), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, label in enumerate(labels or ()):
+        draw.text((pad + j * (cell + pad) + 4, 5), str(label), fill=(20, 20, 20))
+    for i, row in enumerate(grid):
+        for j, img in enumerate(row):
+            if img is None:
+                continue
+            thumb = img.copy()
+            thumb.thumbnail((cell, cell))
+            x = pad + j * (cell + pad) + (cell - thumb.size[0]) // 2
+            y = top + pad + i * (cell + pad) + (cell - thumb.size[1]) // 2
+            sheet.paste(thumb.convert("RGB"), (x, y))
+    from .images import save_image
+    save_image(sheet, path)
+    return sheet

@@ -90,11 +90,13 @@ def transformer_net(variant="full", **kwargs):
     return TransformerNet(channels=channels, n_residual=n_res, **kwargs)
 
 
-def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False):
+def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
     """Affine instance normalization (optionally followed by ReLU).
 
     Same result as ``F.InstanceNorm(x, gamma, beta, eps=eps)``, forward and
-    backward, but built from operators that run on BLAS/oneDNN on the CPU.
+    backward, but built from operators that are fast on the CPU: MXNet's
+    InstanceNorm and its broadcast reductions are 5-10x slower than the
+    matrix products used here.
 
     Parameters
     ----------
@@ -108,6 +110,10 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False):
         Added to the variance.
     relu : bool
         Apply ReLU to the result.
+    inference : bool
+        Apply the normalization with broadcasts: fastest forward, slow
+        backward. The default uses matrix products, whose gradients (sums over
+        H*W) are again matrix products.
 
     Returns
     -------
@@ -121,18 +127,19 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False):
     rows3 = x.reshape((-3, 1, -1))                                   # (N*C, 1, H*W)
     sumsq = F.batch_dot(rows3, rows3, transpose_b=True).reshape((-1, 1))
     mean = F.broadcast_div(total, count)
-    # E[x^2] - mean^2 in float32: fine for conv outputs (|mean| ~ std); relu
-    # guards the rounding below zero.
+    # E[x^2] - mean^2 in float32 is accurate for conv outputs (|mean| ~ std);
+    # relu guards the rounding below zero.
     var = F.relu(F.broadcast_div(sumsq, count) - F.square(mean))
     per_row = dict(lhs_axes=(0,), rhs_axes=(0,))
     g = F.broadcast_like(gamma.reshape((1, -1)), x, **per_row).reshape((-1, 1))
     b = F.broadcast_like(beta.reshape((1, -1)), x, **per_row).reshape((-1, 1))
     scale = g * F.rsqrt(var + eps)
     shift = b - mean * scale
-    # y = scale * x + shift: a batched 1x1 product and an outer product, whose
-    # gradients (sums over H*W) are again matrix products.
-    y = F.batch_dot(scale.reshape((-1, 1, 1)), rows3).reshape((-3, -1))
-    y = y + F.dot(shift, ones)
+    if inference:
+        y = F.broadcast_add(F.broadcast_mul(rows, scale), shift)
+    else:  # scale * x + shift as a batched 1x1 product plus an outer product
+        y = F.batch_dot(scale.reshape((-1, 1, 1)), rows3).reshape((-3, -1))
+        y = y + F.dot(shift, ones)
     if relu:
         y = F.relu(y)
     return F.reshape_like(y, x)
@@ -162,6 +169,8 @@ def _norm_params(block, c):
 class _ConvNorm(gluon.HybridBlock):
     """Reflect-pad, conv (k, stride), instance norm, optional ReLU."""
 
+    inference = False  # set by TransformerNet.forward before each trace
+
     def __init__(self, cin, cout, k, stride=1, relu=True, **kwargs):
         super().__init__(**kwargs)
         self._k, self._stride, self._cout, self._relu = k, stride, cout, relu
@@ -173,11 +182,13 @@ class _ConvNorm(gluon.HybridBlock):
         k, s = self._k, self._stride
         y = F.Convolution(_reflect(F, x, k // 2), weight, bias, kernel=(k, k),
                           stride=(s, s), num_filter=self._cout, no_bias=False)
-        return instance_norm(F, y, gamma, beta, relu=self._relu)
+        return instance_norm(F, y, gamma, beta, relu=self._relu, inference=self.inference)
 
 
 class _UpConvNorm(gluon.HybridBlock):
     """Nearest-upsample x2, reflect-pad 1, conv 3x3, instance norm, ReLU."""
+
+    inference = False  # set by TransformerNet.forward before each trace
 
     def __init__(self, cin, cout, **kwargs):
         super().__init__(**kwargs)
@@ -187,16 +198,23 @@ class _UpConvNorm(gluon.HybridBlock):
             _norm_params(self, cout)
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
-        # Computed without the upsampled tensor: reflect-padding the upsampled
-        # image equals upsampling the edge-padded one, and each output phase of
-        # a 3x3 conv over a 2x-nearest image sees a 2x2 window of the low-res
-        # image. Together that is a stride-2 transposed conv whose 4x4 kernel
-        # sums the 3x3 taps as [w2, w1+w2, w0+w1, w0] along each axis.
-        kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
-        y = F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
-                            kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
-                            num_filter=self._cout, no_bias=False)
-        return instance_norm(F, y, gamma, beta, relu=True)
+        if self.inference:
+            # Inference: computed without the upsampled tensor. Reflect-padding
+            # the upsampled image equals upsampling the edge-padded one, and
+            # each output phase of a 3x3 conv over a 2x-nearest image sees a
+            # 2x2 window of the low-res image: together a stride-2 transposed
+            # conv whose 4x4 kernel sums the 3x3 taps as [w2, w1+w2, w0+w1, w0]
+            # along each axis (2.25x fewer FLOPs). Not used under autograd:
+            # MXNet 1.9's oneDNN Deconvolution crashes in backward when its
+            # weight is computed rather than a parameter.
+            kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
+            y = F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
+                                kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
+                                num_filter=self._cout, no_bias=False)
+        else:
+            y = F.Convolution(_reflect(F, F.UpSampling(x, scale=2, sample_type="nearest"), 1),
+                              weight, bias, kernel=(3, 3), num_filter=self._cout)
+        return instance_norm(F, y, gamma, beta, relu=True, inference=self.inference)
 
 
 class _Residual(gluon.HybridBlock):
@@ -205,8 +223,8 @@ class _Residual(gluon.HybridBlock):
     def __init__(self, c, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self.conv1 = _ConvNorm(c, c, 3)
-            self.conv2 = _ConvNorm(c, c, 3, relu=False)
+            self.conv1 = _ConvNorm(c, c, 3, prefix="conv1_")
+            self.conv2 = _ConvNorm(c, c, 3, relu=False, prefix="conv2_")
 
     def hybrid_forward(self, F, x):
         return x + self.conv2(self.conv1(x))
@@ -218,14 +236,18 @@ class _Output(gluon.HybridBlock):
     def __init__(self, cin, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            _conv_params(self, cin, 3, 9)
+            # The 9x9 conv to 3 channels is run as the equivalent stride-1
+            # transposed conv, which stays on oneDNN's fast path where
+            # Convolution with 3 filters does not (4x faster forward, 8x
+            # forward+backward). Its weight is stored in that layout, (cin, 3,
+            # 9, 9), as a parameter: a computed weight would crash Deconvolution's
+            # backward. conv_weight = weight.transpose((1, 0, 2, 3))[:, :, ::-1, ::-1].
+            self.weight = self.params.get(
+                "weight", shape=(cin, 3, 9, 9), init=mx.init.Normal((2.0 / (cin * 81)) ** 0.5))
+            self.bias = self.params.get("bias", shape=(3,), init="zeros")
 
     def hybrid_forward(self, F, x, like, weight, bias):
-        # A stride-1 transposed conv with the flipped, transposed kernel is the
-        # same conv; oneDNN runs it fast where Convolution with only 3 filters
-        # falls off its fast path.
-        kern = F.flip(F.flip(weight, axis=2), axis=3).transpose((1, 0, 2, 3))
-        z = F.Deconvolution(_reflect(F, x, 4), kern, bias, kernel=(9, 9), pad=(8, 8),
+        z = F.Deconvolution(_reflect(F, x, 4), weight, bias, kernel=(9, 9), pad=(8, 8),
                             num_filter=3, no_bias=False)
         z = F.slice_like(z, like, axes=(2, 3))  # drop the rows/cols odd sizes added
         # Output range: sigmoid to [0, 1], then the package normalization.
@@ -256,21 +278,28 @@ class TransformerNet(gluon.HybridBlock):
     fastest) and exports with built-in operators only.
     """
 
+    inference = False
+
     def __init__(self, channels=(32, 64, 128), n_residual=5, **kwargs):
         super().__init__(**kwargs)
         c1, c2, c3 = channels
         self.channels, self.n_residual = tuple(channels), n_residual
         with self.name_scope():
-            self.down1 = _ConvNorm(3, c1, 9)
-            self.down2 = _ConvNorm(c1, c2, 3, stride=2)
-            self.down3 = _ConvNorm(c2, c3, 3, stride=2)
-            self.res = gluon.nn.HybridSequential()
-            self.res.add(*[_Residual(c3) for _ in range(n_residual)])
-            self.up1 = _UpConvNorm(c3, c2)
-            self.up2 = _UpConvNorm(c2, c1)
-            self.out = _Output(c1)
+            self.down1 = _ConvNorm(3, c1, 9, prefix="down1_")
+            self.down2 = _ConvNorm(c1, c2, 3, stride=2, prefix="down2_")
+            self.down3 = _ConvNorm(c2, c3, 3, stride=2, prefix="down3_")
+            self.res = gluon.nn.HybridSequential(prefix="")
+            self.res.add(*[_Residual(c3, prefix="res%d_" % i) for i in range(n_residual)])
+            self.up1 = _UpConvNorm(c3, c2, prefix="up1_")
+            self.up2 = _UpConvNorm(c2, c1, prefix="up2_")
+            self.out = _Output(c1, prefix="out_")
 
-    def forward(self, x, *args):
+    def forward(self, x):
+        # Two formulations of the same model: a forward-only one (transposed
+        # conv upsampling, broadcast normalization) when no gradient can be
+        # asked for, and a differentiable one otherwise (also inside another
+        # block's graph, which may be trained). Switching rebuilds the graph.
+        inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
         if isinstance(x, mx.nd.NDArray):
             if x.ndim != 4 or x.shape[1] != 3:
                 raise Error("transformer input must have shape (N, 3, H, W), got %s"
@@ -278,7 +307,21 @@ class TransformerNet(gluon.HybridBlock):
             if min(x.shape[2:]) < MIN_SIDE:
                 raise Error("transformer input is %dx%d; both sides must be at least %d"
                             % (x.shape[3], x.shape[2], MIN_SIDE))
-        return super().forward(x, *args)
+        if inference != self.inference:
+            self._clear_cached_op()
+            self.apply(lambda block: setattr(block, "inference", inference))
+        return super().forward(x)
+
+    def export(self, path, epoch=0, **kwargs):
+        """Export the inference graph (symbol + params) for ``SymbolBlock.imports``.
+
+        The network must be hybridized; it is run once on a small input if
+        its cached graph is not the inference one.
+        """
+        if not (self._cached_graph and self.inference):
+            ctx = next(iter(self.collect_params().values())).list_ctx()[0]
+            self(mx.nd.zeros((1, 3, 16, 16), ctx=ctx))
+        return super().export(path, epoch, **kwargs)
 
     def hybrid_forward(self, F, x):
         y = self.res(self.down3(self.down2(self.down1(x))))
