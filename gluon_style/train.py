@@ -24,6 +24,7 @@ from mxnet import autograd, gluon
 
 from . import data, features, images, store
 from .errors import Error
+from .fileio import atomic_path, atomic_write
 from .losses import PerceptualLoss, gram
 from .runtime import parse_ctx
 from .transformer import transformer_net
@@ -148,11 +149,11 @@ class StyleTrainer:
         """Write the network, the optimizer state and the step (atomically)."""
         p = self._paths()
         os.makedirs(self.dir, exist_ok=True)
-        with images.atomic_path(p["params"], role="checkpoint") as tmp:
+        with atomic_path(p["params"], role="checkpoint") as tmp:
             self.net.save_parameters(tmp)
-        with images.atomic_path(p["states"], role="checkpoint") as tmp:
+        with atomic_path(p["states"], role="checkpoint") as tmp:
             self.trainer.save_states(tmp)
-        with images.atomic_write(p["state"], "w", role="checkpoint") as f:
+        with atomic_write(p["state"], "w", role="checkpoint") as f:
             json.dump({"step": self.step, "config": self.config}, f, indent=1)
         return self.dir
 
@@ -181,7 +182,7 @@ class StyleTrainer:
             return
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
-        with images.atomic_write(path, "w", newline="", role="training log") as f:
+        with atomic_write(path, "w", newline="", role="training log") as f:
             w = csv.DictWriter(f, CSV_FIELDS)
             w.writeheader()
             w.writerows(rows)

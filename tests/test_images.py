@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from gluon_style import images
+from gluon_style import fileio, images
 from gluon_style.errors import Error
 
 
@@ -466,7 +466,7 @@ def test_save_image_bad_locations(tmp_path, monkeypatch):
         images.save_image(img, tmp_path / "out.gif")
     with pytest.raises(Error, match="missing"):
         images.save_image(img, tmp_path / "missing" / "out.png")
-    monkeypatch.setattr(images.tempfile, "mkstemp", lambda **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", lambda **k: (_ for _ in ()).throw(
         PermissionError(errno.EACCES, "Permission denied")))
     with pytest.raises(Error, match="out.png.*cannot write"):
         images.save_image(img, tmp_path / "out.png")

@@ -1,5 +1,4 @@
 """Where weights come from: model-zoo cache, the offline VGG16, user files."""
-import hashlib
 import os
 
 import h5py
