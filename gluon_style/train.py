@@ -78,8 +78,8 @@ class StyleTrainer:
     """
 
     def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
-                 style_size=None, batch_size=4, lr=1e-3, style_weight=10.0, content_weight=1.0,
-                 tv_weight=0.1, style_layers=features.JOHNSON_STYLE_LAYERS,
+                 style_size=None, batch_size=4, lr=1e-3, style_weight=1.5, content_weight=1.0,
+                 tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
                  ctx="auto", workers=2):
