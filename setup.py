@@ -29,6 +29,6 @@ setup(
     packages=find_packages(include=["gluon_style", "gluon_style.*"]),
     package_data={"gluon_style": ["data/*"]},
     install_requires=_requirements(),
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={"test": ["pytest>=7", "onnx>=1.14,<1.17"], "onnx": ["onnx>=1.14,<1.17"]},
     entry_points={"console_scripts": ["gluon-style=gluon_style.transfer:main_exit"]},
 )

@@ -102,8 +102,9 @@ class FastStyle:
     the stylized image(s) at the same size.
     """
 
-    def __init__(self, net, *, name="", entry=None, ctx=None):
-        self.net, self.name, self.entry, self.ctx = net, name, entry or {}, ctx or mx.cpu()
+    def __init__(self, net, *, variant, name="", entry=None, ctx=None):
+        self.net, self.variant, self.name = net, variant, name
+        self.entry, self.ctx = entry or {}, ctx or mx.cpu()
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
@@ -124,7 +125,7 @@ def load_style(model, *, ctx=None):
             errors.append("%s: %s" % (v, str(e).splitlines()[0][:100] if str(e) else type(e).__name__))
             continue
         net.hybridize(static_alloc=True)
-        return FastStyle(net, name=model, entry=entry, ctx=ctx)
+        return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx)
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
 
 

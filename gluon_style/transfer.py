@@ -10,6 +10,8 @@ Commands::
         stylize with a trained style
     python -m gluon_style.transfer styles
         list the trained styles
+    python -m gluon_style.transfer export --model NAME --output PREFIX [--onnx FILE]
+        export a trained style for plain MXNet and ONNX
 
 Option defaults are read from the library functions, never repeated here. User
 errors print one line and exit with status 2; Ctrl-C saves what there is.
@@ -348,7 +350,25 @@ def run_styles(argv):
     return 0
 
 
-RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styles": run_styles}
+def run_export(argv):
+    p = _Parser(prog="python -m gluon_style.transfer export",
+                description="Export a trained style for plain MXNet and/or ONNX.")
+    p.add_argument("--model", required=True, help="a style name or a .params file")
+    p.add_argument("--output", required=True,
+                   help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
+    p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
+    args = p.parse_args(argv)
+    from . import export, fast
+    style = fast.load_style(args.model, ctx=None)
+    written = list(export.export_symbol(style.net, args.output))
+    if args.onnx:
+        written.append(export.export_onnx(style.net, style.variant, args.onnx))
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styles": run_styles,
+           "export": run_export}
 
 
 def main(argv=None):

@@ -1,0 +1,160 @@
+"""Exporting a trained transformer: MXNet symbol files and ONNX.
+
+:class:`PlainTransformerNet` is the fast-mode network written with MXNet's
+standard operators only (InstanceNorm, UpSampling, Convolution, Pad): the
+reference model that :class:`gluon_style.transformer.TransformerNet` computes
+faster with oneDNN-friendly rewrites, with the same parameters under the same
+names. ONNX exports go through it, since ONNX has an operator for each of its
+layers (InstanceNormalization, Resize, Conv, Pad).
+"""
+import os
+
+import mxnet as mx
+import numpy as np
+from mxnet import gluon
+
+from .errors import Error
+from .fileio import atomic_path
+from .images import MEAN, STD
+from .transformer import VARIANTS
+
+
+def _reflect(F, x, p):
+    return F.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, p, p, p, p))
+
+
+class _PlainConv(gluon.HybridBlock):
+    """[nearest-upsample x2,] reflect-pad, conv, [instance norm, ReLU]."""
+
+    def __init__(self, cin, cout, k, stride=1, up=False, norm=True, relu=True, **kwargs):
+        super().__init__(**kwargs)
+        self._k, self._s, self._cout, self._up, self._norm, self._relu = k, stride, cout, up, norm, relu
+        with self.name_scope():
+            self.weight = self.params.get("weight", shape=(cout, cin, k, k))
+            self.bias = self.params.get("bias", shape=(cout,))
+            if norm:
+                self.gamma = self.params.get("gamma", shape=(cout,))
+                self.beta = self.params.get("beta", shape=(cout,))
+
+    def hybrid_forward(self, F, x, weight, bias, gamma=None, beta=None):
+        if self._up:
+            x = F.UpSampling(x, scale=2, sample_type="nearest")
+        y = F.Convolution(_reflect(F, x, self._k // 2), weight, bias, kernel=(self._k,) * 2,
+                          stride=(self._s,) * 2, num_filter=self._cout)
+        if self._norm:
+            y = F.InstanceNorm(y, gamma, beta, eps=1e-5)
+        return F.relu(y) if self._relu else y
+
+
+class _PlainResidual(gluon.HybridBlock):
+    def __init__(self, c, **kwargs):
+        super().__init__(**kwargs)
+        with self.name_scope():
+            self.conv1 = _PlainConv(c, c, 3)
+            self.conv2 = _PlainConv(c, c, 3, relu=False)
+
+    def hybrid_forward(self, F, x):
+        return x + self.conv2(self.conv1(x))
+
+
+class PlainTransformerNet(gluon.HybridBlock):
+    """The transformer with standard operators (see the module docstring)."""
+
+    def __init__(self, variant="full", **kwargs):
+        super().__init__(**kwargs)
+        if variant not in VARIANTS:
+            raise Error("unknown transformer variant %r (valid: %s)" % (variant, ", ".join(VARIANTS)))
+        (c1, c2, c3), n_res = VARIANTS[variant]
+        with self.name_scope():
+            self.down1 = _PlainConv(3, c1, 9)
+            self.down2 = _PlainConv(c1, c2, 3, stride=2)
+            self.down3 = _PlainConv(c2, c3, 3, stride=2)
+            self.res = gluon.nn.HybridSequential()
+            self.res.add(*[_PlainResidual(c3) for _ in range(n_res)])
+            self.up1 = _PlainConv(c3, c2, 3, up=True)
+            self.up2 = _PlainConv(c2, c1, 3, up=True)
+            self.out = _PlainConv(c1, 3, 9, norm=False, relu=False)
+
+    def hybrid_forward(self, F, x):
+        y = self.up2(self.up1(self.res(self.down3(self.down2(self.down1(x))))))
+        rgb = F.sigmoid(F.slice_like(self.out(y), x, axes=(2, 3)))
+        return F.concat(*[(c - m) / s for c, m, s in
+                          zip(F.split(rgb, num_outputs=3, axis=1), MEAN, STD)], dim=1)
+
+
+def plain_twin(net, variant):
+    """A :class:`PlainTransformerNet` holding `net`'s parameters."""
+    twin = PlainTransformerNet(variant)
+    params = twin._collect_params_with_prefix()
+    source = net._collect_params_with_prefix()
+    if sorted(params) != sorted(source):
+        raise Error("the network's parameters do not fit the %r transformer" % variant)
+    for name, p in params.items():
+        p.initialize(init=mx.init.Constant(source[name].data().asnumpy()), ctx=mx.cpu())
+    return twin
+
+
+def export_symbol(net, prefix):
+    """Write ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (plain MXNet loads
+    them with ``gluon.SymbolBlock.imports``, input name ``data``)."""
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 16, 16), ctx=next(iter(net.collect_params().values())).list_ctx()[0]))
+    folder = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(folder):
+        raise Error("export prefix %s: folder %s does not exist" % (prefix, folder))
+    sym, params = prefix + "-symbol.json", prefix + "-0000.params"
+    tmp_prefix = os.path.join(folder, ".%s.tmp-export" % os.path.basename(prefix))
+    net.export(tmp_prefix)
+    os.replace(tmp_prefix + "-symbol.json", sym)
+    os.replace(tmp_prefix + "-0000.params", params)
+    return sym, params
+
+
+def export_onnx(net, variant, path):
+    """Write the network as ONNX with dynamic batch, height and width.
+
+    Exported from :func:`plain_twin`; input ``data`` (N, 3, H, W), normalized
+    RGB like every gluon_style tensor; output the same.
+    """
+    try:
+        import onnx  # noqa: F401  (mx.onnx needs it)
+    except ImportError:
+        raise Error("ONNX export needs the onnx package: pip install 'onnx==1.16.*'")
+    twin = plain_twin(net, variant)
+    twin.hybridize()
+    twin(mx.nd.zeros((1, 3, 16, 16)))
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = os.path.join(folder, ".%s.tmp-sym" % os.path.basename(path))
+    twin.export(prefix)
+    try:
+        sym, arg, aux = mx.model.load_checkpoint(prefix, 0)
+        with atomic_path(path, role="ONNX file") as tmp:
+            mx.onnx.export_model(sym, {**arg, **aux}, in_shapes=[(1, 3, 64, 64)],
+                                 in_types=[np.float32], onnx_file_path=tmp,
+                                 dynamic=True, dynamic_input_shapes=[(None, 3, None, None)])
+            _mend_onnx(tmp)
+    finally:
+        for f in (prefix + "-symbol.json", prefix + "-0000.params"):
+            if os.path.exists(f):
+                os.remove(f)
+    return path
+
+
+def _mend_onnx(path):
+    """Tidy what mx.onnx writes: its Resize nodes get an empty ``roi`` tensor,
+    which ONNX's reference evaluator (and the spec, for nearest mode) wants
+    left out, and the weights are listed as graph inputs as well as
+    initializers, which would let a runtime override them."""
+    import onnx
+    model = onnx.load(path)
+    graph = model.graph
+    init = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Resize" and len(node.input) > 1 and node.input[1] in init:
+            if not onnx.numpy_helper.to_array(init[node.input[1]]).size:
+                node.input[1] = ""
+    keep = [i for i in graph.input if i.name not in init]
+    del graph.input[:]
+    graph.input.extend(keep)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
