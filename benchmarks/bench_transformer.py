@@ -17,7 +17,14 @@ The workloads are the ones of the PyTorch reference ``pt_bench.py`` (keys
     /tmp/ptv/bin/python <shared bench folder>/pt_bench.py --only tinfer train
 
 ``--pt results_pt.json`` (the file pt_bench.py writes) adds PyTorch's median
-and the ratio to the table. Needs no network and no pretrained weights.
+and the ratio to the table. (pt_bench.py stops before ``tinfer`` unless some
+``gatys`` workload is selected too, e.g. ``--only tinfer train gatys_256/eager``;
+its peak RSS is per process, not per workload.) Needs no network and no
+pretrained weights. Timings on a shared 2-core machine swing by 2x or more
+when another process is busy (the load average is printed before and after);
+there, run both frameworks with ``OMP_WAIT_POLICY=passive``, without which a
+busy neighbour makes every OpenMP region wait for a descheduled thread
+(MXNet and PyTorch alike, up to 10x slower).
 """
 import argparse
 import json
@@ -66,27 +73,38 @@ def _loss_net_class():
             with self.name_scope():
                 self.vgg = vision.vgg16().features[:STYLE_TAPS[-1] + 1]
 
-        def features(self, x):
-            taps = []
-            for i, layer in enumerate(self.vgg):
-                x = layer(x)
-                if i in STYLE_TAPS:
-                    taps.append(x)
-            return taps
-
         def hybrid_forward(self, F, y, content, *style_grams):
             n, s = self._batch, self._size
-            taps = self.features(y)
+            taps = _taps(self.vgg, y)
             loss = CONTENT_W * _sumsq(F, taps[1] - content) / (n * 128 * (s // 2) ** 2)
             for i, (f, g) in enumerate(zip(taps, style_grams)):
                 c, side = 64 << i, s >> i
                 d = F.broadcast_sub(gram(F, f, c * side * side), g)
                 loss = loss + STYLE_W * _sumsq(F, d) / (n * c * c)
-            dh = F.slice_axis(y, axis=2, begin=1, end=None) - F.slice_axis(y, axis=2, begin=0, end=-1)
-            dw = F.slice_axis(y, axis=3, begin=1, end=None) - F.slice_axis(y, axis=3, begin=0, end=-1)
+            dh = F.slice_axis(y, axis=2, begin=1, end=None) - F.slice_axis(y, 2, 0, -1)
+            dw = F.slice_axis(y, axis=3, begin=1, end=None) - F.slice_axis(y, 3, 0, -1)
             return loss + TV_W * (_sumsq(F, dh) + _sumsq(F, dw)) / (n * 3 * (s - 1) * s)
 
-    return LossNet
+    class Features(gluon.HybridBlock):
+        """The loss net's VGG taps alone (for targets, outside autograd)."""
+
+        def __init__(self, vgg, **kwargs):
+            super().__init__(**kwargs)
+            self.vgg = vgg
+
+        def hybrid_forward(self, F, x):
+            return tuple(_taps(self.vgg, x))
+
+    return LossNet, Features
+
+
+def _taps(vgg, x):
+    taps = []
+    for i, layer in enumerate(vgg):
+        x = layer(x)
+        if i in STYLE_TAPS:
+            taps.append(x)
+    return taps
 
 
 def gram(F, f, chw):
@@ -110,7 +128,8 @@ def run_worker(kind, variant, size, reps):
     mx.random.seed(0)
     net = transformer_net(variant)
     net.initialize()
-    net.hybridize(static_alloc=True, static_shape=True)
+    static = dict(static_alloc=True, static_shape=True)
+    net.hybridize(**static)
     if kind == "infer":
         x = nd.random.normal(shape=(1, 3, size, size))
 
@@ -120,17 +139,21 @@ def run_worker(kind, variant, size, reps):
                       reps=min(reps, 5) if size >= 1024 else reps, budget_s=15)
     else:
         batch = 4
-        loss_net = _loss_net_class()(batch, size)
+        loss_cls, features_cls = _loss_net_class()
+        loss_net = loss_cls(batch, size)
         loss_net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="out", magnitude=2))
         loss_net.collect_params().setattr("grad_req", "null")
-        loss_net.hybridize(static_alloc=True, static_shape=True)
+        loss_net.hybridize(**static)
+        features = features_cls(loss_net.vgg)
+        features.hybridize(**static)
         trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 1e-3})
-        style = nd.random.normal(shape=(1, 3, size, size))
-        style_grams = [gram(nd, f, f[0].size) for f in loss_net.features(style)]
+        style_grams = [gram(nd, f, f[0].size)
+                       for f in features(nd.random.normal(shape=(batch, 3, size, size)))]
+        style_grams = [g[:1] for g in style_grams]  # one style image, same graph shapes
         x = nd.random.normal(shape=(batch, 3, size, size))
 
         def step():
-            content = loss_net.features(x)[STYLE_TAPS.index(CONTENT_TAP)]
+            content = features(x)[STYLE_TAPS.index(CONTENT_TAP)]
             with autograd.record():
                 loss = loss_net(net(x), content, *style_grams)
             loss.backward()
@@ -166,7 +189,8 @@ def main(argv=None):
     ap.add_argument("--only", nargs="+", choices=["infer", "train"], default=["infer", "train"])
     ap.add_argument("--pt", metavar="JSON", help="pt_bench.py results file, to print ratios")
     ap.add_argument("--json", metavar="FILE", help="also write the results here")
-    ap.add_argument("--worker", nargs=3, metavar=("KIND", "VARIANT", "SIZE"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", nargs=3, metavar=("KIND", "VARIANT", "SIZE"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         kind, variant, size = args.worker
@@ -181,6 +205,7 @@ def main(argv=None):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     results = []
+    print("load average %.2f %.2f %.2f" % os.getloadavg())
     print("%-22s %10s %10s %9s %12s %7s" % ("config", "median ms", "min ms", "peak MB",
                                              "pytorch ms", "ratio"), flush=True)
     for kind, variant, size in configs:
@@ -198,8 +223,9 @@ def main(argv=None):
             r["key"], r["median_ms"], r["min_ms"], r["peak_rss_mb"],
             "%.1f" % ref_ms if ref_ms else "-",
             "%.2f" % (r["median_ms"] / ref_ms) if ref_ms else "-"), flush=True)
-    print("OMP_NUM_THREADS=%s; ratio = MXNet / PyTorch median (full variant only)"
-          % (results[0]["threads"] if results else "?"))
+    print("OMP_NUM_THREADS=%s; ratio = MXNet / PyTorch median (full variant only); "
+          "load average %.2f %.2f %.2f" % ((results[0]["threads"] if results else "?",)
+                                           + os.getloadavg()))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

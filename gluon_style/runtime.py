@@ -19,14 +19,16 @@ def default_threads():
 def ensure_omp_threads():
     """Set OMP_NUM_THREADS to the usable core count unless already set.
 
+    Also defaults OMP_WAIT_POLICY to ``passive``: with OpenMP's spinning
+    waits, a step runs 4-9x slower whenever another process wants a core
+    (measured with a training run beside it), for ~5% gained on an idle machine.
     Returns False when MXNet was imported before us with no setting, in which
     case it already chose one thread and nothing can be done in-process.
     """
-    if "OMP_NUM_THREADS" in os.environ:
-        return True
-    if "mxnet" in sys.modules:
+    if "mxnet" in sys.modules and "OMP_NUM_THREADS" not in os.environ:
         return False
-    os.environ["OMP_NUM_THREADS"] = str(default_threads())
+    os.environ.setdefault("OMP_NUM_THREADS", str(default_threads()))
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     return True
 
 

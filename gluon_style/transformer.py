@@ -1,51 +1,51 @@
-"""The fast-mode image transformer of Johnson et al. (2016), as a Gluon HybridBlock.
+"""The fast-mode image transformer of Johnson et al. (2016), a Gluon HybridBlock.
 
-Architecture (the "full" variant, as in the paper with the usual instance-norm
-update of Ulyanov et al.)::
+Architecture ("full"; instance norms as in Ulyanov et al.)::
 
-    reflect-pad + conv 9x9, 32      IN, ReLU
-    reflect-pad + conv 3x3/2, 64    IN, ReLU
-    reflect-pad + conv 3x3/2, 128   IN, ReLU
-    5 x residual block, 128         (conv 3x3, IN, ReLU, conv 3x3, IN) + skip
-    nearest-up x2 + conv 3x3, 64    IN, ReLU
-    nearest-up x2 + conv 3x3, 32    IN, ReLU
-    reflect-pad + conv 9x9, 3       sigmoid -> [0, 1] -> ImageNet-normalized
+    reflect-pad, conv 9x9, 32          IN, ReLU
+    reflect-pad, conv 3x3 stride 2, 64 IN, ReLU
+    reflect-pad, conv 3x3 stride 2, 128 IN, ReLU
+    5 residual blocks, 128             x + IN(conv(ReLU(IN(conv(x)))))
+    nearest-up x2, conv 3x3, 64        IN, ReLU
+    nearest-up x2, conv 3x3, 32        IN, ReLU
+    reflect-pad, conv 9x9, 3           sigmoid to [0, 1], then normalized
 
-Instance norms are affine and every conv pads by reflection. Input and output
-follow the package convention (NCHW float32, RGB, ``(rgb - MEAN) / STD``); any
-H, W >= 5 works and the output has exactly the input's H and W.
+Every conv pads by reflection; instance norms are affine. Input and output are
+the package's tensors (NCHW float32, RGB, ``(rgb - MEAN) / STD``), any H, W >= 5;
+the output has the input's H and W (odd sizes: the upsampled map is cropped).
 
-Variants (:data:`VARIANTS`, :func:`transformer_net`):
+Variants (:data:`VARIANTS`): "full" (32/64/128 channels, 5 residual blocks,
+1.68 M parameters) and "small" (16/32/64, 3 blocks, 0.28 M). The small one is
+3.3x faster at inference (1024x1024: 1.75 s instead of 5.8 s, measured with
+one of the 2 cores free) and takes 3.2x less transformer time per training
+step (the VGG loss then dominates: 6.0 s instead of 8.9 s a step), for less
+capacity and a smaller receptive field; its quality is judged by training.
 
-* ``"full"``: channels 32/64/128, 5 residual blocks, 1.68 M parameters.
-* ``"small"``: channels 16/32/64, 3 residual blocks, 0.25 M parameters (6.7x
-  fewer). Measured on 2 cores (``benchmarks/bench_transformer.py``): about 4x
-  faster than "full" at inference (1024x1024 in about 0.4 s instead of 1.7 s)
-  and about 3.5x less transformer time per training step, for a smaller
-  receptive field and less capacity per style; its quality is judged by
-  training, not here.
+Speed. MXNet's own CPU operators (InstanceNorm, reductions, UpSampling) are
+many times slower than its oneDNN kernels, so the same model is computed with
+other operators, each rewrite exact up to float rounding, on the plain model's
+parameters, with built-in operators only (``export`` loads with
+``gluon.SymbolBlock.imports`` and no gluon_style):
 
-Speed. MXNet's generic operators (InstanceNorm, broadcast reductions,
-UpSampling) are many times slower on CPU than its oneDNN kernels, so the same
-model is computed with oneDNN-friendly operators; every rewrite is exact up to
-float rounding, keeps the parameters of the plain model, and exports with
-built-in operators only (``export`` loads with ``gluon.SymbolBlock.imports``):
+* instance norm: statistics as matrix products (FullyConnected, batch_dot);
+  under autograd the normalization is a batched product plus an outer product,
+  so the backward pass is matrix products too;
+* nearest-up x2 + reflect-pad + conv 3x3, at inference: one stride-2
+  transposed conv with a 4x4 kernel summed from the 3x3 taps, on the low-res
+  input (2.25x fewer FLOPs, no upsampled tensor). Not under autograd, where
+  MXNet 1.9's oneDNN Deconvolution crashes when its weight is computed;
+* the last conv: 13 zero filters are added in the graph (oneDNN has no fast
+  kernel for 3 filters); they are no parameters and are sliced off.
 
-* instance norm: statistics by matrix products (FullyConnected, batch_dot),
-  normalization as a batched scale plus an outer-product shift, so that the
-  backward pass also runs on BLAS instead of MXNet's slow reductions;
-* nearest-upsample x2 + reflect-pad + 3x3 conv: one stride-2 transposed conv
-  with a 4x4 kernel derived from the 3x3 weights on the edge-padded low-res
-  input (2.25x fewer FLOPs, no upsampled tensor);
-* the last 9x9 conv with 3 outputs: as the equivalent stride-1 transposed conv
-  (flipped kernel), which stays on oneDNN's fast path (4x faster forward,
-  8x faster forward+backward than ``Convolution`` with 3 filters).
-
-Parameters are the plain model's: conv weights ``(out, in, k, k)`` and biases,
-instance-norm ``gamma``/``beta``. All are trainable; there is nothing to
-exclude from ``gluon.Trainer(net.collect_params(), ...)``. The biases of the
-convs followed by an instance norm get no gradient (the norm removes them);
-they are kept so the parameters map one to one onto the reference model.
+The network keeps one graph per mode (inference, or recording for autograd) and
+rebuilds it when the mode changes. Parameters: conv ``weight`` ``(out, in, k,
+k)`` and ``bias``, norm ``gamma``/``beta``, as in the reference model. Some have
+no effect on the output: the biases of convs followed by a norm, and the betas
+of the residual blocks' second norms (removed by every later norm). Their
+gradients are rounding noise, which Adam would turn into a random walk and
+which would cost the E[x^2] - mean^2 variance precision, so they are created
+with ``grad_req="null"`` and stay zero; ``gluon.Trainer(net.collect_params())``
+skips them by itself.
 """
 import mxnet as mx
 from mxnet import gluon
@@ -60,6 +60,7 @@ VARIANTS = {
     "full": ((32, 64, 128), 5),
     "small": ((16, 32, 64), 3),
 }
+_PADDED_RGB = 16  # output filters computed by the last conv (see _Output)
 MIN_SIDE = 5  # the 9x9 reflection pad needs 5 pixels; the downsampled 3x3 ones 2
 
 
@@ -120,29 +121,36 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
     NDArray or Symbol
         Shape of `x`.
     """
+    # Every other use of x reads this copy: oneDNN leaves conv outputs in its
+    # own layout, and each MXNet operator reading one would convert it again.
+    # (No reshape_like on full-size tensors: it defeats MXNet's memory reuse.)
+    x = F.reshape(x, shape=(0, 0, 0, 0))
     rows = x.reshape((-3, -1))                                       # (N*C, H*W)
+    rows3 = x.reshape((-3, 1, -1))                                   # (N*C, 1, H*W)
+    per_nc = F.slice_axis(F.slice_axis(x, axis=2, begin=0, end=1), axis=3, begin=0, end=1)
     ones = F.ones_like(F.slice_axis(rows, axis=0, begin=0, end=1))   # (1, H*W)
     count = F.FullyConnected(ones, ones, no_bias=True, num_hidden=1)  # (1, 1): H*W
     total = F.FullyConnected(rows, ones, no_bias=True, num_hidden=1)  # (N*C, 1)
-    rows3 = x.reshape((-3, 1, -1))                                   # (N*C, 1, H*W)
     sumsq = F.batch_dot(rows3, rows3, transpose_b=True).reshape((-1, 1))
     mean = F.broadcast_div(total, count)
     # E[x^2] - mean^2 in float32 is accurate for conv outputs (|mean| ~ std);
     # relu guards the rounding below zero.
     var = F.relu(F.broadcast_div(sumsq, count) - F.square(mean))
-    per_row = dict(lhs_axes=(0,), rhs_axes=(0,))
-    g = F.broadcast_like(gamma.reshape((1, -1)), x, **per_row).reshape((-1, 1))
-    b = F.broadcast_like(beta.reshape((1, -1)), x, **per_row).reshape((-1, 1))
+    per_n = dict(lhs_axes=(0,), rhs_axes=(0,))
+    g = F.broadcast_like(gamma.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
+    b = F.broadcast_like(beta.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
     scale = g * F.rsqrt(var + eps)
     shift = b - mean * scale
     if inference:
-        y = F.broadcast_add(F.broadcast_mul(rows, scale), shift)
+        y = F.broadcast_add(F.broadcast_mul(x, F.reshape_like(scale, per_nc)),
+                            F.reshape_like(shift, per_nc))
     else:  # scale * x + shift as a batched 1x1 product plus an outer product
         y = F.batch_dot(scale.reshape((-1, 1, 1)), rows3).reshape((-3, -1))
-        y = y + F.dot(shift, ones)
-    if relu:
-        y = F.relu(y)
-    return F.reshape_like(y, x)
+        y = y + F.dot(shift, ones)                                   # (N*C, H*W)
+        y = F.reshape_like(y, per_nc, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2)
+        per_hw = F.slice_axis(F.slice_axis(x, axis=0, begin=0, end=1), axis=1, begin=0, end=1)
+        y = F.reshape_like(y, per_hw, lhs_begin=2, lhs_end=3, rhs_begin=2, rhs_end=4)
+    return F.relu(y) if relu else y
 
 
 def _reflect(F, x, p):
@@ -155,15 +163,15 @@ def _up_kernel(F, w, axis):
     return F.concat(t[2], t[1] + t[2], t[0] + t[1], t[0], dim=axis)
 
 
-def _conv_params(block, cin, cout, k):
+def _conv_params(block, cin, cout, k, bias_grad="write"):
     he = mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2.0)
     block.weight = block.params.get("weight", shape=(cout, cin, k, k), init=he)
-    block.bias = block.params.get("bias", shape=(cout,), init="zeros")
+    block.bias = block.params.get("bias", shape=(cout,), init="zeros", grad_req=bias_grad)
 
 
-def _norm_params(block, c):
+def _norm_params(block, c, beta_grad="write"):
     block.gamma = block.params.get("gamma", shape=(c,), init="ones")
-    block.beta = block.params.get("beta", shape=(c,), init="zeros")
+    block.beta = block.params.get("beta", shape=(c,), init="zeros", grad_req=beta_grad)
 
 
 class _ConvNorm(gluon.HybridBlock):
@@ -171,12 +179,12 @@ class _ConvNorm(gluon.HybridBlock):
 
     inference = False  # set by TransformerNet.forward before each trace
 
-    def __init__(self, cin, cout, k, stride=1, relu=True, **kwargs):
+    def __init__(self, cin, cout, k, stride=1, relu=True, beta_grad="write", **kwargs):
         super().__init__(**kwargs)
         self._k, self._stride, self._cout, self._relu = k, stride, cout, relu
         with self.name_scope():
-            _conv_params(self, cin, cout, k)
-            _norm_params(self, cout)
+            _conv_params(self, cin, cout, k, bias_grad="null")
+            _norm_params(self, cout, beta_grad)
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
         k, s = self._k, self._stride
@@ -194,19 +202,16 @@ class _UpConvNorm(gluon.HybridBlock):
         super().__init__(**kwargs)
         self._cout = cout
         with self.name_scope():
-            _conv_params(self, cin, cout, 3)
+            _conv_params(self, cin, cout, 3, bias_grad="null")
             _norm_params(self, cout)
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
         if self.inference:
-            # Inference: computed without the upsampled tensor. Reflect-padding
-            # the upsampled image equals upsampling the edge-padded one, and
-            # each output phase of a 3x3 conv over a 2x-nearest image sees a
-            # 2x2 window of the low-res image: together a stride-2 transposed
-            # conv whose 4x4 kernel sums the 3x3 taps as [w2, w1+w2, w0+w1, w0]
-            # along each axis (2.25x fewer FLOPs). Not used under autograd:
-            # MXNet 1.9's oneDNN Deconvolution crashes in backward when its
-            # weight is computed rather than a parameter.
+            # Without the upsampled tensor: reflect-padding the upsampled image
+            # equals upsampling the edge-padded one, and each output phase of
+            # the 3x3 conv sees a 2x2 window of the low-res image, so the whole
+            # is a stride-2 transposed conv whose 4x4 kernel sums the 3x3 taps
+            # as [w2, w1+w2, w0+w1, w0] along each axis.
             kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
             y = F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
                                 kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
@@ -224,7 +229,9 @@ class _Residual(gluon.HybridBlock):
         super().__init__(**kwargs)
         with self.name_scope():
             self.conv1 = _ConvNorm(c, c, 3, prefix="conv1_")
-            self.conv2 = _ConvNorm(c, c, 3, relu=False, prefix="conv2_")
+            # This beta adds a constant to the residual path that every later
+            # norm removes: frozen like the conv biases (see the module notes).
+            self.conv2 = _ConvNorm(c, c, 3, relu=False, beta_grad="null", prefix="conv2_")
 
     def hybrid_forward(self, F, x):
         return x + self.conv2(self.conv1(x))
@@ -236,20 +243,19 @@ class _Output(gluon.HybridBlock):
     def __init__(self, cin, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            # The 9x9 conv to 3 channels is run as the equivalent stride-1
-            # transposed conv, which stays on oneDNN's fast path where
-            # Convolution with 3 filters does not (4x faster forward, 8x
-            # forward+backward). Its weight is stored in that layout, (cin, 3,
-            # 9, 9), as a parameter: a computed weight would crash Deconvolution's
-            # backward. conv_weight = weight.transpose((1, 0, 2, 3))[:, :, ::-1, ::-1].
-            self.weight = self.params.get(
-                "weight", shape=(cin, 3, 9, 9), init=mx.init.Normal((2.0 / (cin * 81)) ** 0.5))
-            self.bias = self.params.get("bias", shape=(3,), init="zeros")
+            _conv_params(self, cin, 3, 9)
 
     def hybrid_forward(self, F, x, like, weight, bias):
-        z = F.Deconvolution(_reflect(F, x, 4), weight, bias, kernel=(9, 9), pad=(8, 8),
-                            num_filter=3, no_bias=False)
-        z = F.slice_like(z, like, axes=(2, 3))  # drop the rows/cols odd sizes added
+        # oneDNN has no fast kernel for 3 output channels (4x slower than 16):
+        # pad the filters with 13 zero filters built in the graph (so they are
+        # no parameters, get no updates and are not saved), then drop them.
+        zeros = F.zeros_like(F.tile(F.slice_axis(weight, axis=0, begin=0, end=1),
+                                    reps=(_PADDED_RGB - 3, 1, 1, 1)))
+        weight = F.concat(weight, zeros, dim=0)
+        bias = F.concat(bias, F.zeros_like(F.tile(F.slice_axis(bias, axis=0, begin=0, end=1),
+                                                  reps=(_PADDED_RGB - 3,))), dim=0)
+        z = F.Convolution(_reflect(F, x, 4), weight, bias, kernel=(9, 9), num_filter=_PADDED_RGB)
+        z = F.slice_like(F.slice_axis(z, axis=1, begin=0, end=3), like, axes=(2, 3))
         # Output range: sigmoid to [0, 1], then the package normalization.
         # Johnson et al. use a scaled tanh (the same function); unlike a clip it
         # keeps a gradient for every pixel while making values outside
@@ -274,8 +280,9 @@ class TransformerNet(gluon.HybridBlock):
     -----
     Input and output: NDArray float32 ``(N, 3, H, W)``, ImageNet-normalized RGB,
     ``H, W >= 5``; the output has the input's shape and denormalizes to values
-    in ``[0, 255]``. Hybridizes (``static_alloc=True, static_shape=True`` is
-    fastest) and exports with built-in operators only.
+    in ``[0, 255]``. Bad shapes raise :class:`~gluon_style.errors.Error`.
+    Hybridize for speed (``static_alloc=True, static_shape=True`` is fastest
+    for a fixed size); :meth:`export` writes the inference graph.
     """
 
     inference = False
@@ -295,10 +302,8 @@ class TransformerNet(gluon.HybridBlock):
             self.out = _Output(c1, prefix="out_")
 
     def forward(self, x):
-        # Two formulations of the same model: a forward-only one (transposed
-        # conv upsampling, broadcast normalization) when no gradient can be
-        # asked for, and a differentiable one otherwise (also inside another
-        # block's graph, which may be trained). Switching rebuilds the graph.
+        # The forward-only formulation when no gradient can be asked for; the
+        # differentiable one otherwise, also inside another block's graph.
         inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
         if isinstance(x, mx.nd.NDArray):
             if x.ndim != 4 or x.shape[1] != 3:

@@ -1,0 +1,242 @@
+"""The fast-mode transformer: shapes, range, exactness of the fast rewrites, export."""
+import json
+import os
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon, nd
+
+from gluon_style.errors import Error
+from gluon_style.images import MEAN, STD
+from gluon_style.transformer import VARIANTS, instance_norm, transformer_net
+
+
+def _net(variant="small", seed=0, scale=1.0):
+    """An initialized net with every parameter random (gamma/beta too)."""
+    mx.random.seed(seed)
+    net = transformer_net(variant)
+    net.initialize()
+    rng = np.random.RandomState(seed)
+    for p in net.collect_params().values():
+        v = rng.normal(0, 0.5, p.shape) + (1.0 if p.name.endswith("gamma") else 0.0)
+        if p.name.endswith("weight"):
+            v *= scale * (2.0 / np.prod(p.shape[1:])) ** 0.5 / 0.5
+        p.set_data(nd.array(v))
+    return net
+
+
+def _input(shape, seed=1):
+    return nd.array(np.random.RandomState(seed).normal(0, 1, shape))
+
+
+def _reference(net, x):
+    """The same model with plain MXNet operators: InstanceNorm, UpSampling, 3 filters."""
+    def reflect(t, p):
+        return nd.pad(t, mode="reflect", pad_width=(0, 0, 0, 0, p, p, p, p))
+
+    def conv_norm(blk, t, k=3, stride=1, relu=True, up=False):
+        if up:
+            t = nd.UpSampling(t, scale=2, sample_type="nearest")
+        t = nd.Convolution(reflect(t, k // 2), blk.weight.data(), blk.bias.data(),
+                           kernel=(k, k), stride=(stride, stride), num_filter=blk.weight.shape[0])
+        t = nd.InstanceNorm(t, blk.gamma.data(), blk.beta.data(), eps=1e-5)
+        return nd.relu(t) if relu else t
+
+    y = conv_norm(net.down1, x, k=9)
+    y = conv_norm(net.down3, conv_norm(net.down2, y, stride=2), stride=2)
+    for block in net.res:
+        y = y + conv_norm(block.conv2, conv_norm(block.conv1, y), relu=False)
+    y = conv_norm(net.up2, conv_norm(net.up1, y, up=True), up=True)
+    z = nd.Convolution(reflect(y, 4), net.out.weight.data(), net.out.bias.data(),
+                       kernel=(9, 9), num_filter=3)
+    z = nd.sigmoid(z[:, :, :x.shape[2], :x.shape[3]])
+    return (z - nd.array(MEAN).reshape((1, 3, 1, 1))) / nd.array(STD).reshape((1, 3, 1, 1))
+
+
+def _denormalize(y):
+    return (y.asnumpy() * np.array(STD).reshape(1, 3, 1, 1)
+            + np.array(MEAN).reshape(1, 3, 1, 1)) * 255.0
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("shape", [(2, 3, 32, 48), (1, 3, 33, 47), (1, 3, 5, 6)])
+def test_output_has_the_input_shape(variant, shape):
+    net = transformer_net(variant)
+    net.initialize()
+    x = _input(shape)
+    assert net(x).shape == shape
+    with autograd.record():
+        assert net(x).shape == shape
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 4, 32), (1, 1, 32, 32), (3, 32, 32)])
+def test_bad_input_shapes_raise_error(shape):
+    net = transformer_net("small")
+    net.initialize()
+    with pytest.raises(Error, match="transformer input"):
+        net(nd.zeros(shape))
+
+
+def test_output_stays_in_the_image_range():
+    net = _net("small", scale=30.0)  # huge weights: the raw output is far outside
+    rgb = _denormalize(net(_input((2, 3, 24, 24)) * 10))
+    assert rgb.min() >= -1e-3 and rgb.max() <= 255.0 + 1e-3  # float32 rounding only
+    assert rgb.min() < 1.0 and rgb.max() > 254.0  # saturates, so the bound was needed
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("shape", [(2, 3, 32, 40), (1, 3, 33, 47)])
+def test_forward_and_gradients_equal_the_plain_model(variant, shape):
+    net = _net(variant)
+    x = _input(shape)
+    weights = nd.array(np.random.RandomState(2).uniform(-1, 1, shape))
+    np.testing.assert_allclose(net(x).asnumpy(), _reference(net, x).asnumpy(), atol=1e-4)
+
+    grads = []
+    for forward in (net, lambda t: _reference(net, t)):
+        with autograd.record():
+            y = forward(x)
+            loss = (y * weights).sum()
+        loss.backward()
+        grads.append({k: p.grad().asnumpy().copy() for k, p in net.collect_params().items()
+                      if p.grad_req != "null"})
+    assert len(grads[0]) == len(grads[1]) > 10
+    for name, g in grads[0].items():
+        ref = grads[1][name]
+        np.testing.assert_allclose(g, ref, atol=1e-4 * np.abs(ref).max() + 1e-7, err_msg=name)
+
+
+def test_frozen_parameters_have_no_effect():
+    net = _net("full")
+    x = _input((1, 3, 30, 26))
+    before = net(x).asnumpy()
+    frozen = [p for p in net.collect_params().values() if p.grad_req == "null"]
+    assert len(frozen) == 15 + 5  # the biases before the 15 norms, the 5 residual betas
+    rng = np.random.RandomState(7)
+    for p in frozen:
+        p.set_data(nd.array(rng.normal(0, 3, p.shape)))
+    np.testing.assert_allclose(net(x).asnumpy(), before, atol=1e-4)
+
+
+def test_hybridized_equals_imperative_in_both_modes():
+    net = _net("full")
+    x = _input((1, 3, 36, 28))
+    with autograd.record():
+        train_imp = net(x).asnumpy()
+    infer_imp = net(x).asnumpy()
+    net.hybridize(static_alloc=True, static_shape=True)
+    for _ in range(2):  # switching modes back and forth rebuilds the right graph
+        np.testing.assert_allclose(net(x).asnumpy(), infer_imp, atol=1e-5)
+        with autograd.record():
+            np.testing.assert_allclose(net(x).asnumpy(), train_imp, atol=1e-5)
+    np.testing.assert_allclose(infer_imp, train_imp, atol=1e-4)
+
+
+@pytest.mark.parametrize("inference", [False, True])
+@pytest.mark.parametrize("relu", [False, True])
+def test_instance_norm_equals_mxnet_forward_and_backward(inference, relu):
+    rng = np.random.RandomState(3)
+    x0 = rng.normal(2.0, 3.0, (3, 5, 9, 13))  # a mean as large as the spread
+    g0, b0 = rng.normal(1, 0.5, 5), rng.normal(0, 0.5, 5)
+    head = nd.array(rng.normal(0, 1, x0.shape))
+    results = []
+    for fast in (True, False):
+        x, g, b = nd.array(x0), nd.array(g0), nd.array(b0)
+        for a in (x, g, b):
+            a.attach_grad()
+        with autograd.record():
+            if fast:
+                y = instance_norm(nd, x, g, b, relu=relu, inference=inference)
+            else:
+                y = nd.InstanceNorm(x, g, b, eps=1e-5)
+                y = nd.relu(y) if relu else y
+        y.backward(head)
+        results.append([a.asnumpy() for a in (y, x.grad, g.grad, b.grad)])
+    for got, want, what in zip(*results, ("output", "d/dx", "d/dgamma", "d/dbeta")):
+        np.testing.assert_allclose(got, want, atol=1e-4 * max(1.0, np.abs(want).max()),
+                                   err_msg=what)
+
+
+def test_export_loads_with_plain_mxnet(tmp_path):
+    net = _net("small")
+    net.hybridize(static_alloc=True, static_shape=True)
+    x = _input((1, 3, 29, 35))
+    with autograd.record():
+        net(x)  # leave the training graph cached: export must still write inference
+    net.export(str(tmp_path / "model"))
+    np.save(tmp_path / "x.npy", x.asnumpy())
+    script = (
+        "import sys, json, numpy as np, mxnet as mx\n"
+        "d = sys.argv[1]\n"
+        "net = mx.gluon.SymbolBlock.imports(d + '/model-symbol.json', ['data'],"
+        " d + '/model-0000.params')\n"
+        "np.save(d + '/y.npy', net(mx.nd.array(np.load(d + '/x.npy'))).asnumpy())\n"
+        "ops = {n['op'] for n in json.load(open(d + '/model-symbol.json'))['nodes']}\n"
+        "print(json.dumps({'gluon_style': 'gluon_style' in sys.modules, 'ops': sorted(ops)}))\n")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH="")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=str(tmp_path),
+                         env=env, capture_output=True, text=True, check=True)
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info["gluon_style"] is False
+    assert "Deconvolution" in info["ops"]  # the inference graph was exported
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), net(x).asnumpy(), atol=1e-5)
+
+
+def test_small_variant_has_fewer_parameters():
+    def count(variant):
+        net = transformer_net(variant)
+        net.initialize()
+        return sum(p.data().size for p in net.collect_params().values())
+    full, small = count("full"), count("small")
+    assert small * 5 < full
+    assert full == 1679235  # the paper's network (conv biases included)
+
+
+def test_unknown_variant_lists_the_valid_names():
+    with pytest.raises(Error, match="'tiny'.*full, small"):
+        transformer_net("tiny")
+
+
+def test_padded_output_filters_are_no_parameters_and_stay_out_of_training(tmp_path):
+    net = _net("small")
+    net.hybridize(static_alloc=True, static_shape=True)
+    c1 = VARIANTS["small"][0][0]
+    shapes = {k: p.shape for k, p in net.collect_params().items()}
+    assert shapes[net.out.weight.name] == (3, c1, 9, 9)
+    assert shapes[net.out.bias.name] == (3,)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.05})
+    x = _input((2, 3, 24, 24))
+    before = net.out.weight.data().asnumpy().copy()
+    with autograd.record():
+        loss = (net(x) ** 2).mean()
+    loss.backward()
+    trainer.step(2)
+    assert np.abs(net.out.weight.data().asnumpy() - before).max() > 1e-3  # it trained
+    net.save_parameters(str(tmp_path / "p.params"))
+    saved = mx.nd.load(str(tmp_path / "p.params"))
+    assert saved["out.weight"].shape == (3, c1, 9, 9)
+    # after the update the model is still exactly the 3-filter model
+    np.testing.assert_allclose(net(x).asnumpy(), _reference(net, x).asnumpy(), atol=1e-4)
+
+
+def test_trainer_reduces_a_loss_over_all_parameters():
+    net = transformer_net("small")
+    net.initialize()
+    net.hybridize(static_alloc=True, static_shape=True)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.01})
+    x = _input((2, 3, 20, 20), seed=4)
+    target = nd.array(np.random.RandomState(5).uniform(-1, 1, (1, 3, 1, 1))).broadcast_to(x.shape)
+    losses = []
+    for _ in range(15):
+        with autograd.record():
+            loss = ((net(x) - target) ** 2).mean()
+        loss.backward()
+        trainer.step(2)
+        losses.append(loss.asscalar())
+    assert losses[-1] < 0.5 * losses[0]
+    trained = [p for p in net.collect_params().values() if p.grad_req != "null"]
+    assert [p.name for p in trained if np.abs(p.grad().asnumpy()).max() == 0] == []
+    assert net.out.bias.grad_req == "write"
