@@ -4,14 +4,15 @@
 it to the end. Their keyword arguments are the package's defaults for this mode
 (the CLI reads them from here).
 """
+import functools
 import logging
 
 import mxnet as mx
 import numpy as np
 
-from . import features, images, optimizer, store
+from . import color, features, images, optimizer, store
 from .errors import Error
-from .losses import PerceptualLoss, gram
+from .losses import PerceptualLoss, check_weights, gram
 from .runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
@@ -39,15 +40,18 @@ def _positive_int(name, value):
 
 
 class LossProblem:
-    """The loss network and its targets for one content/style pair.
+    """The loss network and its targets for one content image and its style(s).
 
     ``problem(x)`` returns ``(total, content, style, tv)``; it is what the
     optimizer minimizes. Build it once per run: it holds the hybridized VGG and
-    the style Gram matrices and content features it aims at.
+    the style Gram matrices and content features it aims at. `style` is one
+    tensor or a list; with several, the target Gram matrices are their mix
+    weighted by `style_blend`.
     """
 
     def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
-                 content_weight, tv_weight, pooling, ctx):
+                 content_weight, tv_weight, pooling, ctx, style_blend=None,
+                 style_layer_weights=None):
         net = network if isinstance(network, store.Network) else store.resolve(network)
         style_layers = tuple(style_layers or features.DEFAULT_STYLE_LAYERS)
         content_layers = tuple(content_layers or features.DEFAULT_CONTENT_LAYERS[net.arch])
@@ -56,8 +60,11 @@ class LossProblem:
         extractor = store.load_extractor(net, style_layers + content_layers, pooling=pooling,
                                          ctx=ctx, hybridize=False)
         self.network, self.style_layers, self.content_layers = net, style_layers, content_layers
+        layer_weights = check_weights("style layer weights", style_layer_weights or
+                                      [1.0] * len(style_layers), len(style_layers))
         # the Gluon notes' weighting: style_weight / C^2 per style layer
-        style_weights = [style_weight / features.conv_channels(net.arch, n) ** 2 for n in style_layers]
+        style_weights = [w * style_weight / features.conv_channels(net.arch, n) ** 2
+                         for w, n in zip(layer_weights, style_layers)]
         self.loss = PerceptualLoss(extractor.taps, style_layers, content_layers,
                                    style_weights=style_weights,
                                    content_weights=[content_weight] * len(content_layers),
@@ -65,7 +72,14 @@ class LossProblem:
         self.loss.hybridize(static_alloc=True, static_shape=True)
         extractor.taps.hybridize(static_alloc=True)
         n = len(style_layers)
-        self.grams = [gram(mx.nd, f) for f in extractor.taps(style)[:n]]
+        styles = style if isinstance(style, (list, tuple)) else [style]
+        blend = check_weights("style blend", style_blend or [1.0] * len(styles), len(styles))
+        if not sum(blend) > 0:
+            raise Error("style blend weights must not all be zero")
+        self.grams = [0] * n
+        for w, s in zip(blend, styles):
+            for i, f in enumerate(extractor.taps(s)[:n]):
+                self.grams[i] = self.grams[i] + (w / sum(blend)) * gram(mx.nd, f)
         self.contents = list(extractor.taps(content)[n:])
 
     def __call__(self, x):
@@ -75,7 +89,9 @@ class LossProblem:
 def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.DEFAULT_METHOD,
                   lr=None, lr_decay=optimizer.LR_DECAY, lr_decay_every=None, content_weight=1.0,
                   style_weight=1e4, tv_weight=10.0, style_layers=None, content_layers=None,
-                  init="content", network="auto", pooling="max", ctx=None, seed=None):
+                  init="content", network="auto", pooling="max", ctx=None, seed=None,
+                  style_blend=None, style_scale=1.0, style_layer_weights=None,
+                  preserve_colors="none"):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -83,11 +99,13 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
 
     Parameters
     ----------
-    content, style : str or PIL.Image.Image
-        Image paths or images.
+    content : str or PIL.Image.Image
+        An image path or image.
+    style : str, PIL.Image.Image or a list of them
+        The style image(s).
     size : int
-        Longer side of the result, in pixels; the style image is resized to the
-        same longer side.
+        Longer side of the result, in pixels; the style images are resized to
+        ``size * style_scale`` on their longer side.
     iterations : int
     method : {"gd", "adam", "lbfgs"}
         See :mod:`gluon_style.optimizer`.
@@ -115,12 +133,27 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         None: the first GPU when there is one, else the CPU.
     seed : int or None
         Seeds MXNet's and NumPy's generators (noise init).
+    style_blend : sequence of float or None
+        One weight per style image: the style target is the weighted mix of
+        their Gram matrices (None: equal weights).
+    style_scale : float
+        Size of the style images relative to the result: above 1 gives larger
+        brush strokes (the texture is taken at a coarser scale), below 1 finer.
+    style_layer_weights : sequence of float or None
+        Multiplies each style layer's weight (None: all 1).
+    preserve_colors : {"none", "luminance", "histogram"}
+        Keep the content's colors (Gatys et al. 2016): ``"luminance"``
+        stylizes the luminance only (the style's luminance matched to the
+        content's mean and deviation) and puts the content's chroma back (YIQ);
+        ``"histogram"`` first matches the style images' color distribution to the
+        content's.
 
-    Yields
-    ------
-    optimizer.Step
-        ``step.image`` is the optimized NDArray; :func:`gluon_style.images.to_image`
-        turns it into a picture.
+    Returns
+    -------
+    Run
+        An iterator of :class:`optimizer.Step`; ``step.image`` is the
+        optimized NDArray and ``run.picture(step.image)`` the PIL result (with
+        the content's colors put back in luminance mode).
     """
     size = _positive_int("size", size)
     iterations = _positive_int("iterations", iterations)
@@ -132,13 +165,30 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         mx.random.seed(int(seed))
         np.random.seed(int(seed))
     content_img = images.resize_max_side(_as_image(content, "content image"), size)
-    style_img = images.resize_max_side(_as_image(style, "style image"), size)
+    if not 0 < style_scale < float("inf"):
+        raise Error("style scale must be positive, got %r" % (style_scale,))
+    styles = style if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise Error("no style image given")
+    style_size = max(images.MIN_SIDE, round(size * style_scale))
+    style_imgs = [images.resize_max_side(_as_image(s, "style image"), style_size) for s in styles]
+    if preserve_colors not in color.PRESERVE_COLORS:
+        raise Error("unknown preserve-colors mode %r (valid: %s)"
+                    % (preserve_colors, ", ".join(color.PRESERVE_COLORS)))
+    finish = None
+    if preserve_colors == "histogram":
+        style_imgs = [color.match_histogram(s, content_img) for s in style_imgs]
+    elif preserve_colors == "luminance":
+        finish = functools.partial(color.luminance_only, content=content_img)
+        style_imgs = [color.match_luminance(s, content_img) for s in style_imgs]
+        content_img = color.to_luminance(content_img)
+    style_img = style_imgs[0]
     content_x = images.to_tensor(content_img, ctx=ctx)
-    style_x = images.to_tensor(style_img, ctx=ctx)
-    problem = LossProblem(content_x, style_x, network=network, style_layers=style_layers,
+    problem = LossProblem(content_x, [images.to_tensor(s, ctx=ctx) for s in style_imgs],
+                          network=network, style_layers=style_layers,
                           content_layers=content_layers, style_weight=style_weight,
                           content_weight=content_weight, tv_weight=tv_weight, pooling=pooling,
-                          ctx=ctx)
+                          ctx=ctx, style_blend=style_blend, style_layer_weights=style_layer_weights)
     log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
              " ".join(problem.style_layers), " ".join(problem.content_layers))
     if init == "content":
@@ -151,8 +201,27 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
     else:  # continue from an earlier result
         start = images.resize_to(_as_image(init, "init image"), *content_img.size)
         x = images.to_tensor(start, ctx=ctx)
-    return optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
-                              lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+    steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
+                               lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+    return Run(steps, finish)
+
+
+class Run:
+    """What :func:`stylize_steps` returns: an iterator of :class:`optimizer.Step`."""
+
+    def __init__(self, steps, finish=None):
+        self._steps, self._finish = steps, finish
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._steps)
+
+    def picture(self, image):
+        """The PIL picture of an optimized image (colors restored if asked for)."""
+        picture = images.to_image(image)
+        return self._finish(picture) if self._finish else picture
 
 
 def stylize(content, style, **options):
@@ -161,7 +230,8 @@ def stylize(content, style, **options):
     Takes the same arguments. For progress, saving along the way or the loss
     history, iterate over :func:`stylize_steps` instead.
     """
+    run = stylize_steps(content, style, **options)
     step = None
-    for step in stylize_steps(content, style, **options):
+    for step in run:
         pass
-    return images.to_image(step.image)
+    return run.picture(step.image)

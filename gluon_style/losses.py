@@ -95,11 +95,11 @@ class PerceptualLoss(nn.HybridBlock):
         feats = self.taps(x)
         grams, contents = targets[: self.n_style], targets[self.n_style:]
         style = sum(w * style_loss(F, f, g)
-                    for w, f, g in zip(self.style_weights, feats[: self.n_style], grams) if w)
+                    for w, f, g in zip(self.style_weights, feats[: self.n_style], grams))
         content = sum(w * content_loss(F, f, t)
-                      for w, f, t in zip(self.content_weights, feats[self.n_style:], contents) if w)
+                      for w, f, t in zip(self.content_weights, feats[self.n_style:], contents))
         tv = self.tv_weight * tv_loss(F, x)
-        # a term whose weights are all zero is the Python int 0: make it an array
+        # no style or content layers: the sum is the Python int 0, make it an array
         style = style if not isinstance(style, int) else tv * 0
         content = content if not isinstance(content, int) else tv * 0
         total = content + style + tv

@@ -80,8 +80,21 @@ def optimize_parser():
     p = _Parser(prog="python -m gluon_style.transfer [optimize]",
                 description="Optimization-mode style transfer (Gatys et al.).")
     p.add_argument("--content", required=True, help="content image")
-    p.add_argument("--style", required=True, help="style image")
+    p.add_argument("--style", required=True, nargs="+", help="style image(s)")
     p.add_argument("--output", required=True, help="result image (.png, .jpg, ...)")
+    p.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
+                   default=default(fn, "style_blend"),
+                   help="one weight per style image: their Gram matrices are mixed (default: equal)")
+    p.add_argument("--style-scale", type=float, default=default(fn, "style_scale"),
+                   help="style size relative to --size: above 1 gives larger strokes "
+                        "(default %(default)s)")
+    p.add_argument("--preserve-colors", choices=("none", "luminance", "histogram"),
+                   default=default(fn, "preserve_colors"),
+                   help="keep the content's colors: luminance-only transfer or histogram "
+                        "matching of the style (default %(default)s)")
+    p.add_argument("--style-layer-weights", type=_nonneg_float, nargs="+", metavar="W",
+                   default=default(fn, "style_layer_weights"),
+                   help="one multiplier per style layer (default: all 1)")
     p.add_argument("--size", type=_positive_int, default=default(fn, "size"),
                    help="longer side of the result in pixels (default %(default)s)")
     p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
@@ -136,7 +149,7 @@ def run_optimize(argv):
     from .optimizer import NonFiniteLoss
     from .runtime import parse_ctx
 
-    inputs = [args.content, args.style] + ([args.init] if args.init not in gatys.INITS else [])
+    inputs = [args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
     output = images.check_output_path(args.output, inputs=inputs)
     plot_path = None
     if args.plot is not None:
@@ -149,7 +162,9 @@ def run_optimize(argv):
         lr_decay_every=args.lr_decay_every, content_weight=args.content_weight,
         style_weight=args.style_weight, tv_weight=args.tv_weight, style_layers=args.style_layers,
         content_layers=args.content_layers, init=args.init, network=args.network,
-        pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed)
+        pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
+        style_blend=args.style_blend, style_scale=args.style_scale,
+        style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors)
     history = {}
     image, t0, done = None, None, 0
     bar = tqdm(total=args.iterations, disable=args.quiet, unit="it", dynamic_ncols=True,
@@ -164,29 +179,30 @@ def run_optimize(argv):
             bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
             bar.update(1)
             if args.save_every and step.step % args.save_every == 0 and step.step < args.iterations:
-                images.save_image(step.image, _sibling(output, "%05d" % step.step))
+                images.save_image(steps.picture(step.image), _sibling(output, "%05d" % step.step))
     except NonFiniteLoss as e:
         bar.close()
         if e.step > 0:
-            images.save_image(e.image, output)
+            images.save_image(steps.picture(e.image), output)
             raise Error("%s; wrote %s" % (e, output))
         raise
     except KeyboardInterrupt:
         bar.close()
         if image is None:
             raise
-        images.save_image(image, output)
+        images.save_image(steps.picture(image), output)
         print("interrupted after %d iterations; wrote %s (continue with --init %s and another "
               "--output)" % (done, output, output), file=sys.stderr)
         return 130
     bar.close()
     seconds = time.perf_counter() - t0
-    result = images.to_image(image)
+    result = steps.picture(image)
     images.save_image(result, output)
     if plot_path:
         from .plot import loss_figure
-        panels = [("content", images.load_image(args.content, role="content image")),
-                  ("style", images.load_image(args.style, role="style image")), ("result", result)]
+        panels = ([("content", images.load_image(args.content, role="content image"))]
+                  + [("style", images.load_image(p, role="style image")) for p in args.style]
+                  + [("result", result)])
         loss_figure(history, plot_path, panels=panels, title=os.path.basename(output))
     print("wrote %s (%dx%d) in %.1f s, %.3f s/iteration"
           % (output, result.size[0], result.size[1], seconds, seconds / max(done, 1)))

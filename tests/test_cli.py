@@ -61,10 +61,15 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
 
     @functools.wraps(real)
     def interrupted(*a, **kw):
-        for step in real(*a, **kw):
-            yield step
-            if step.step == 2:
-                raise KeyboardInterrupt
+        run = real(*a, **kw)
+
+        def steps():
+            for step in run:
+                yield step
+                if step.step == 2:
+                    raise KeyboardInterrupt
+
+        return gatys.Run(steps(), run._finish)
 
     monkeypatch.setattr(gatys, "stylize_steps", interrupted)
     out = tmp_path / "o.png"

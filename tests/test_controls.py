@@ -1,0 +1,112 @@
+"""Artist controls of optimization mode: style blends, style scale, layer weights."""
+import numpy as np
+import pytest
+
+from gluon_style import gatys
+from gluon_style.errors import Error
+
+from .conftest import make_painting
+
+OPTS = dict(size=24, iterations=3, network="vgg16-random", seed=5, style_layers=["conv1_1", "conv2_1"],
+            content_layers=["conv2_2"])
+
+
+def _run(photo, style, **kw):
+    steps = list(gatys.stylize_steps(photo, style, **dict(OPTS, **kw)))
+    return [[s.losses[k] for k in ("total", "content", "style", "tv")] for s in steps], \
+        steps[-1].image.asnumpy()
+
+
+def test_blend_one_zero_equals_the_single_style(photo, painting, tmp_path):
+    other = make_painting(tmp_path / "other.png", 40, 40, seed=9)
+    single_losses, single = _run(photo, painting)
+    blend_losses, blended = _run(photo, [painting, other], style_blend=[1.0, 0.0])
+    np.testing.assert_allclose(blended, single, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(blend_losses, single_losses, rtol=1e-5, atol=1e-12)
+    mixed_losses, _ = _run(photo, [painting, other], style_blend=[0.5, 0.5])
+    assert mixed_losses[0][2] != pytest.approx(single_losses[0][2], rel=1e-3)
+
+
+def test_blend_weights_are_normalized(photo, painting, tmp_path):
+    other = make_painting(tmp_path / "other.png", 40, 40, seed=9)
+    a, _ = _run(photo, [painting, other], style_blend=[0.7, 0.3])
+    b, _ = _run(photo, [painting, other], style_blend=[7.0, 3.0])
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-12)
+
+
+def test_style_scale_changes_the_style_target(photo, painting):
+    base, _ = _run(photo, painting)
+    big, _ = _run(photo, painting, style_scale=2.0)
+    assert big[0][2] != pytest.approx(base[0][2], rel=1e-3)
+    assert big[0][1] == pytest.approx(base[0][1], abs=1e-6)
+
+
+def test_layer_weights_scale_each_layer(photo, painting):
+    both, _ = _run(photo, painting, iterations=1)
+    first, _ = _run(photo, painting, iterations=1, style_layer_weights=[1.0, 0.0])
+    second, _ = _run(photo, painting, iterations=1, style_layer_weights=[0.0, 1.0])
+    assert first[0][2] + second[0][2] == pytest.approx(both[0][2], rel=1e-4)
+    assert 0 < first[0][2] < both[0][2]
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(style_blend=[1.0]), "1 weights given for 2 layers"),
+    (dict(style_blend=[1.0, -0.5]), "non-negative"),
+    (dict(style_blend=[0.0, 0.0]), "must not all be zero"),
+    (dict(style_scale=0), "style scale must be positive"),
+    (dict(style_layer_weights=[1.0]), "style layer weights"),
+])
+def test_bad_control_values(photo, painting, kw, msg):
+    with pytest.raises(Error, match=msg):
+        gatys.stylize_steps(photo, [painting, painting], **dict(OPTS, **kw))
+
+
+def _chroma(img):
+    from gluon_style import color
+    return color.rgb_to(np.asarray(img, np.float64) / 255.0, "yiq")[..., 1:]
+
+
+def test_luminance_only_keeps_the_content_chroma(photo, painting, tmp_path):
+    from PIL import Image
+    # muted colors: saturated ones cannot keep their chroma at every luminance (gamut)
+    muted = np.asarray(Image.open(photo).convert("RGB"), np.float64) * 0.35 + 0.65 * 128
+    photo = str(tmp_path / "muted.png")
+    Image.fromarray(muted.astype(np.uint8)).save(photo)
+    opts = dict(OPTS, iterations=10, init="noise")
+    run = gatys.stylize_steps(photo, painting, preserve_colors="luminance", **opts)
+    step = None
+    for step in run:
+        pass
+    result = run.picture(step.image)
+    content = Image.open(photo).convert("RGB").resize(result.size, Image.BICUBIC)
+    # where the result's luminance is near black or white the chroma is clipped away
+    from gluon_style import color
+    y = color.rgb_to(np.asarray(result, np.float64) / 255.0, "yiq")[..., 0]
+    mid = (y > 0.2) & (y < 0.8)
+    assert mid.mean() > 0.3
+    assert np.abs(_chroma(result) - _chroma(content))[mid].mean() < 2 / 255
+    plain = gatys.stylize(photo, painting, **opts)
+    assert np.abs(_chroma(plain) - _chroma(content))[mid].mean() > 5 / 255  # colors do change
+
+
+def test_histogram_mode_matches_each_style_to_the_content(photo, painting, tmp_path, monkeypatch):
+    from gluon_style import color
+    other = make_painting(tmp_path / "other.png", 40, 40, seed=9)
+    calls = []
+    real = color.match_histogram
+
+    def spy(style, content, **kw):
+        calls.append((style.size, content.size))
+        return real(style, content, **kw)
+
+    monkeypatch.setattr(color, "match_histogram", spy)
+    matched, _ = _run(photo, [painting, other], preserve_colors="histogram", iterations=1)
+    assert calls == [((24, 24), (24, 20)), ((24, 24), (24, 20))]
+    monkeypatch.setattr(color, "match_histogram", real)
+    plain, _ = _run(photo, [painting, other], iterations=1)
+    assert matched[0][2] != pytest.approx(plain[0][2], rel=1e-3)  # another style target
+
+
+def test_unknown_preserve_colors(photo, painting):
+    with pytest.raises(Error, match="unknown preserve-colors mode 'sepia'"):
+        gatys.stylize_steps(photo, painting, preserve_colors="sepia", **OPTS)
