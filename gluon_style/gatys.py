@@ -91,7 +91,7 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
                   style_weight=1e4, tv_weight=10.0, style_layers=None, content_layers=None,
                   init="content", network="auto", pooling="max", ctx=None, seed=None,
                   style_blend=None, style_scale=1.0, style_layer_weights=None,
-                  preserve_colors="none"):
+                  preserve_colors="none", scales=1):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -147,6 +147,10 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         content's mean and deviation) and puts the content's chroma back (YIQ);
         ``"histogram"`` first matches the style images' color distribution to the
         content's.
+    scales : int
+        Coarse to fine: optimize at ``size / 2**(scales-1)``, upsample the
+        result as the next scale's start, ..., up to `size`, `iterations` at
+        each scale. Step numbers run on across scales.
 
     Returns
     -------
@@ -156,6 +160,14 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         the content's colors put back in luminance mode).
     """
     size = _positive_int("size", size)
+    scales = _positive_int("scales", scales)
+    if scales > 1:
+        options = {k: v for k, v in locals().items()
+                   if k not in ("content", "style", "size", "scales", "init")}
+        # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image
+        sizes = sorted({max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i)))
+                        for i in range(scales)})
+        return ScaledRun(content, style, sizes, init, options)
     iterations = _positive_int("iterations", iterations)
     if isinstance(init, str) and init not in INITS and not _looks_like_path(init):
         raise Error("unknown init %r (valid: %s, or an image to continue from)"
@@ -200,10 +212,49 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         x = mx.nd.array(images.normalize_np(noise)[None], ctx=ctx)
     else:  # continue from an earlier result
         start = images.resize_to(_as_image(init, "init image"), *content_img.size)
+        if preserve_colors == "luminance":
+            start = color.to_luminance(start)
         x = images.to_tensor(start, ctx=ctx)
     steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
                                lr_decay=lr_decay, lr_decay_every=lr_decay_every)
     return Run(steps, finish)
+
+
+class ScaledRun:
+    """Coarse-to-fine :func:`stylize_steps`: each scale starts from the last result."""
+
+    def __init__(self, content, style, sizes, init, options):
+        self.sizes, self._content, self._style, self._options = sizes, content, style, options
+        self._offset, self._scale = 0, 0
+        self._run = stylize_steps(content, style, size=sizes[0], init=init, **options)
+        self._last = None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        while True:
+            try:
+                step = next(self._run)
+            except StopIteration:
+                if self._scale + 1 == len(self.sizes) or self._last is None:
+                    raise
+                self._scale += 1
+                self._offset = self._last.step
+                start = self._run.picture(self._last.image)
+                self._run = stylize_steps(self._content, self._style, size=self.sizes[self._scale],
+                                          init=start, **self._options)
+                continue
+            self._last = step._replace(step=step.step + self._offset)
+            return self._last
+
+    @property
+    def size(self):
+        """The size of the scale running now."""
+        return self.sizes[self._scale]
+
+    def picture(self, image):
+        return self._run.picture(image)
 
 
 class Run:

@@ -99,6 +99,9 @@ def optimize_parser():
                    help="longer side of the result in pixels (default %(default)s)")
     p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
                    help="default %(default)s")
+    p.add_argument("--scales", type=_positive_int, default=default(fn, "scales"),
+                   help="coarse to fine: optimize at SIZE/2^(N-1), ..., SIZE, each from the "
+                        "last result, --iterations at each (default %(default)s)")
     p.add_argument("--optimizer", choices=optimizer.METHODS, default=default(fn, "method"),
                    help="default %(default)s")
     p.add_argument("--lr", type=float, default=default(fn, "lr"),
@@ -164,11 +167,12 @@ def run_optimize(argv):
         content_layers=args.content_layers, init=args.init, network=args.network,
         pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
         style_blend=args.style_blend, style_scale=args.style_scale,
-        style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors)
+        style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
+        scales=args.scales)
     history = {}
     image, t0, done = None, None, 0
-    bar = tqdm(total=args.iterations, disable=args.quiet, unit="it", dynamic_ncols=True,
-               file=sys.stderr)
+    total = args.iterations * args.scales
+    bar = tqdm(total=total, disable=args.quiet, unit="it", dynamic_ncols=True, file=sys.stderr)
     try:
         for step in steps:
             if t0 is None:  # time from the first iteration: setup is reported apart
@@ -178,7 +182,7 @@ def run_optimize(argv):
                 history.setdefault(k, []).append((step.step, v))
             bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
             bar.update(1)
-            if args.save_every and step.step % args.save_every == 0 and step.step < args.iterations:
+            if args.save_every and step.step % args.save_every == 0 and step.step < total:
                 images.save_image(steps.picture(step.image), _sibling(output, "%05d" % step.step))
     except NonFiniteLoss as e:
         bar.close()

@@ -110,3 +110,33 @@ def test_histogram_mode_matches_each_style_to_the_content(photo, painting, tmp_p
 def test_unknown_preserve_colors(photo, painting):
     with pytest.raises(Error, match="unknown preserve-colors mode 'sepia'"):
         gatys.stylize_steps(photo, painting, preserve_colors="sepia", **OPTS)
+
+
+def test_coarse_to_fine_reaches_the_size_and_lowers_the_loss_at_each_scale(photo, painting):
+    opts = dict(OPTS, size=128, iterations=6, scales=3, init="noise", lr_decay_every=100)
+    run = gatys.stylize_steps(photo, painting, **opts)
+    assert run.sizes == [32, 64, 128]
+    steps = list(run)
+    assert [s.step for s in steps] == list(range(1, 19))
+    totals = [s.losses["total"] for s in steps]
+    for k in range(3):
+        scale = totals[6 * k: 6 * k + 6]
+        assert scale[-1] < scale[0], (k, scale)
+    assert steps[-1].image.shape == (1, 3, 107, 128)  # the 48x40 photo at 128 px
+    # each scale starts from the last one's result, not from noise again
+    assert totals[6] < totals[0]
+
+
+def test_cli_scales(photo, painting, tmp_path, capsys):
+    from PIL import Image
+    from gluon_style import transfer
+    out = tmp_path / "r.png"
+    code = transfer.main(["--content", photo, "--style", painting, "--output", str(out),
+                          "--size", "32", "--iterations", "2", "--scales", "2", "--network",
+                          "vgg16-random", "--style-layers", "conv1_1", "--content-layers",
+                          "conv1_2", "--quiet"])
+    assert code == 0 and Image.open(out).size == (32, 27)
+    with pytest.raises(SystemExit) as exit_:
+        transfer.main(["--content", photo, "--style", painting, "--output", str(out),
+                       "--scales", "0"])
+    assert exit_.value.code == 2 and "--scales" in capsys.readouterr().err
