@@ -72,3 +72,18 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6):
     from .images import save_image
     save_image(sheet, path)
     return sheet
+
+
+def progress_gif(frames, path, *, duration_ms=150, hold_ms=1200, max_side=512):
+    """Save PIL frames as an animated GIF (atomically), the last one held longer."""
+    if not frames:
+        raise ValueError("no frames")
+    small = []
+    for frame in frames:
+        frame = frame.convert("RGB")
+        frame.thumbnail((max_side, max_side))
+        small.append(frame.resize(small[0].size) if small else frame)
+    with atomic_path(path, role="animation") as tmp:
+        small[0].save(tmp, save_all=True, append_images=small[1:], loop=0, optimize=False,
+                      duration=[duration_ms] * (len(small) - 1) + [hold_ms])
+    return path

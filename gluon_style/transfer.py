@@ -134,6 +134,9 @@ def optimize_parser():
     p.add_argument("--plot", nargs="?", const="", metavar="PATH",
                    help="save loss curves and a content | style | result strip "
                         "(default path: OUTPUT_plot.png)")
+    p.add_argument("--gif", nargs="?", const="", metavar="PATH",
+                   help="save an animated GIF of the progress, a frame every --save-every "
+                        "iterations or 40 frames in all (default path: OUTPUT_progress.gif)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or notices")
     return p
 
@@ -169,7 +172,12 @@ def run_optimize(argv):
         style_blend=args.style_blend, style_scale=args.style_scale,
         style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
         scales=args.scales)
-    history = {}
+    gif_path = None
+    if args.gif is not None:
+        gif_path = images.check_output_path(args.gif or _sibling(output, "progress", ".gif"),
+                                            inputs=inputs, role="animation", extensions=(".gif",))
+    frame_every = args.save_every or max(1, args.iterations * args.scales // 40)
+    history, frames = {}, []
     image, t0, done = None, None, 0
     total = args.iterations * args.scales
     bar = tqdm(total=total, disable=args.quiet, unit="it", dynamic_ncols=True, file=sys.stderr)
@@ -184,6 +192,8 @@ def run_optimize(argv):
             bar.update(1)
             if args.save_every and step.step % args.save_every == 0 and step.step < total:
                 images.save_image(steps.picture(step.image), _sibling(output, "%05d" % step.step))
+            if gif_path and (step.step % frame_every == 0 or step.step == 1):
+                frames.append(steps.picture(step.image))
     except NonFiniteLoss as e:
         bar.close()
         if e.step > 0:
@@ -202,6 +212,9 @@ def run_optimize(argv):
     seconds = time.perf_counter() - t0
     result = steps.picture(image)
     images.save_image(result, output)
+    if gif_path:
+        from .plot import progress_gif
+        progress_gif(frames + [result], gif_path)
     if plot_path:
         from .plot import loss_figure
         panels = ([("content", images.load_image(args.content, role="content image"))]

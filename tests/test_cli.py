@@ -181,3 +181,19 @@ def test_no_traceback_from_a_real_process(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "bad.jpg" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_gif_of_the_progress(photo, painting, tmp_path, capsys):
+    out = tmp_path / "r.png"
+    argv = ["--content", photo, "--style", painting, "--output", str(out), "--gif"] + FAST
+    argv[argv.index("--iterations") + 1] = "6"
+    assert run(argv, capsys)[0] == 0
+    gif = Image.open(tmp_path / "r_progress.gif")
+    assert gif.n_frames >= 4  # iteration 1, then one per iteration here, and the result
+    first = np.asarray(gif.convert("RGB"), float)
+    gif.seek(gif.n_frames - 1)
+    last = np.asarray(gif.convert("RGB"), float)
+    assert first.shape == (20, 24, 3) and np.abs(first - last).mean() > 0.5
+    bad = run(["--content", photo, "--style", painting, "--output", str(out), "--gif",
+               str(tmp_path / "x.png")] + FAST, capsys)
+    assert bad[0] == 2 and ".gif" in bad[2]
