@@ -91,7 +91,7 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
                   style_weight=1e4, tv_weight=10.0, style_layers=None, content_layers=None,
                   init="content", network="auto", pooling="max", ctx=None, seed=None,
                   style_blend=None, style_scale=1.0, style_layer_weights=None,
-                  preserve_colors="none", scales=1):
+                  preserve_colors="none", scales=1, mask=None):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -147,6 +147,11 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         content's mean and deviation) and puts the content's chroma back (YIQ);
         ``"histogram"`` first matches the style images' color distribution to the
         content's.
+    mask : str, PIL.Image.Image or None
+        Confines the stylization: a grayscale image of the content's size,
+        white where the style goes, black where the content stays as it is
+        (gray blends). After every iteration the image is put back to the
+        content outside the mask (best with gd or adam).
     scales : int
         Coarse to fine: optimize at ``size / 2**(scales-1)``, upsample the
         result as the next scale's start, ..., up to `size`, `iterations` at
@@ -176,7 +181,9 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
     if seed is not None:
         mx.random.seed(int(seed))
         np.random.seed(int(seed))
-    content_img = images.resize_max_side(_as_image(content, "content image"), size)
+    original = _as_image(content, "content image")
+    content_img = images.resize_max_side(original, size)
+    keep = None if mask is None else _mask_tensor(mask, original.size, content_img.size, ctx)
     if not 0 < style_scale < float("inf"):
         raise Error("style scale must be positive, got %r" % (style_scale,))
     styles = style if isinstance(style, (list, tuple)) else [style]
@@ -217,7 +224,24 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         x = images.to_tensor(start, ctx=ctx)
     steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
                                lr_decay=lr_decay, lr_decay_every=lr_decay_every)
-    return Run(steps, finish)
+    project = None
+    if keep is not None:
+        def project(image):
+            image[:] = keep * image + (1 - keep) * content_x
+    return Run(steps, finish, project)
+
+
+def _mask_tensor(mask, original, size, ctx):
+    """The mask as a (1, 1, H, W) array in [0, 1] at `size`; `original` is the
+    content's own size, which the mask must have."""
+    from PIL import Image
+    mask_img = mask if hasattr(mask, "convert") else images.load_image(mask, role="mask")
+    if mask_img.size != original:
+        raise Error("mask%s is %dx%d but the content image is %dx%d"
+                    % ("" if hasattr(mask, "convert") else " %s" % mask, mask_img.size[0],
+                       mask_img.size[1], original[0], original[1]))
+    gray = np.asarray(mask_img.convert("L").resize(size, Image.BILINEAR), np.float32) / 255.0
+    return mx.nd.array(gray[None, None], ctx=ctx)
 
 
 class ScaledRun:
@@ -260,14 +284,17 @@ class ScaledRun:
 class Run:
     """What :func:`stylize_steps` returns: an iterator of :class:`optimizer.Step`."""
 
-    def __init__(self, steps, finish=None):
-        self._steps, self._finish = steps, finish
+    def __init__(self, steps, finish=None, project=None):
+        self._steps, self._finish, self._project = steps, finish, project
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        return next(self._steps)
+        step = next(self._steps)
+        if self._project:
+            self._project(step.image)
+        return step
 
     def picture(self, image):
         """The PIL picture of an optimized image (colors restored if asked for)."""

@@ -99,6 +99,8 @@ def optimize_parser():
                    help="longer side of the result in pixels (default %(default)s)")
     p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
                    help="default %(default)s")
+    p.add_argument("--mask", help="grayscale image of the content's size: white where the "
+                                  "style goes, black where the content stays")
     p.add_argument("--scales", type=_positive_int, default=default(fn, "scales"),
                    help="coarse to fine: optimize at SIZE/2^(N-1), ..., SIZE, each from the "
                         "last result, --iterations at each (default %(default)s)")
@@ -155,7 +157,8 @@ def run_optimize(argv):
     from .optimizer import NonFiniteLoss
     from .runtime import parse_ctx
 
-    inputs = [args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
+    inputs = ([args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
+              + ([args.mask] if args.mask else []))
     output = images.check_output_path(args.output, inputs=inputs)
     plot_path = None
     if args.plot is not None:
@@ -171,7 +174,7 @@ def run_optimize(argv):
         pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
         style_blend=args.style_blend, style_scale=args.style_scale,
         style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
-        scales=args.scales)
+        scales=args.scales, mask=args.mask)
     gif_path = None
     if args.gif is not None:
         gif_path = images.check_output_path(args.gif or _sibling(output, "progress", ".gif"),

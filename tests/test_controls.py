@@ -140,3 +140,22 @@ def test_cli_scales(photo, painting, tmp_path, capsys):
         transfer.main(["--content", photo, "--style", painting, "--output", str(out),
                        "--scales", "0"])
     assert exit_.value.code == 2 and "--scales" in capsys.readouterr().err
+
+
+def test_mask_keeps_the_content_outside(photo, painting, tmp_path):
+    from PIL import Image
+    mask = np.zeros((40, 48), np.uint8)
+    mask[:, 24:] = 255  # stylize the right half only
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    opts = dict(OPTS, size=48, iterations=5, init="noise")
+    result = np.asarray(gatys.stylize(photo, painting, mask=str(tmp_path / "mask.png"), **opts), float)
+    content = np.asarray(Image.open(photo).convert("RGB"), float)
+    assert np.abs(result[:, :22] - content[:, :22]).max() <= 1.0  # left: the content
+    assert np.abs(result[:, 26:] - content[:, 26:]).mean() > 10  # right: optimized from noise
+
+
+def test_mask_of_the_wrong_size(photo, painting, tmp_path):
+    from PIL import Image
+    Image.new("L", (30, 30), 255).save(tmp_path / "m.png")
+    with pytest.raises(Error, match="mask .*m.png is 30x30 but the content image is 48x40"):
+        gatys.stylize_steps(photo, painting, mask=str(tmp_path / "m.png"), **OPTS)
