@@ -224,11 +224,9 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         x = images.to_tensor(start, ctx=ctx)
     steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
                                lr_decay=lr_decay, lr_decay_every=lr_decay_every)
-    project = None
-    if keep is not None:
-        def project(image):
-            image[:] = keep * image + (1 - keep) * content_x
-    return Run(steps, finish, project)
+    def project(image):
+        image[:] = keep * image + (1 - keep) * content_x
+    return Run(steps, finish, project if keep is not None else None)
 
 
 def _mask_tensor(mask, original, size, ctx):
