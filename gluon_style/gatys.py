@@ -169,6 +169,8 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
     if scales > 1:
         options = {k: v for k, v in locals().items()
                    if k not in ("content", "style", "size", "scales", "init")}
+        if not isinstance(network, store.Network):  # resolve (and check) the weights once
+            options["network"] = store.resolve(network)
         # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image
         sizes = sorted({max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i)))
                         for i in range(scales)})
@@ -224,6 +226,7 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         x = images.to_tensor(start, ctx=ctx)
     steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
                                lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+
     def project(image):
         image[:] = keep * image + (1 - keep) * content_x
     return Run(steps, finish, project if keep is not None else None)
