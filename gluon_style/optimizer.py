@@ -31,8 +31,10 @@ LR_DECAY = 0.1
 #: Gluon notes' 200 of 500 iterations, scaled to the run's length
 LR_DECAY_FRACTION = 0.4
 #: learning rate of each method when none is given. x is ImageNet-normalized, so
-#: gd's 0.05 moves a pixel by about 3 gray levels on average; the Gluon notes'
-#: 0.1 falls into a two-step oscillation of the style loss until the first decay.
+#: gd's 0.05 moves a pixel by about 3 gray levels on average. Normalized steps
+#: do not shrink by themselves: the style loss swings between two levels until
+#: the first decay, less with 0.05 than with the Gluon notes' 0.1, which ended
+#: higher (4.48 vs 4.26 after 120 iterations at 160 px).
 DEFAULT_LR = {"gd": 0.05, "adam": 0.05, "lbfgs": 1.0}
 TERMS = ("total", "content", "style", "tv")
 
