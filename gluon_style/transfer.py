@@ -407,8 +407,19 @@ RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styl
            "export": run_export}
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
-    """Run the CLI; returns the exit status."""
+    """Run the CLI; returns the exit status.
+
+    SIGTERM is handled like Ctrl-C (what there is gets saved), so a run sent to
+    the background can be stopped cleanly with ``kill``.
+    """
+    import signal
+    if argv is None:  # the real command line, not a library call
+        signal.signal(signal.SIGTERM, _interrupt)
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in RUNNERS else "optimize"
     try:

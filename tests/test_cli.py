@@ -197,3 +197,20 @@ def test_gif_of_the_progress(photo, painting, tmp_path, capsys):
     bad = run(["--content", photo, "--style", painting, "--output", str(out), "--gif",
                str(tmp_path / "x.png")] + FAST, capsys)
     assert bad[0] == 2 and ".gif" in bad[2]
+
+
+def test_sigterm_saves_like_ctrl_c(photo, painting, tmp_path):
+    import signal
+    import time
+    out = tmp_path / "o.png"
+    argv = [sys.executable, "-m", "gluon_style.transfer", "--content", photo, "--style", painting,
+            "--output", str(out), "--save-every", "1"] + FAST
+    argv[argv.index("--iterations") + 1] = "100000"
+    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 90
+    while not list(tmp_path.glob("o_*.png")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)  # until iterations are running
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out.exists() and "interrupted after" in err
