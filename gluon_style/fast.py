@@ -134,14 +134,20 @@ def stylize_files(style, inputs, outputs, *, max_size=None):
 
     Images of the same size (after `max_size`) go through in one batch.
     """
-    groups = {}
+    groups, held = {}, 0
     for src, dst in zip(inputs, outputs):
         img = images.load_image(src, role="content image")
         if max_size:
             img = images.resize_max_side(img, max_size, upscale=False)
         groups.setdefault(img.size, []).append((img, dst))
+        held += 1
         if len(groups[img.size]) == 4:
+            held -= 4
             yield from _run(style, groups.pop(img.size))
+        elif held >= 16:  # many sizes: bound what is held in memory
+            for group in groups.values():
+                yield from _run(style, group)
+            groups, held = {}, 0
     for group in groups.values():
         yield from _run(style, group)
 

@@ -15,6 +15,14 @@ FAST = ["--size", "24", "--iterations", "2", "--network", "vgg16-random",
         "--style-layers", "conv1_1", "conv2_1", "--content-layers", "conv2_2", "--quiet"]
 
 
+def fast_argv(photo, painting, out, iterations=None):
+    """The FAST command line for photo -> out, optionally with another iteration count."""
+    argv = ["--content", photo, "--style", painting, "--output", str(out)] + FAST
+    if iterations is not None:
+        argv[argv.index("--iterations") + 1] = str(iterations)
+    return argv
+
+
 def run(argv, capsys):
     try:
         code = transfer.main(argv)
@@ -73,8 +81,7 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
 
     monkeypatch.setattr(gatys, "stylize_steps", interrupted)
     out = tmp_path / "o.png"
-    argv = ["--content", photo, "--style", painting, "--output", str(out)] + FAST
-    argv[argv.index("--iterations") + 1] = "50"
+    argv = fast_argv(photo, painting, out, 50)
     code, _, err = run(argv, capsys)
     assert code == 130 and out.exists()
     assert "interrupted after 2 iterations" in err and "--init" in err
@@ -94,8 +101,7 @@ def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monke
 
     monkeypatch.setattr(optimizer, "_evaluate", sometimes_nan)
     out = tmp_path / "o.png"
-    argv = ["--content", photo, "--style", painting, "--output", str(out)] + FAST
-    argv[argv.index("--iterations") + 1] = "5"
+    argv = fast_argv(photo, painting, out, 5)
     code, _, err = run(argv, capsys)
     assert code == 2 and out.exists()
     assert err.count("\n") == 1 and "loss became nan at iteration 3" in err
