@@ -73,6 +73,16 @@ def register_style(directory, name, params_file, **entry):
         f.write("\n")
 
 
+def write_thumbnail(style_image, directory, name, *, size=256):
+    """Save a small JPEG of the style's painting as ``directory/NAME.jpg``."""
+    img = images.resize_max_side(images.load_image(style_image, role="style image"), size,
+                                 upscale=False)
+    path = os.path.join(directory, name + ".jpg")
+    with images.atomic_path(path, role="style thumbnail") as tmp:
+        img.save(tmp, format="JPEG", quality=88)
+    return path
+
+
 def _resolve(model):
     """(params path, variant or None, manifest entry or None) for a name or path."""
     if os.path.sep in model or model.endswith(".params") or os.path.exists(model):

@@ -310,8 +310,9 @@ def run_train(argv):
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
+    thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
     fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
-                        training=cfg, credit=args.credit)
+                        training=cfg, credit=args.credit, thumbnail=os.path.basename(thumb))
     if args.plot:
         from .plot import loss_figure
         loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)

@@ -43,6 +43,25 @@ def make_painting(path, w=48, h=48, seed=1):
     return str(path)
 
 
+def make_style(directory, name="dots", variant="small", seed=0):
+    """An untrained fast-mode style registered in `directory` (a params folder)."""
+    import mxnet as mx
+
+    from gluon_style import fast
+    from gluon_style.transformer import transformer_net
+
+    os.makedirs(directory, exist_ok=True)
+    mx.random.seed(seed)
+    net = transformer_net(variant)
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros((1, 3, 16, 16)))
+    path = os.path.join(str(directory), name + ".params")
+    net.save_parameters(path)
+    fast.register_style(str(directory), name, path, variant=variant, credit="test pattern",
+                        training={"steps": 0})
+    return path
+
+
 @pytest.fixture
 def photo(tmp_path):
     return make_photo(tmp_path / "photo.png")

@@ -2,29 +2,21 @@
 import json
 import os
 
-import mxnet as mx
 import numpy as np
 import pytest
 from PIL import Image
 
 from gluon_style import fast, store, transfer
 from gluon_style.errors import Error
-from gluon_style.transformer import transformer_net
 
-from .conftest import make_photo
+from .conftest import make_photo, make_style
 
 
 @pytest.fixture
 def params_dir(tmp_path, monkeypatch):
     """A params folder holding one (untrained) style, found through the env var."""
     d = tmp_path / "params"
-    d.mkdir()
-    net = transformer_net("small")
-    net.initialize(mx.init.Xavier())
-    net(mx.nd.zeros((1, 3, 16, 16)))
-    net.save_parameters(str(d / "dots.params"))
-    fast.register_style(str(d), "dots", str(d / "dots.params"), variant="small",
-                        credit="test pattern", training={"steps": 0})
+    make_style(d, "dots")
     monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
     return d
 

@@ -110,3 +110,23 @@ def test_bad_training_settings(tmp_path, photos):
     (tmp_path / "empty").mkdir()
     with pytest.raises(Error, match="empty"):
         _trainer(tmp_path, str(tmp_path / "empty"), style)
+
+
+def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, monkeypatch):
+    from gluon_style import fast, transfer
+    style = make_painting(tmp_path / "painting.png", 64, 48)
+    params = tmp_path / "params"
+    code = transfer.main(["train", "--style", style, "--dataset", photos, "--name", "stripes",
+                          "--variant", "small", "--steps", "2", "--image-size", "24",
+                          "--batch-size", "2", "--network", "vgg16-random", "--workers", "0",
+                          "--checkpoint-dir", str(tmp_path / "ck"), "--params-dir", str(params),
+                          "--credit", "test stripes", "--quiet"])
+    assert code == 0
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(params))
+    entry = fast.list_styles()["stripes"]
+    assert entry["credit"] == "test stripes" and entry["variant"] == "small"
+    assert entry["training"]["steps"] == 2 and entry["training"]["style"] == "painting.png"
+    from PIL import Image
+    with Image.open(params / entry["thumbnail"]) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (64, 48)  # never enlarged
+    assert fast.load_style("stripes").variant == "small"
