@@ -12,7 +12,7 @@ import numpy as np
 
 from . import color, features, images, optimizer, store
 from .errors import Error
-from .losses import PerceptualLoss, check_weights, gram
+from .losses import PerceptualLoss, RegionLoss, check_weights, gram
 from .runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
@@ -51,7 +51,7 @@ class LossProblem:
 
     def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
                  content_weight, tv_weight, pooling, ctx, style_blend=None,
-                 style_layer_weights=None):
+                 style_layer_weights=None, regions=None):
         net = network if isinstance(network, store.Network) else store.resolve(network)
         style_layers = tuple(style_layers or features.DEFAULT_STYLE_LAYERS)
         content_layers = tuple(content_layers or features.DEFAULT_CONTENT_LAYERS[net.arch])
@@ -65,25 +65,43 @@ class LossProblem:
         # the Gluon notes' weighting: style_weight / C^2 per style layer
         style_weights = [w * style_weight / features.conv_channels(net.arch, n) ** 2
                          for w, n in zip(layer_weights, style_layers)]
-        self.loss = PerceptualLoss(extractor.taps, style_layers, content_layers,
-                                   style_weights=style_weights,
-                                   content_weights=[content_weight] * len(content_layers),
-                                   tv_weight=tv_weight)
-        self.loss.hybridize(static_alloc=True, static_shape=True)
-        extractor.taps.hybridize(static_alloc=True)
+        terms = dict(style_weights=style_weights, tv_weight=tv_weight,
+                     content_weights=[content_weight] * len(content_layers))
         n = len(style_layers)
         styles = style if isinstance(style, (list, tuple)) else [style]
-        blend = check_weights("style blend", style_blend or [1.0] * len(styles), len(styles))
-        if not sum(blend) > 0:
-            raise Error("style blend weights must not all be zero")
-        self.grams = [0] * n
-        for w, s in zip(blend, styles):
-            for i, f in enumerate(extractor.taps(s)[:n]):
-                self.grams[i] = self.grams[i] + (w / sum(blend)) * gram(mx.nd, f)
-        self.contents = list(extractor.taps(content)[n:])
+        extractor.taps.hybridize(static_alloc=True)
+        content_feats = extractor.taps(content)
+        self.contents, self.masks = list(content_feats[n:]), []
+        if regions and len(regions) > 1:  # one style per region
+            if style_blend is not None:
+                raise Error("style blend mixes styles over one region; with one mask per "
+                            "style each region has its own style")
+            grams = [[gram(mx.nd, f) for f in extractor.taps(s)[:n]] for s in styles]
+        else:
+            blend = check_weights("style blend", style_blend or [1.0] * len(styles), len(styles))
+            if not sum(blend) > 0:
+                raise Error("style blend weights must not all be zero")
+            mix = [0] * n
+            for w, s in zip(blend, styles):
+                for i, f in enumerate(extractor.taps(s)[:n]):
+                    mix[i] = mix[i] + (w / sum(blend)) * gram(mx.nd, f)
+            grams = [mix]
+        self.grams = [g for region in grams for g in region]
+        if regions:  # the style is measured inside each region (guided Gram matrices)
+            areas = [float(r.mean().asscalar()) for r in regions]
+            if not all(a > 0 for a in areas):
+                raise Error("mask %d of %d is all black: its style would go nowhere"
+                            % ([a > 0 for a in areas].index(False) + 1, len(areas)))
+            self.masks = [mx.nd.contrib.BilinearResize2D(r, height=f.shape[2], width=f.shape[3])
+                          for r in regions for f in content_feats[:n]]
+            self.loss = RegionLoss(extractor.taps, style_layers, content_layers,
+                                   region_weights=[a / sum(areas) for a in areas], **terms)
+        else:
+            self.loss = PerceptualLoss(extractor.taps, style_layers, content_layers, **terms)
+        self.loss.hybridize(static_alloc=True, static_shape=True)
 
     def __call__(self, x):
-        return self.loss(x, *self.grams, *self.contents)
+        return self.loss(x, *self.grams, *self.masks, *self.contents)
 
 
 def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.DEFAULT_METHOD,
@@ -147,11 +165,13 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         content's mean and deviation) and puts the content's chroma back (YIQ);
         ``"histogram"`` first matches the style images' color distribution to the
         content's.
-    mask : str, PIL.Image.Image or None
+    mask : str, PIL.Image.Image, a list of them, or None
         Confines the stylization: a grayscale image of the content's size,
         white where the style goes, black where the content stays as it is
-        (gray blends). After every iteration the image is put back to the
-        content outside the mask (best with gd or adam).
+        (gray blends). The style is matched inside the mask (guided Gram
+        matrices, Gatys et al. 2017) and after every iteration the image is
+        put back to the content outside it (best with gd or adam). One mask per
+        style image gives each region its own style.
     scales : int
         Coarse to fine: optimize at ``size / 2**(scales-1)``, upsample the
         result as the next scale's start, ..., up to `size`, `iterations` at
@@ -185,12 +205,17 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         np.random.seed(int(seed))
     original = _as_image(content, "content image")
     content_img = images.resize_max_side(original, size)
-    keep = None if mask is None else _mask_tensor(mask, original.size, content_img.size, ctx)
+    masks = [] if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
+    regions = [_mask_tensor(m, original.size, content_img.size, ctx) for m in masks]
+    keep = mx.nd.clip(mx.nd.add_n(*regions), 0, 1) if regions else None
     if not 0 < style_scale < float("inf"):
         raise Error("style scale must be positive, got %r" % (style_scale,))
     styles = style if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise Error("no style image given")
+    if len(masks) > 1 and len(masks) != len(styles):
+        raise Error("%d masks for %d style images: give one mask, or one per style"
+                    % (len(masks), len(styles)))
     style_size = max(images.MIN_SIDE, round(size * style_scale))
     style_imgs = [images.resize_max_side(_as_image(s, "style image"), style_size) for s in styles]
     if preserve_colors not in color.PRESERVE_COLORS:
@@ -209,7 +234,8 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
                           network=network, style_layers=style_layers,
                           content_layers=content_layers, style_weight=style_weight,
                           content_weight=content_weight, tv_weight=tv_weight, pooling=pooling,
-                          ctx=ctx, style_blend=style_blend, style_layer_weights=style_layer_weights)
+                          ctx=ctx, style_blend=style_blend, style_layer_weights=style_layer_weights,
+                          regions=regions)
     log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
              " ".join(problem.style_layers), " ".join(problem.content_layers))
     if init == "content":

@@ -33,6 +33,19 @@ def gram(F, x):
     return F.broadcast_div(g, _spatial_size(F, x))
 
 
+def masked_gram(F, x, m):
+    """Gram matrices of features (N, C, H, W) seen through a mask (1, 1, H, W).
+
+    The guided Gram matrix of Gatys et al. 2017 ("Controlling Perceptual Factors
+    in Neural Style Transfer"): the features are weighted by the mask and the
+    sum is divided by the mask's sum of squares, so a mask of ones gives
+    :func:`gram`.
+    """
+    flat = F.reshape(F.broadcast_mul(x, m), shape=(0, 0, -1))
+    g = F.batch_dot(flat, flat, transpose_b=True)
+    return F.broadcast_div(g, F.reshape(F.sum(F.square(m)), shape=(1,)) + 1e-8)
+
+
 def content_loss(F, y, target):
     """Mean squared difference of two feature maps."""
     return F.mean(F.square(y - target))
@@ -93,9 +106,7 @@ class PerceptualLoss(nn.HybridBlock):
 
     def hybrid_forward(self, F, x, *targets):
         feats = self.taps(x)
-        grams, contents = targets[: self.n_style], targets[self.n_style:]
-        style = sum(w * style_loss(F, f, g)
-                    for w, f, g in zip(self.style_weights, feats[: self.n_style], grams))
+        style, contents = self._style_term(F, feats[: self.n_style], targets)
         content = sum(w * content_loss(F, f, t)
                       for w, f, t in zip(self.content_weights, feats[self.n_style:], contents))
         tv = self.tv_weight * tv_loss(F, x)
@@ -105,3 +116,32 @@ class PerceptualLoss(nn.HybridBlock):
         total = content + style + tv
         return (F.reshape(total, shape=(1,)), F.reshape(content, shape=(1,)),
                 F.reshape(style, shape=(1,)), F.reshape(tv, shape=(1,)))
+
+    def _style_term(self, F, feats, targets):
+        """The weighted style loss, and the targets left (the content ones)."""
+        grams = targets[: self.n_style]
+        return (sum(w * style_loss(F, f, g) for w, f, g in zip(self.style_weights, feats, grams)),
+                targets[self.n_style:])
+
+
+class RegionLoss(PerceptualLoss):
+    """:class:`PerceptualLoss` with one style per region of the image.
+
+    ``loss(x, *grams, *masks, *content_targets)``: ``grams[r * L + i]`` is the
+    target Gram matrix of region ``r`` at style layer ``i`` (of ``L``),
+    ``masks[r * L + i]`` that region's mask (1, 1, H, W) at layer ``i``'s
+    resolution. Region ``r``'s style term is weighted ``region_weights[r]``.
+    """
+
+    def __init__(self, taps, style_layers, content_layers, *, region_weights, **kwargs):
+        super().__init__(taps, style_layers, content_layers, **kwargs)
+        self.region_weights = check_weights("region weights", region_weights, len(region_weights))
+
+    def _style_term(self, F, feats, targets):
+        n, k = self.n_style, len(self.region_weights)
+        grams, masks = targets[:n * k], targets[n * k:2 * n * k]
+        style = sum(rw * w * F.mean(F.square(F.broadcast_sub(
+                        masked_gram(F, f, masks[r * n + i]), grams[r * n + i])))
+                    for r, rw in enumerate(self.region_weights)
+                    for i, (w, f) in enumerate(zip(self.style_weights, feats)))
+        return style, targets[2 * n * k:]

@@ -99,8 +99,10 @@ def optimize_parser():
                    help="longer side of the result in pixels (default %(default)s)")
     p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
                    help="default %(default)s")
-    p.add_argument("--mask", help="grayscale image of the content's size: white where the "
-                                  "style goes, black where the content stays")
+    p.add_argument("--mask", nargs="+", metavar="MASK",
+                   help="grayscale image(s) of the content's size: white where the style goes, "
+                        "black where the content stays; one per --style gives each region "
+                        "its own style")
     p.add_argument("--scales", type=_positive_int, default=default(fn, "scales"),
                    help="coarse to fine: optimize at SIZE/2^(N-1), ..., SIZE, each from the "
                         "last result, --iterations at each (default %(default)s)")
@@ -158,7 +160,7 @@ def run_optimize(argv):
     from .runtime import parse_ctx
 
     inputs = ([args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
-              + ([args.mask] if args.mask else []))
+              + (args.mask or []))
     output = images.check_output_path(args.output, inputs=inputs)
     plot_path = None
     if args.plot is not None:

@@ -159,3 +159,84 @@ def test_mask_of_the_wrong_size(photo, painting, tmp_path):
     Image.new("L", (30, 30), 255).save(tmp_path / "m.png")
     with pytest.raises(Error, match="mask .*m.png is 30x30 but the content image is 48x40"):
         gatys.stylize_steps(photo, painting, mask=str(tmp_path / "m.png"), **OPTS)
+
+
+def _solid(path, rgb, w=48, h=40, seed=0):
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    arr = np.clip(np.array(rgb)[None, None] + rng.integers(-30, 30, (h, w, 3)), 0, 255)
+    Image.fromarray(arr.astype(np.uint8)).save(path)
+    return str(path)
+
+
+def _halves(tmp_path, w=48, h=40):
+    from PIL import Image
+    left = np.zeros((h, w), np.uint8)
+    left[:, : w // 2] = 255
+    Image.fromarray(left).save(tmp_path / "left.png")
+    Image.fromarray(255 - left).save(tmp_path / "right.png")
+    return str(tmp_path / "left.png"), str(tmp_path / "right.png")
+
+
+def test_masked_gram_sees_only_its_region():
+    import mxnet as mx
+    from gluon_style.losses import gram, masked_gram
+    x = mx.nd.random.normal(shape=(1, 4, 6, 8))
+    ones = mx.nd.ones((1, 1, 6, 8))
+    np.testing.assert_allclose(masked_gram(mx.nd, x, ones).asnumpy(), gram(mx.nd, x).asnumpy(),
+                               rtol=1e-5)
+    m = mx.nd.zeros((1, 1, 6, 8))
+    m[:, :, :, :3] = 1
+    changed = x.copy()
+    changed[:, :, :, 3:] = 100  # outside the mask
+    np.testing.assert_allclose(masked_gram(mx.nd, changed, m).asnumpy(),
+                               masked_gram(mx.nd, x, m).asnumpy(), rtol=1e-5)
+    # inside, it is the Gram matrix of the region alone
+    np.testing.assert_allclose(masked_gram(mx.nd, x, m).asnumpy(),
+                               gram(mx.nd, x[:, :, :, :3]).asnumpy(), rtol=1e-5)
+
+
+def test_each_region_takes_its_own_style(photo, tmp_path):
+    blue = _solid(tmp_path / "blue.png", (30, 60, 220))
+    yellow = _solid(tmp_path / "yellow.png", (230, 200, 30), seed=1)
+    left, right = _halves(tmp_path)
+    opts = dict(OPTS, size=48, iterations=40, init="noise", style_layers=["conv1_1", "conv1_2"],
+                content_weight=0.0, tv_weight=0.0, style_weight=1e6)
+    result = np.asarray(gatys.stylize(photo, [blue, yellow], mask=[left, right], **opts), float)
+    left_mean, right_mean = result[:, :20].mean((0, 1)), result[:, 28:].mean((0, 1))
+    # blue on the left, yellow on the right: the regions did not swap or mix
+    assert left_mean[2] - left_mean[0] > 40, left_mean
+    assert right_mean[0] - right_mean[2] > 40, right_mean
+
+
+def test_region_errors(photo, painting, tmp_path):
+    left, right = _halves(tmp_path)
+    other = make_painting(tmp_path / "other.png", 40, 40, seed=9)
+    with pytest.raises(Error, match="3 masks for 2 style images"):
+        gatys.stylize_steps(photo, [painting, other], mask=[left, right, left], **OPTS)
+    with pytest.raises(Error, match="style blend mixes styles over one region"):
+        gatys.stylize_steps(photo, [painting, other], mask=[left, right], style_blend=[1, 1],
+                            **OPTS)
+    from PIL import Image
+    Image.new("L", (48, 40), 0).save(tmp_path / "black.png")
+    with pytest.raises(Error, match="mask 2 of 2 is all black"):
+        gatys.stylize_steps(photo, [painting, other], mask=[left, str(tmp_path / "black.png")],
+                            **OPTS)
+
+
+def test_cli_one_style_per_region(photo, painting, tmp_path, capsys):
+    from PIL import Image
+    from gluon_style import transfer
+    left, right = _halves(tmp_path)
+    other = make_painting(tmp_path / "other.png", 40, 40, seed=9)
+    out = tmp_path / "r.png"
+    base = ["--content", photo, "--output", str(out), "--size", "48", "--iterations", "2",
+            "--network", "vgg16-random", "--style-layers", "conv1_1", "--content-layers",
+            "conv1_2", "--quiet"]
+    assert transfer.main(base + ["--style", painting, other, "--mask", left, right]) == 0
+    assert Image.open(out).size == (48, 40)
+    out.unlink()
+    assert transfer.main(base + ["--style", painting, other, "--mask", left, right, left]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: 3 masks for 2 style images: give one mask, or one per style")
+    assert not out.exists()
