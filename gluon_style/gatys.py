@@ -124,7 +124,8 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
     size : int
         Longer side of the result, in pixels; the style images are resized to
         ``size * style_scale`` on their longer side.
-    iterations : int
+    iterations : int or sequence of int
+        Iterations (at each scale; or one count per scale).
     method : {"gd", "adam", "lbfgs"}
         See :mod:`gluon_style.optimizer`.
     lr : float or None
@@ -172,10 +173,11 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         matrices, Gatys et al. 2017) and after every iteration the image is
         put back to the content outside it (best with gd or adam). One mask per
         style image gives each region its own style.
-    scales : int
+    scales : int or sequence of int
         Coarse to fine: optimize at ``size / 2**(scales-1)``, upsample the
-        result as the next scale's start, ..., up to `size`, `iterations` at
-        each scale. Step numbers run on across scales.
+        result as the next scale's start, ..., up to `size`; or the sizes
+        themselves (increasing, ending at `size`). Step numbers run on across
+        scales.
 
     Returns
     -------
@@ -185,17 +187,16 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         the content's colors put back in luminance mode).
     """
     size = _positive_int("size", size)
-    scales = _positive_int("scales", scales)
-    if scales > 1:
+    sizes = scale_sizes(size, scales)
+    counts = _per_scale("iterations", iterations, len(sizes))
+    if len(sizes) > 1:
         options = {k: v for k, v in locals().items()
-                   if k not in ("content", "style", "size", "scales", "init")}
+                   if k not in ("content", "style", "size", "scales", "init", "iterations",
+                                "sizes", "counts")}
         if not isinstance(network, store.Network):  # resolve (and check) the weights once
             options["network"] = store.resolve(network)
-        # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image
-        sizes = sorted({max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i)))
-                        for i in range(scales)})
-        return ScaledRun(content, style, sizes, init, options)
-    iterations = _positive_int("iterations", iterations)
+        return ScaledRun(content, style, sizes, counts, init, options)
+    iterations = counts[0]
     if isinstance(init, str) and init not in INITS and not _looks_like_path(init):
         raise Error("unknown init %r (valid: %s, or an image to continue from)"
                     % (init, ", ".join(INITS)))
@@ -255,7 +256,37 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
 
     def project(image):
         image[:] = keep * image + (1 - keep) * content_x
-    return Run(steps, finish, project if keep is not None else None)
+    return Run(steps, iterations, finish, project if keep is not None else None)
+
+
+def scale_sizes(size, scales):
+    """The sizes of a coarse-to-fine run, smallest first, ending at `size`.
+
+    `scales` is a count N (``size / 2**(N-1)``, ..., ``size / 2``, `size`) or
+    the sizes themselves, increasing and ending at `size`.
+    """
+    if isinstance(scales, (list, tuple)):
+        sizes = [_positive_int("scale size", s) for s in scales]
+        if not sizes or any(b <= a for a, b in zip(sizes, sizes[1:])):
+            raise Error("scale sizes must increase, got %s" % " ".join(map(str, sizes)))
+        if sizes[-1] != size:
+            raise Error("scale sizes end at %d but the size is %d" % (sizes[-1], size))
+        if sizes[0] < images.MIN_SIDE:
+            raise Error("scale size %d is below the smallest size, %d" % (sizes[0], images.MIN_SIDE))
+        return sizes
+    scales = _positive_int("scales", scales)
+    # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image
+    return sorted({max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i)))
+                   for i in range(scales)})
+
+
+def _per_scale(name, value, n):
+    """`value` (one number, or one per scale) as a list of `n` positive ints."""
+    if isinstance(value, (list, tuple)):
+        if len(value) not in (1, n):
+            raise Error("%d %s given for %d scales" % (len(value), name, n))
+        return [_positive_int(name, v) for v in value] * (n if len(value) == 1 else 1)
+    return [_positive_int(name, value)] * n
 
 
 def _mask_tensor(mask, original, size, ctx):
@@ -274,10 +305,12 @@ def _mask_tensor(mask, original, size, ctx):
 class ScaledRun:
     """Coarse-to-fine :func:`stylize_steps`: each scale starts from the last result."""
 
-    def __init__(self, content, style, sizes, init, options):
+    def __init__(self, content, style, sizes, iterations, init, options):
         self.sizes, self._content, self._style, self._options = sizes, content, style, options
+        self.iterations, self.total = iterations, sum(iterations)
         self._offset, self._scale = 0, 0
-        self._run = stylize_steps(content, style, size=sizes[0], init=init, **options)
+        self._run = stylize_steps(content, style, size=sizes[0], iterations=iterations[0],
+                                  init=init, **options)
         self._last = None
 
     def __iter__(self):
@@ -294,7 +327,8 @@ class ScaledRun:
                 self._offset = self._last.step
                 start = self._run.picture(self._last.image)
                 self._run = stylize_steps(self._content, self._style, size=self.sizes[self._scale],
-                                          init=start, **self._options)
+                                          iterations=self.iterations[self._scale], init=start,
+                                          **self._options)
                 continue
             self._last = step._replace(step=step.step + self._offset)
             return self._last
@@ -311,8 +345,9 @@ class ScaledRun:
 class Run:
     """What :func:`stylize_steps` returns: an iterator of :class:`optimizer.Step`."""
 
-    def __init__(self, steps, finish=None, project=None):
+    def __init__(self, steps, total, finish=None, project=None):
         self._steps, self._finish, self._project = steps, finish, project
+        self.total = total  # iterations in all
 
     def __iter__(self):
         return self

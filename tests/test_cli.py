@@ -57,10 +57,15 @@ def test_plot_and_save_every(photo, painting, tmp_path, capsys):
 def test_defaults_come_from_the_library():
     from gluon_style import gatys
     args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c"])
-    for opt, name in [("size", "size"), ("iterations", "iterations"), ("optimizer", "method"),
-                      ("tv_weight", "tv_weight"), ("style_weight", "style_weight"),
-                      ("network", "network"), ("init", "init")]:
-        assert getattr(args, opt) == transfer.default(gatys.stylize_steps, name)
+    options = transfer.optimize_options(args)
+    for name in ("size", "iterations", "method", "tv_weight", "style_weight", "content_weight",
+                 "network", "init", "scales", "pooling", "preserve_colors", "style_scale"):
+        assert options[name] == transfer.default(gatys.stylize_steps, name), name
+    # explicit scale sizes set the size
+    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c",
+                                                  "--scales", "64", "128", "--iterations", "9", "3"])
+    options = transfer.optimize_options(args)
+    assert (options["size"], options["scales"], options["iterations"]) == (128, [64, 128], [9, 3])
 
 
 def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, monkeypatch):
@@ -77,7 +82,7 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
                 if step.step == 2:
                     raise KeyboardInterrupt
 
-        return gatys.Run(steps(), run._finish)
+        return gatys.Run(steps(), run.total, run._finish)
 
     monkeypatch.setattr(gatys, "stylize_steps", interrupted)
     out = tmp_path / "o.png"

@@ -240,3 +240,23 @@ def test_cli_one_style_per_region(photo, painting, tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "error: 3 masks for 2 style images: give one mask, or one per style")
     assert not out.exists()
+
+
+def test_explicit_scale_sizes_and_iterations_per_scale(photo, painting):
+    run = gatys.stylize_steps(photo, painting, **dict(OPTS, size=64, scales=[24, 40, 64],
+                                                      iterations=[5, 3, 2]))
+    assert run.sizes == [24, 40, 64] and run.total == 10
+    shapes = [s.image.shape[2:] for s in run]
+    assert shapes == [(20, 24)] * 5 + [(33, 40)] * 3 + [(53, 64)] * 2
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(size=64, scales=[40, 24, 64]), "scale sizes must increase, got 40 24 64"),
+    (dict(size=64, scales=[24, 48]), "scale sizes end at 48 but the size is 64"),
+    (dict(size=64, scales=[8, 64]), "scale size 8 is below the smallest size, 16"),
+    (dict(size=64, scales=2, iterations=[3, 2, 1]), "3 iterations given for 2 scales"),
+    (dict(size=64, scales=2, iterations=[3, 0]), "iterations must be a positive whole number"),
+])
+def test_bad_scales(photo, painting, kw, message):
+    with pytest.raises(Error, match=message):
+        gatys.stylize_steps(photo, painting, **dict(OPTS, **kw))
