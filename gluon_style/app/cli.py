@@ -1,0 +1,140 @@
+"""The app's command line: ``python -m gluon_style.app [--port N] [--open] ...``.
+
+The server listens on 127.0.0.1 unless told otherwise; any other address is
+refused without ``--allow-public`` (anyone who can reach it could upload files
+and use the CPU). Jobs are written under ``--workdir`` only (default: a fresh
+temporary folder, removed when the server stops).
+"""
+import argparse
+import ipaddress
+import logging
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+
+from ..errors import Error
+from ..transfer import default
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+
+
+def _port(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a port number" % text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be 0..65535, got %d" % value)
+    return value
+
+
+def _megabytes(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text)
+    if not 0 < value <= 4096:
+        raise argparse.ArgumentTypeError("must be above 0 and at most 4096, got %s" % text)
+    return value
+
+
+def parser():
+    from . import server
+    p = _Parser(prog="python -m gluon_style.app",
+                description="A local web app: choose a photo and a style, transfer, download.")
+    p.add_argument("--host", default=DEFAULT_HOST,
+                   help="address to listen on (default %(default)s: this computer only)")
+    p.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                   help="port (default %(default)s; 0: any free port)")
+    p.add_argument("--allow-public", action="store_true",
+                   help="allow a --host other than a loopback address (anyone who can reach it "
+                        "can upload files and use this computer's CPU)")
+    p.add_argument("--max-upload-mb", type=_megabytes, default=default(server.create_app,
+                                                                         "max_upload_mb"),
+                   help="largest upload per transfer, in MB (default %(default)s)")
+    p.add_argument("--workdir", help="folder for the jobs' files (default: a fresh temporary "
+                                     "folder, removed on exit)")
+    p.add_argument("--network", default=default(server.gatys.stylize_steps, "network"),
+                   help="loss network of optimization mode (default %(default)s)")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.add_argument("--verbose", action="store_true", help="log every request")
+    return p
+
+
+def is_loopback(host):
+    """True for 'localhost' and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host, allow_public):
+    """Refuse a non-loopback `host` unless `allow_public`; warn loudly when allowed."""
+    if is_loopback(host):
+        return
+    if not allow_public:
+        raise Error("refusing to listen on %s: not a loopback address, so other computers could "
+                    "use the app (add --allow-public if you mean it)" % host)
+    print("WARNING: listening on %s: anyone who can reach this address can upload images and "
+          "run transfers on this computer" % host, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    check_host(args.host, args.allow_public)
+    from werkzeug.serving import make_server
+
+    from .server import create_app
+    own = args.workdir is None
+    workdir = tempfile.mkdtemp(prefix="gluon_style_app_") if own else args.workdir
+    trusted = None
+    if is_loopback(args.host) and ":" not in args.host:  # guards against DNS rebinding
+        trusted = sorted({"localhost", "127.0.0.1", args.host})
+    app = create_app(workdir, max_upload_mb=args.max_upload_mb, network=args.network,
+                     trusted_hosts=trusted)
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    try:
+        httpd = make_server(args.host, args.port, app, threaded=True)
+    except OSError as e:
+        raise Error("cannot listen on %s port %d (%s)" % (args.host, args.port,
+                                                         e.strerror or e)) from None
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    url = "http://%s:%d/" % (host, httpd.server_port)
+    print("gluon_style app on %s (jobs in %s; Ctrl-C to stop)" % (url, workdir), flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the temp folder goes
+    if args.open:
+        import webbrowser
+        threading.Timer(0.5, webbrowser.open, (url,)).start()
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        httpd.server_close()
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main_exit(argv=None):
+    try:
+        sys.exit(main(argv))
+    except Error as e:
+        print("error: %s" % e, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,271 @@
+"""The app's HTTP side: a Flask application over :mod:`gluon_style.app.jobs`.
+
+Every answer of the ``/api`` routes is JSON (or a job's image); every user
+error is ``{"error": "<one line>"}`` with a 4xx status. Defaults come from the
+library functions (:func:`gluon_style.gatys.stylize_steps`) or, for what only
+the app has, from the constants below; the page reads them from ``/api/config``.
+"""
+import hashlib
+import os
+import re
+import time
+from urllib.parse import quote
+
+from flask import Flask, jsonify, request, send_file, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from .. import color, fast, gatys, images
+from ..errors import Error
+from ..transfer import default
+from .jobs import Jobs, blend, check_upload, run_optimization, save_png
+
+STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+MAX_UPLOAD_MB = 25
+#: Longer side choices of fast mode (0: keep the photo's size) and the default,
+#: a screen size that answers in seconds on a laptop CPU.
+FAST_SIZES = (512, 720, 1024, 1280, 1920, 0)
+FAST_SIZE = 1280
+STRENGTH = 1.0
+MAX_SIZE, MAX_ITERATIONS = 2048, 5000
+STYLE_CACHE = 4
+_ID = re.compile(r"^[A-Za-z0-9_-]{24}$")
+
+
+def _field(name, kind, lo, hi, fallback):
+    """A form number within [lo, hi]; absent or empty gives `fallback`."""
+    text = request.form.get(name, "").strip()
+    if not text:
+        return fallback
+    try:
+        value = kind(text)
+    except ValueError:
+        raise Error("%s must be a %s, got %r" % (name.replace("_", " "), "whole number"
+                                                  if kind is int else "number", text[:40]))
+    if not lo <= value <= hi:
+        raise Error("%s must be between %g and %g, got %s" % (name.replace("_", " "), lo, hi, text))
+    return value
+
+
+def _display_name(upload, role):
+    """The client's file name, cleaned, for messages only (never a path)."""
+    name = os.path.basename((upload.filename or "").replace("\\", "/"))
+    name = "".join(c for c in name if c.isprintable() and c not in "'\"")[:80]
+    return name or role
+
+
+class StyleCache:
+    """Loaded fast-mode styles by name, reloaded when the manifest's sha256 changes."""
+
+    def __init__(self, size=STYLE_CACHE):
+        self.size, self._styles = size, {}
+
+    def get(self, name, entry):
+        key = (name, entry.get("sha256"), entry["path"])
+        style = self._styles.pop(key, None) or fast.load_style(name)
+        self._styles[key] = style  # most recently used last
+        while len(self._styles) > self.size:
+            self._styles.pop(next(iter(self._styles)))
+        return style
+
+
+def swatch(name, size=128):
+    """A stand-in picture for a style without a thumbnail: stripes in colors
+    derived from its name (PNG bytes)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    h = hashlib.sha256(name.encode()).digest()
+    palette = np.array([list(h[0:3]), list(h[3:6]), list(h[6:9])], dtype=np.float64) * 0.8 + 25
+    yy, xx = np.mgrid[0:size, 0:size]
+    arr = palette[((xx + 2 * yy) // (12 + h[9] % 12)) % 3]
+    buf = io.BytesIO()
+    Image.fromarray(arr.astype(np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_hosts=None):
+    """The Flask app. Jobs live in folders under `workdir`; `network` is the loss
+    network of optimization mode (default: :func:`gatys.stylize_steps`'s)."""
+    app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
+    app.config.update(MAX_CONTENT_LENGTH=int(max_upload_mb * 1024 * 1024),
+                      TRUSTED_HOSTS=trusted_hosts)
+    fn = gatys.stylize_steps
+    opt = {k: default(fn, k) for k in ("size", "iterations", "content_weight", "style_weight",
+                                       "preserve_colors")}
+    network = network or default(fn, "network")
+    styles = StyleCache()
+    jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network))
+    app.extensions["gluon_style_jobs"] = jobs
+
+    @app.errorhandler(Error)
+    def user_error(e):
+        return jsonify(error=str(e)), 400
+
+    @app.errorhandler(NotFound)
+    def not_found(e):
+        return jsonify(error=str(e)), 404
+
+    @app.errorhandler(HTTPException)
+    def http_error(e):
+        if e.code == 413:
+            msg = "upload too large: the limit is %g MB per transfer" % max_upload_mb
+        else:
+            msg = "%s: %s" % (e.name, " ".join((e.description or "").split()))
+        return jsonify(error=msg), e.code
+
+    @app.errorhandler(Exception)
+    def bug(e):
+        app.logger.exception("internal error")
+        return jsonify(error="internal error: %s" % (" ".join(str(e).split())[:200]
+                                                     or type(e).__name__)), 500
+
+    @app.before_request
+    def guard():
+        # a web page elsewhere can post a form here but cannot add this header
+        if request.method == "POST" and request.headers.get("X-Gluon-Style") != "1":
+            return jsonify(error="missing X-Gluon-Style header (requests come from the page)"), 403
+
+    @app.after_request
+    def headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.get("/")
+    def index():
+        return send_from_directory(STATIC, "index.html")
+
+    @app.get("/api/config")
+    def config():
+        return jsonify(max_upload_mb=max_upload_mb,
+                       fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH),
+                       optimize=dict(opt, preserve_colors_choices=color.PRESERVE_COLORS,
+                                     max_size=MAX_SIZE, max_iterations=MAX_ITERATIONS))
+
+    @app.get("/api/styles")
+    def list_styles():
+        found = fast.list_styles()
+        return jsonify(styles=[dict(name=n, credit=e.get("credit", ""),
+                                    variant=e.get("variant", ""),
+                                    thumbnail="/api/styles/%s/thumbnail" % quote(n, safe=""))
+                               for n, e in sorted(found.items())])
+
+    @app.get("/api/styles/<name>/thumbnail")
+    def thumbnail(name):
+        entry = fast.list_styles().get(name)
+        if entry is None:
+            raise Error("unknown style %r" % name)
+        thumb = entry.get("thumbnail")
+        if thumb:
+            path = os.path.join(os.path.dirname(entry["path"]), os.path.basename(thumb))
+            if os.path.isfile(path):
+                return send_file(path, mimetype="image/jpeg", max_age=0)
+        return app.response_class(swatch(name), mimetype="image/png")
+
+    @app.post("/api/fast")
+    def fast_transfer():
+        name = request.form.get("style", "")
+        entry = fast.list_styles().get(name)
+        if entry is None:
+            raise Error("unknown style %r (available: %s)"
+                        % (name[:40], ", ".join(sorted(fast.list_styles())) or "none installed"))
+        size = _field("size", int, 0, 100000, FAST_SIZE)
+        strength = _field("strength", float, 0.0, 1.0, STRENGTH)
+        job = jobs.create("fast", dict(style=name, size=size, strength=strength))
+        try:
+            content = _upload(job, "photo", "photo")
+            if size:
+                content = images.resize_max_side(content, size, upscale=False)
+            t0 = time.perf_counter()
+            with jobs.compute.urgent():
+                styled = styles.get(name, entry)(content)
+            job.seconds = time.perf_counter() - t0
+            save_png(content, job.path("content.png"))
+            save_png(blend(content, styled, strength), job.path("result.png"))
+        except BaseException:
+            jobs.discard(job)
+            raise
+        job.status, job.finished = "done", time.time()
+        return jsonify(_status(jobs, job))
+
+    @app.post("/api/optimize")
+    def optimize():
+        size = _field("size", int, images.MIN_SIDE, MAX_SIZE, opt["size"])
+        iterations = _field("iterations", int, 1, MAX_ITERATIONS, opt["iterations"])
+        content_weight = _field("content_weight", float, 0.0, 1e12, opt["content_weight"])
+        style_weight = _field("style_weight", float, 0.0, 1e12, opt["style_weight"])
+        preserve = request.form.get("preserve_colors") or opt["preserve_colors"]
+        if preserve not in color.PRESERVE_COLORS:
+            raise Error("unknown preserve colors mode %r (valid: %s)"
+                        % (preserve[:40], ", ".join(color.PRESERVE_COLORS)))
+        job = jobs.create("optimize", dict(size=size, iterations=iterations,
+                                           content_weight=content_weight,
+                                           style_weight=style_weight, preserve_colors=preserve))
+        try:
+            job.content = _upload(job, "photo", "photo")
+            job.style = _upload(job, "painting", "painting")
+            save_png(images.resize_max_side(job.content, size), job.path("content.png"))
+        except BaseException:
+            jobs.discard(job)
+            raise
+        jobs.submit(job)
+        return jsonify(_status(jobs, job)), 202
+
+    @app.get("/api/jobs/<job_id>")
+    def status(job_id):
+        return jsonify(_status(jobs, _job(jobs, job_id)))
+
+    @app.post("/api/jobs/<job_id>/cancel")
+    def cancel(job_id):
+        job = _job(jobs, job_id)
+        jobs.cancel(job)
+        return jsonify(_status(jobs, job))
+
+    @app.get("/api/jobs/<job_id>/<name>")
+    def job_file(job_id, name):
+        job = _job(jobs, job_id)
+        if not job.has(name):
+            return jsonify(error="job %s has no %s" % (job_id, name[:40])), 404
+        download = "%s-%s.png" % (job.mode, job.id[:8]) if request.args.get("download") else None
+        return send_file(job.path(name), mimetype="image/png", as_attachment=bool(download),
+                         download_name=download, max_age=0)
+
+    return app
+
+
+def _upload(job, field, role):
+    """Save the request's file `field` as a fixed name in the job's folder and
+    validate it; returns the image."""
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        raise Error("no %s uploaded" % role)
+    path = os.path.join(job.folder, field + ".upload")
+    upload.save(path)
+    return check_upload(path, _display_name(upload, role), role)
+
+
+def _job(jobs, job_id):
+    job = jobs.get(job_id) if _ID.match(job_id) else None
+    if job is None:
+        raise NotFound("unknown job %r" % job_id[:40])
+    return job
+
+
+class NotFound(Error):
+    """A job id that names no job of this app (answered with a 404)."""
+
+
+def _status(jobs, job):
+    url = "/api/jobs/%s/" % job.id
+    out = dict(id=job.id, mode=job.mode, status=job.status, message=job.message,
+               step=job.step, iterations=job.options.get("iterations"), losses=job.losses,
+               ahead=jobs.ahead(job), options=job.options,
+               elapsed=round((job.finished or time.time()) - (job.started or job.created), 2),
+               seconds=round(getattr(job, "seconds", 0.0), 3))
+    for name in ("result", "content", "preview"):
+        out[name] = url + name + ".png" if job.has(name + ".png") else None
+    if out["preview"]:
+        out["preview"] += "?step=%d" % job.preview_step
+    return out

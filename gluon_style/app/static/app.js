@@ -1,0 +1,265 @@
+// gluon_style app page: plain JavaScript, no build step. Defaults and choices come
+// from /api/config; every error the server sends is one line, shown in #message.
+"use strict";
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const state = { config: null, mode: "fast", style: null, photo: null, painting: null,
+                  job: null, polling: null };
+
+  function showMessage(text) {
+    $("message").textContent = text || "";
+    $("message").hidden = !text;
+  }
+
+  async function api(url, options) {
+    const opts = Object.assign({ headers: {} }, options || {});
+    if (opts.method === "POST") opts.headers["X-Gluon-Style"] = "1";
+    let resp;
+    try {
+      resp = await fetch(url, opts);
+    } catch (err) {
+      throw new Error("cannot reach the gluon_style server (is it still running?)");
+    }
+    let data = null;
+    try { data = await resp.json(); } catch (err) { /* not JSON */ }
+    if (!resp.ok) {
+      throw new Error((data && data.error) || ("server answered " + resp.status));
+    }
+    return data;
+  }
+
+  // ------------------------------------------------------------ files
+  function tooLarge(file) {
+    const limit = state.config ? state.config.max_upload_mb : Infinity;
+    return file.size > limit * 1024 * 1024
+      ? "upload too large: the limit is " + limit + " MB per transfer" : "";
+  }
+
+  function setupDrop(kind) {
+    const drop = $(kind + "-drop"), input = $(kind + "-input");
+    const take = (file) => {
+      if (!file) return;
+      state[kind] = file;
+      $(kind + "-text").textContent = file.name + " (" + Math.ceil(file.size / 1024) + " KB)";
+      const thumb = $(kind + "-thumb");
+      if (thumb.src) URL.revokeObjectURL(thumb.src);
+      thumb.src = URL.createObjectURL(file);
+      thumb.hidden = false;
+      thumb.onerror = () => { thumb.hidden = true; };
+      showMessage(tooLarge(file));
+    };
+    input.addEventListener("change", () => take(input.files[0]));
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      take(e.dataTransfer.files[0]);
+    });
+  }
+
+  // ------------------------------------------------------------ styles and settings
+  function setMode(mode) {
+    state.mode = mode;
+    for (const m of ["fast", "optimize"]) {
+      $("tab-" + m).classList.toggle("active", m === mode);
+      $("pane-" + m).hidden = m !== mode;
+      $("settings-" + m).hidden = m !== mode;
+    }
+  }
+
+  function pickStyle(name) {
+    state.style = name;
+    for (const el of document.querySelectorAll(".style-option")) {
+      el.classList.toggle("selected", el.dataset.name === name);
+    }
+  }
+
+  async function loadStyles() {
+    const data = await api("/api/styles");
+    const box = $("styles");
+    box.textContent = "";
+    for (const s of data.styles) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "style-option";
+      b.dataset.name = s.name;
+      b.title = s.credit ? s.name + ": " + s.credit : s.name;
+      const img = document.createElement("img");
+      img.src = s.thumbnail;
+      img.alt = s.name;
+      const label = document.createElement("span");
+      label.textContent = s.name;
+      b.append(img, label);
+      b.addEventListener("click", () => pickStyle(s.name));
+      box.append(b);
+    }
+    $("no-styles").hidden = data.styles.length > 0;
+    if (data.styles.length) pickStyle(data.styles[0].name);
+    else setMode("optimize");
+  }
+
+  function fillSettings(cfg) {
+    const strength = $("strength");
+    strength.value = Math.round(cfg.fast.strength * 100);
+    const showStrength = () => { $("strength-out").textContent = strength.value + "%"; };
+    strength.addEventListener("input", showStrength);
+    showStrength();
+    for (const size of cfg.fast.sizes) {
+      const o = new Option(size ? "up to " + size + " px" : "original size", size);
+      o.selected = size === cfg.fast.size;
+      $("fast-size").append(o);
+    }
+    const o = cfg.optimize;
+    const weight = $("style-weight");
+    weight.value = Math.log10(o.style_weight);
+    const showWeight = () => {
+      $("style-weight-out").textContent = Number(Math.pow(10, weight.value).toPrecision(2)).toExponential();
+    };
+    weight.addEventListener("input", showWeight);
+    showWeight();
+    $("content-weight").value = o.content_weight;
+    $("opt-size").value = o.size;
+    $("opt-size").max = o.max_size;
+    $("iterations").value = o.iterations;
+    $("iterations").max = o.max_iterations;
+    for (const mode of o.preserve_colors_choices) {
+      const opt = new Option(mode, mode);
+      opt.selected = mode === o.preserve_colors;
+      $("preserve-colors").append(opt);
+    }
+  }
+
+  // ------------------------------------------------------------ transfer
+  function formFor() {
+    const form = new FormData();
+    if (!state.photo) throw new Error("choose a photo first");
+    form.append("photo", state.photo, state.photo.name);
+    if (state.mode === "fast") {
+      if (!state.style) throw new Error("no trained style to pick: upload a painting instead");
+      form.append("style", state.style);
+      form.append("strength", $("strength").value / 100);
+      form.append("size", $("fast-size").value);
+      return form;
+    }
+    if (!state.painting) throw new Error("choose a painting for optimization mode");
+    form.append("painting", state.painting, state.painting.name);
+    form.append("style_weight", Math.pow(10, $("style-weight").value));
+    form.append("content_weight", $("content-weight").value);
+    form.append("size", $("opt-size").value);
+    form.append("iterations", $("iterations").value);
+    form.append("preserve_colors", $("preserve-colors").value);
+    return form;
+  }
+
+  async function transfer() {
+    showMessage("");
+    let form;
+    try {
+      form = formFor();
+      const big = tooLarge(state.photo) || (state.mode === "optimize" && tooLarge(state.painting));
+      if (big) throw new Error(big);
+    } catch (err) { showMessage(err.message); return; }
+    $("transfer").disabled = true;
+    $("result-info").textContent = state.mode === "fast" ? "stylizing..." : "";
+    try {
+      const job = await api("/api/" + state.mode, { method: "POST", body: form });
+      state.job = job.id;
+      if (job.status === "done") showResult(job);
+      else follow(job);
+    } catch (err) {
+      showMessage(err.message);
+      $("result-info").textContent = "";
+    } finally {
+      if (!state.polling) $("transfer").disabled = false;
+    }
+  }
+
+  function follow(job) {
+    $("progress-box").hidden = false;
+    $("stop").hidden = false;
+    showProgress(job);
+    state.polling = setInterval(async () => {
+      try {
+        const j = await api("/api/jobs/" + job.id);
+        showProgress(j);
+        if (["done", "error", "cancelled"].includes(j.status)) {
+          stopPolling();
+          if (j.result) showResult(j);
+          if (j.message) showMessage(j.message);
+        }
+      } catch (err) { stopPolling(); showMessage(err.message); }
+    }, 500);
+  }
+
+  function stopPolling() {
+    clearInterval(state.polling);
+    state.polling = null;
+    $("progress-box").hidden = true;
+    $("transfer").disabled = false;
+    $("stop").hidden = true;
+  }
+
+  function showProgress(j) {
+    const total = j.iterations || 1;
+    $("progress").value = j.step / total;
+    let text;
+    if (j.status === "queued") {
+      text = "queued: " + j.ahead + " job" + (j.ahead === 1 ? "" : "s") + " ahead";
+    } else if (j.status === "running" && !j.step) {
+      text = "preparing the loss network...";
+    } else {
+      const loss = j.losses && j.losses.total !== undefined ? j.losses.total.toExponential(3) : "-";
+      const eta = j.step ? Math.max(0, j.elapsed / j.step * (total - j.step)) : 0;
+      text = "iteration " + j.step + " of " + total + " \u00b7 loss " + loss + " \u00b7 " +
+        j.elapsed.toFixed(1) + " s" + (j.status === "running" ? " \u00b7 about " + eta.toFixed(0) + " s left" : "");
+    }
+    $("progress-text").textContent = text;
+    if (j.preview && j.status === "running") showImages(j.content, j.preview);
+  }
+
+  function showImages(before, after) {
+    $("before-img").src = before;
+    $("result-img").src = after;
+    $("placeholder").hidden = true;
+    $("frame").hidden = false;
+  }
+
+  function showResult(j) {
+    showImages(j.content, j.result);
+    const dl = $("download");
+    dl.href = j.result + "?download=1";
+    dl.setAttribute("download", "");
+    dl.hidden = false;
+    $("result-info").textContent = j.mode === "fast"
+      ? "stylized with " + j.options.style + " in " + j.seconds.toFixed(2) + " s"
+      : "optimized: " + j.step + " iterations in " + j.elapsed.toFixed(1) + " s";
+  }
+
+  function setSplit() {
+    const v = $("split").value;
+    $("after").style.clipPath = "inset(0 0 0 " + v + "%)";
+    $("divider").style.left = v + "%";
+  }
+
+  async function start() {
+    setupDrop("photo");
+    setupDrop("painting");
+    for (const m of ["fast", "optimize"]) $("tab-" + m).addEventListener("click", () => setMode(m));
+    $("transfer").addEventListener("click", transfer);
+    $("stop").addEventListener("click", () => {
+      if (state.job) api("/api/jobs/" + state.job + "/cancel", { method: "POST" }).catch(() => {});
+    });
+    $("split").addEventListener("input", setSplit);
+    window.addEventListener("dragover", (e) => e.preventDefault());
+    window.addEventListener("drop", (e) => e.preventDefault());
+    try {
+      state.config = await api("/api/config");
+      fillSettings(state.config);
+      await loadStyles();
+    } catch (err) { showMessage(err.message); }
+    document.body.dataset.ready = "1";
+  }
+
+  start();
+})();

@@ -1,0 +1,222 @@
+"""The web app over HTTP (Flask's test client): limits, errors, isolation, both modes."""
+import io
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_style import fast
+from gluon_style.app import cli, create_app
+from gluon_style.errors import Error
+from tests.conftest import make_painting, make_photo, make_style
+
+H = {"X-Gluon-Style": "1"}
+
+
+@pytest.fixture
+def params(tmp_path, monkeypatch):
+    folder = tmp_path / "params"
+    make_style(folder, "dots")
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(folder))
+    return folder
+
+
+@pytest.fixture
+def work(tmp_path):
+    return tmp_path / "work"
+
+
+@pytest.fixture
+def client(params, work):
+    app = create_app(str(work), max_upload_mb=1, network="vgg16-random")
+    return app.test_client()
+
+
+def _post_fast(client, photo, style="dots", **fields):
+    with open(photo, "rb") as f:
+        data = dict(fields, style=style, photo=(io.BytesIO(f.read()), os.path.basename(photo)))
+        return client.post("/api/fast", data=data, headers=H, content_type="multipart/form-data")
+
+
+def _one_line_error(resp, status):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    msg = resp.get_json()["error"]
+    assert msg and "\n" not in msg
+    return msg
+
+
+def test_default_bind_address_is_loopback():
+    args = cli.parser().parse_args([])
+    assert args.host == "127.0.0.1" and not args.allow_public
+    assert cli.is_loopback("127.0.0.1") and cli.is_loopback("::1") and cli.is_loopback("localhost")
+    assert not cli.is_loopback("0.0.0.0") and not cli.is_loopback("192.168.1.5")
+    with pytest.raises(Error, match="--allow-public"):
+        cli.main(["--host", "0.0.0.0", "--port", "0"])
+    cli.check_host("0.0.0.0", True)  # allowed when asked for (with a warning)
+
+
+def test_upload_too_large_is_a_413_with_one_line(client, work):
+    big = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, format="BMP")  # ~1.5 MB, over the 1 MB limit
+    resp = client.post("/api/fast", headers=H, content_type="multipart/form-data",
+                       data={"style": "dots", "photo": (io.BytesIO(buf.getvalue()), "big.bmp")})
+    msg = _one_line_error(resp, 413)
+    assert "too large" in msg and "1 MB" in msg
+    assert not work.exists() or not os.listdir(work)  # no job left behind
+
+
+def test_invalid_upload_gives_the_image_error(client, tmp_path, work):
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is a text file, not a picture\n")
+    msg = _one_line_error(_post_fast(client, str(fake)), 400)
+    assert msg == "photo 'notes.png': not an image file (cannot identify format)"
+    assert str(work) not in msg
+    assert not os.listdir(work)  # the failed job's folder is gone
+
+
+def test_unknown_style_missing_photo_and_bad_numbers(client, tmp_path):
+    photo = make_photo(tmp_path / "p.png")
+    assert "unknown style 'nope'" in _one_line_error(_post_fast(client, photo, "nope"), 400)
+    resp = client.post("/api/fast", headers=H, data={"style": "dots"})
+    assert _one_line_error(resp, 400) == "no photo uploaded"
+    msg = _one_line_error(_post_fast(client, photo, strength="lots"), 400)
+    assert msg == "strength must be a number, got 'lots'"
+    assert "between 0 and 1" in _one_line_error(_post_fast(client, photo, strength="2"), 400)
+
+
+def test_posts_need_the_page_header(client, tmp_path):
+    photo = make_photo(tmp_path / "p.png")
+    with open(photo, "rb") as f:
+        resp = client.post("/api/fast", data={"style": "dots", "photo": (f, "p.png")})
+    assert "X-Gluon-Style" in _one_line_error(resp, 403)
+
+
+def test_unknown_job_ids(client):
+    for job_id in ("A" * 24, "nope", "..", "%2e%2e%2f%2e%2e%2fetc"):
+        resp = client.get("/api/jobs/%s" % job_id)
+        assert resp.status_code == 404 and resp.is_json, job_id
+        assert resp.get_json()["error"]
+    assert client.get("/api/jobs/%s/result.png" % ("B" * 24)).status_code == 404
+    assert client.post("/api/jobs/%s/cancel" % ("C" * 24), headers=H).status_code == 404
+
+
+def test_fast_transfer_returns_a_png_of_the_photo_size(client, tmp_path):
+    photo = make_photo(tmp_path / "p.png", 64, 48)
+    resp = _post_fast(client, photo)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    job = resp.get_json()
+    assert job["status"] == "done" and job["mode"] == "fast"
+    png = client.get(job["result"])
+    assert png.status_code == 200 and png.mimetype == "image/png"
+    out = Image.open(io.BytesIO(png.data))
+    assert out.format == "PNG" and out.size == (64, 48)
+    before = np.asarray(Image.open(photo).convert("RGB"), np.float64)
+    assert np.abs(np.asarray(out.convert("RGB"), np.float64) - before).mean() > 5
+    dl = client.get(job["result"] + "?download=1")
+    assert dl.headers["Content-Disposition"].startswith("attachment") and dl.data == png.data
+    # strength 0 keeps the photo; a size shrinks it
+    keep = _post_fast(client, photo, strength="0").get_json()
+    same = Image.open(io.BytesIO(client.get(keep["result"]).data)).convert("RGB")
+    assert np.array_equal(np.asarray(same, np.float64), before)
+    small = _post_fast(client, photo, size="32").get_json()
+    assert Image.open(io.BytesIO(client.get(small["result"]).data)).size == (32, 24)
+
+
+def test_jobs_are_isolated(client, tmp_path, work):
+    photo = make_photo(tmp_path / "p.png", 40, 32)
+    a, b = (_post_fast(client, photo).get_json() for _ in range(2))
+    assert a["id"] != b["id"] and len(a["id"]) == len(b["id"]) == 24
+    assert sum(x == y for x, y in zip(a["id"], b["id"])) < 8  # random, not sequential
+    assert str(work) not in json.dumps(a)  # no server paths in answers
+    secret = client.get(b["result"]).data
+    tricks = ["/api/jobs/%s/..%%2F%s%%2Fresult.png" % (a["id"], b["id"]),
+              "/api/jobs/%s/../%s/result.png" % (a["id"], b["id"]),
+              "/api/jobs/..%%2F%s/result.png" % b["id"],
+              "/api/jobs/%s/photo.upload" % a["id"],
+              "/api/jobs/%s/%%2E%%2E" % a["id"],
+              "/api/jobs/%s/result.png" % b["id"][:-1],
+              "/api/jobs/%s/result.png" % b["id"].lower(),
+              "/static/../%s/result.png" % b["id"]]
+    for url in tricks:
+        resp = client.get(url)
+        assert resp.data != secret and resp.status_code in (400, 404), url
+    assert client.get("/api/jobs/%s" % a["id"]).get_json()["id"] == a["id"]
+
+
+def test_thumbnails_and_no_styles(client, params, monkeypatch, tmp_path):
+    assert client.get("/api/styles/dots/thumbnail").mimetype == "image/png"  # a swatch
+    fast.write_thumbnail(make_painting(tmp_path / "art.png"), str(params), "dots")
+    entry = fast.read_manifest(str(params))["styles"]["dots"]
+    fast.register_style(str(params), "dots", os.path.join(str(params), entry["file"]),
+                        variant="small", thumbnail="dots.jpg")
+    thumb = client.get("/api/styles/dots/thumbnail")
+    assert thumb.mimetype == "image/jpeg" and Image.open(io.BytesIO(thumb.data)).format == "JPEG"
+    assert [s["name"] for s in client.get("/api/styles").get_json()["styles"]] == ["dots"]
+    monkeypatch.setattr(fast, "params_dirs", lambda: [])
+    assert client.get("/api/styles").get_json()["styles"] == []
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="no-styles"' in page and "No trained styles" in page
+    msg = _one_line_error(_post_fast(client, make_photo(tmp_path / "p.png")), 400)
+    assert "none installed" in msg
+
+
+def _wait(client, job_id, timeout=60):
+    seen, t0 = [], time.time()
+    while time.time() - t0 < timeout:
+        status = client.get("/api/jobs/%s" % job_id).get_json()
+        seen.append(status)
+        if status["status"] in ("done", "error", "cancelled"):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError("job %s did not finish: %s" % (job_id, seen[-1]))
+
+
+def test_optimization_job_reports_progress_and_finishes(client, tmp_path):
+    photo, painting = make_photo(tmp_path / "p.png", 48, 40), make_painting(tmp_path / "s.png")
+    form = lambda: {"photo": (open(photo, "rb"), "p.png"),  # noqa: E731
+                    "painting": (open(painting, "rb"), "s.png"), "size": "32",
+                    "iterations": "20", "preserve_colors": "luminance"}
+    first = client.post("/api/optimize", data=form(), headers=H)
+    assert first.status_code == 202, first.get_data(as_text=True)
+    second = client.post("/api/optimize", data=form(), headers=H).get_json()
+    assert second["status"] == "queued" and second["ahead"] == 1  # one at a time
+    assert client.post("/api/jobs/%s/cancel" % second["id"], headers=H).get_json()["status"] \
+        == "cancelled"
+    seen = _wait(client, first.get_json()["id"])
+    done = seen[-1]
+    assert done["status"] == "done", done
+    steps = [s["step"] for s in seen]
+    assert steps == sorted(steps) and done["step"] == 20
+    assert any(s["status"] == "running" and 0 < s["step"] < 20 for s in seen)
+    assert set(done["losses"]) >= {"total", "content", "style"}
+    result = Image.open(io.BytesIO(client.get(done["result"]).data))
+    before = Image.open(io.BytesIO(client.get(done["content"]).data))
+    assert result.format == "PNG" and result.size == before.size == (32, 27)
+    assert _wait(client, second["id"])[-1]["result"] is None  # cancelled before it ran
+    bad = dict(form(), preserve_colors="sepia")
+    assert "sepia" in _one_line_error(client.post("/api/optimize", data=bad, headers=H), 400)
+    nopaint = {k: v for k, v in form().items() if k != "painting"}
+    assert _one_line_error(client.post("/api/optimize", data=nopaint, headers=H), 400) \
+        == "no painting uploaded"
+
+
+def test_untrusted_host_header_is_refused(params, work):
+    app = create_app(str(work), trusted_hosts=["127.0.0.1", "localhost"])
+    c = app.test_client()
+    assert c.get("/api/config").status_code == 200
+    assert c.get("/api/config", headers={"Host": "attacker.example"}).status_code == 400
+
+
+def test_a_failing_optimization_reports_its_error(params, work, tmp_path):
+    c = create_app(str(work), network="no-such-net").test_client()
+    form = {"photo": (open(make_photo(tmp_path / "p.png"), "rb"), "p.png"),
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png"),
+            "size": "32", "iterations": "2"}
+    job = c.post("/api/optimize", data=form, headers=H).get_json()
+    done = _wait(c, job["id"])[-1]
+    assert done["status"] == "error" and "unknown network 'no-such-net'" in done["message"]
+    assert done["result"] is None
