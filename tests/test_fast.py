@@ -106,3 +106,24 @@ def test_cli_refuses_to_overwrite_inputs(params_dir, tmp_path, capsys):
     before = (src / "a.png").read_bytes()
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(src)])
     assert code == 2 and (src / "a.png").read_bytes() == before
+
+
+def test_example_style_sheet(params_dir, tmp_path):
+    import importlib.util
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("style_sheet", os.path.join(
+        here, "examples", "style_sheet.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    photo = make_photo(tmp_path / "p.png", 64, 64)
+    out = tmp_path / "sheet.png"
+    assert module.main(["--photos", photo, "--output", str(out), "--cell", "64"]) == 0
+    sheet = np.asarray(Image.open(out).convert("RGB"), float)
+    pad, top, cell = 6, 22, 64
+    assert sheet.shape == (top + 2 * (cell + pad) + pad, 2 * (cell + pad) + pad, 3)
+    row = top + pad + cell + pad  # the photo's row
+    original = sheet[row:row + cell, pad:pad + cell]
+    styled = sheet[row:row + cell, 2 * pad + cell:2 * pad + 2 * cell]
+    assert np.abs(original - np.asarray(Image.open(photo), float)).max() <= 1
+    assert np.abs(styled - original).mean() > 5
+    assert module.main(["--photos", photo, "--output", str(out), "--styles", "nope"]) == 2
