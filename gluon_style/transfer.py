@@ -8,6 +8,8 @@ Commands::
         train a fast-mode style (Johnson et al.)
     python -m gluon_style.transfer fast --model NAME --content IMG|DIR --output O
         stylize with a trained style
+    python -m gluon_style.transfer video --model NAME --input IN.mp4 --output OUT.mp4
+        stylize a video with a trained style (audio kept, optionally stabilized)
     python -m gluon_style.transfer styles
         list the trained styles
     python -m gluon_style.transfer export --model NAME --output PREFIX [--onnx FILE]
@@ -95,17 +97,20 @@ def optimize_parser():
     p.add_argument("--style-layer-weights", type=_nonneg_float, nargs="+", metavar="W",
                    default=default(fn, "style_layer_weights"),
                    help="one multiplier per style layer (default: all 1)")
-    p.add_argument("--size", type=_positive_int, default=default(fn, "size"),
-                   help="longer side of the result in pixels (default %(default)s)")
-    p.add_argument("--iterations", type=_positive_int, default=default(fn, "iterations"),
-                   help="default %(default)s")
+    p.add_argument("--size", type=_positive_int,
+                   help="longer side of the result in pixels (default %d, or the last of "
+                        "explicit --scales sizes)" % default(fn, "size"))
+    p.add_argument("--iterations", type=_positive_int, nargs="+",
+                   default=[default(fn, "iterations")],
+                   help="iterations (at each scale, or one count per scale; default %(default)s)")
     p.add_argument("--mask", nargs="+", metavar="MASK",
                    help="grayscale image(s) of the content's size: white where the style goes, "
                         "black where the content stays; one per --style gives each region "
                         "its own style")
-    p.add_argument("--scales", type=_positive_int, default=default(fn, "scales"),
-                   help="coarse to fine: optimize at SIZE/2^(N-1), ..., SIZE, each from the "
-                        "last result, --iterations at each (default %(default)s)")
+    p.add_argument("--scales", type=_positive_int, nargs="+", default=[default(fn, "scales")],
+                   help="coarse to fine: N scales (SIZE/2^(N-1), ..., SIZE), or the sizes "
+                        "themselves (e.g. 256 512 1024, which sets --size), each starting from "
+                        "the last result (default %(default)s)")
     p.add_argument("--optimizer", choices=optimizer.METHODS, default=default(fn, "method"),
                    help="default %(default)s")
     p.add_argument("--lr", type=float, default=default(fn, "lr"),
@@ -145,6 +150,25 @@ def optimize_parser():
     return p
 
 
+def optimize_options(args):
+    """The keyword arguments of :func:`gatys.stylize_steps` for parsed `args`."""
+    from . import gatys
+    from .runtime import parse_ctx
+    one = lambda values: values[0] if len(values) == 1 else values  # noqa: E731
+    size = args.size or (args.scales[-1] if len(args.scales) > 1
+                         else default(gatys.stylize_steps, "size"))
+    return dict(
+        size=size, iterations=one(args.iterations), scales=one(args.scales),
+        method=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
+        lr_decay_every=args.lr_decay_every, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight, style_layers=args.style_layers,
+        content_layers=args.content_layers, init=args.init, network=args.network,
+        pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
+        style_blend=args.style_blend, style_scale=args.style_scale,
+        style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
+        mask=args.mask)
+
+
 def _sibling(output, suffix, ext=None):
     stem, out_ext = os.path.splitext(output)
     return "%s_%s%s" % (stem, suffix, ext or out_ext)
@@ -157,7 +181,6 @@ def run_optimize(argv):
 
     from . import gatys, images
     from .optimizer import NonFiniteLoss
-    from .runtime import parse_ctx
 
     inputs = ([args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
               + (args.mask or []))
@@ -167,24 +190,15 @@ def run_optimize(argv):
         plot_path = images.check_output_path(args.plot or _sibling(output, "plot", ".png"),
                                              inputs=inputs, role="plot",
                                              extensions=PLOT_EXTENSIONS)
-    steps = gatys.stylize_steps(
-        args.content, args.style, size=args.size, iterations=args.iterations,
-        method=args.optimizer, lr=args.lr, lr_decay=args.lr_decay,
-        lr_decay_every=args.lr_decay_every, content_weight=args.content_weight,
-        style_weight=args.style_weight, tv_weight=args.tv_weight, style_layers=args.style_layers,
-        content_layers=args.content_layers, init=args.init, network=args.network,
-        pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
-        style_blend=args.style_blend, style_scale=args.style_scale,
-        style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
-        scales=args.scales, mask=args.mask)
+    steps = gatys.stylize_steps(args.content, args.style, **optimize_options(args))
     gif_path = None
     if args.gif is not None:
         gif_path = images.check_output_path(args.gif or _sibling(output, "progress", ".gif"),
                                             inputs=inputs, role="animation", extensions=(".gif",))
-    frame_every = args.save_every or max(1, args.iterations * args.scales // 40)
+    total = steps.total
+    frame_every = args.save_every or max(1, total // 40)
     history, frames = {}, []
     image, t0, done = None, None, 0
-    total = args.iterations * args.scales
     bar = tqdm(total=total, disable=args.quiet, unit="it", dynamic_ncols=True, file=sys.stderr)
     try:
         for step in steps:
@@ -377,6 +391,76 @@ def run_fast(argv):
     return 0
 
 
+# ---------------------------------------------------------------- video
+def video_parser():
+    from .video import VIDEO_EXTENSIONS, VideoJob
+    fn = VideoJob.__init__
+    p = _Parser(prog="python -m gluon_style.transfer video",
+                description="Stylize a video with a trained style, frame by frame through "
+                            "ffmpeg; the audio track is kept.")
+    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+    p.add_argument("--input", required=True, help="a video ffmpeg can read")
+    p.add_argument("--output", required=True,
+                   help="the stylized video, H.264 (%s)" % " ".join(VIDEO_EXTENSIONS))
+    stab = p.add_mutually_exclusive_group()
+    stab.add_argument("--temporal-weight", type=_nonneg_float, metavar="W",
+                      default=default(fn, "temporal_weight"),
+                      help="stabilization: weight in [0, 1) of the previous output frame, "
+                           "warped by optical flow, where the flow is reliable; 0 stylizes "
+                           "each frame alone (default %(default)s)")
+    stab.add_argument("--stabilize", dest="temporal_weight", action="store_const",
+                      const=default(fn, "temporal_weight"),
+                      help="stabilize with the default weight (the default)")
+    stab.add_argument("--no-stabilize", dest="temporal_weight", action="store_const", const=0.0,
+                      help="stylize each frame alone (same as --temporal-weight 0)")
+    p.add_argument("--max-size", type=_positive_int, default=default(fn, "max_size"),
+                   help="shrink frames whose longer side is larger (default: keep the size)")
+    p.add_argument("--batch-size", type=_positive_int, default=default(fn, "batch_size"),
+                   help="frames per forward pass (default: by frame size, up to 8 frames "
+                        "of 100,000 pixels in all, so 1 from 360p up)")
+    p.add_argument("--crf", type=int, default=default(fn, "crf"),
+                   help="H.264 quality, 0-51, lower is better (default %(default)s)")
+    p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run_video(argv):
+    args = video_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from . import fast, video
+    from .runtime import parse_ctx
+
+    if not 0 <= args.crf <= 51:
+        raise Error("--crf must be in 0..51, got %d" % args.crf)
+    job = steps = bar = None
+    try:
+        style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+        job = video.VideoJob(style, args.input, args.output, temporal_weight=args.temporal_weight,
+                             batch_size=args.batch_size, max_size=args.max_size, crf=args.crf)
+        steps = iter(job)
+        t0 = time.perf_counter()
+        bar = tqdm(total=job.info.frames, disable=args.quiet, unit="frame", dynamic_ncols=True,
+                   file=sys.stderr)
+        for _ in steps:
+            bar.update(1)
+    except KeyboardInterrupt:
+        if steps is not None:
+            steps.close()  # stops ffmpeg and removes the temp file
+        if bar is not None:
+            bar.close()
+        print("interrupted after %d frames; nothing written" % (job.frames if job else 0),
+              file=sys.stderr)
+        return 130
+    bar.close()
+    seconds = time.perf_counter() - t0
+    print("wrote %s (%d frames, %dx%d, %.4g fps) in %.1f s, %.2f frames/s, flicker %.2f"
+          % (job.dst, job.frames, job.size[0], job.size[1], job.info.fps, seconds,
+             job.frames / seconds, job.flicker.ratio))
+    return 0
+
+
 def run_styles(argv):
     _Parser(prog="python -m gluon_style.transfer styles",
             description="List the trained styles found.").parse_args(argv)
@@ -407,7 +491,7 @@ def run_export(argv):
 
 
 RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styles": run_styles,
-           "export": run_export}
+           "export": run_export, "video": run_video}
 
 
 def _interrupt(signum, frame):
