@@ -5,6 +5,7 @@ it to the end. Their keyword arguments are the package's defaults for this mode
 (the CLI reads them from here).
 """
 import functools
+import gc
 import logging
 
 import mxnet as mx
@@ -52,6 +53,11 @@ class LossProblem:
     def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
                  content_weight, tv_weight, pooling, ctx, style_blend=None,
                  style_layer_weights=None, regions=None):
+        # Gluon blocks hold reference cycles: an earlier run's graphs and their
+        # (image-sized) buffers wait for the cycle collector, which counts
+        # objects, not bytes. Without this, runs in one process (coarse to fine,
+        # the app, a loop over photos) piled up gigabytes.
+        gc.collect()
         net = network if isinstance(network, store.Network) else store.resolve(network)
         style_layers = tuple(style_layers or features.DEFAULT_STYLE_LAYERS)
         content_layers = tuple(content_layers or features.DEFAULT_CONTENT_LAYERS[net.arch])

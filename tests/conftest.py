@@ -63,6 +63,15 @@ def make_style(directory, name="dots", variant="small", seed=0):
 
 
 @pytest.fixture
+def params_dir(tmp_path, monkeypatch):
+    """A params folder holding one (untrained) style "dots", found through the env var."""
+    d = tmp_path / "params"
+    make_style(d, "dots")
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
+    return d
+
+
+@pytest.fixture
 def photo(tmp_path):
     return make_photo(tmp_path / "photo.png")
 

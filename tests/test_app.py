@@ -11,17 +11,14 @@ from PIL import Image
 from gluon_style import fast
 from gluon_style.app import cli, create_app
 from gluon_style.errors import Error
-from tests.conftest import make_painting, make_photo, make_style
+from tests.conftest import make_painting, make_photo
 
 H = {"X-Gluon-Style": "1"}
 
 
 @pytest.fixture
-def params(tmp_path, monkeypatch):
-    folder = tmp_path / "params"
-    make_style(folder, "dots")
-    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(folder))
-    return folder
+def params(params_dir):
+    return params_dir
 
 
 @pytest.fixture

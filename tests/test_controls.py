@@ -260,3 +260,24 @@ def test_explicit_scale_sizes_and_iterations_per_scale(photo, painting):
 def test_bad_scales(photo, painting, kw, message):
     with pytest.raises(Error, match=message):
         gatys.stylize_steps(photo, painting, **dict(OPTS, **kw))
+
+
+def test_an_earlier_runs_graphs_are_freed_before_the_next(photo, painting, monkeypatch):
+    import gc
+    import weakref
+    made = []
+    real = gatys.LossProblem
+
+    class Spy(real):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, **kw)
+            made.append(weakref.ref(self.loss))
+
+    monkeypatch.setattr(gatys, "LossProblem", Spy)
+    gc.disable()  # as if the collector had not come round yet
+    try:
+        gatys.stylize(photo, painting, **OPTS)
+        gatys.stylize(photo, painting, **OPTS)
+    finally:
+        gc.enable()
+    assert len(made) == 2 and made[0]() is None

@@ -9,16 +9,7 @@ from PIL import Image
 from gluon_style import fast, store, transfer
 from gluon_style.errors import Error
 
-from .conftest import make_photo, make_style
-
-
-@pytest.fixture
-def params_dir(tmp_path, monkeypatch):
-    """A params folder holding one (untrained) style, found through the env var."""
-    d = tmp_path / "params"
-    make_style(d, "dots")
-    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
-    return d
+from .conftest import make_photo
 
 
 def test_manifest_entry(params_dir):

@@ -15,15 +15,10 @@ import tempfile
 import threading
 
 from ..errors import Error
-from ..transfer import default
+from ..transfer import _Parser, default
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, "%s: error: %s\n" % (self.prog, message))
 
 
 def _port(text):
