@@ -56,21 +56,22 @@ def worker(args):
         size = args.sizes[-1]
         run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.direct_max,
                                   network=args.network)
-        reached = None
-        step = None
+        reached = step = None
         for step in run:
+            if step.step % 10 == 0:  # progress, for a run that has to be stopped
+                print("direct %d: loss %.4g, %.0f s" % (step.step, step.losses["total"],
+                                                       time.perf_counter() - t0),
+                      file=sys.stderr, flush=True)
+            # a step's loss is that of the image before its update, in float: the first one
+            # at or below the target is where the direct run has caught up
             if args.target is not None and step.losses["total"] <= args.target:
-                # the loss printed is the one before this step's update: check the picture
-                loss = _loss_of(run.picture(step.image), args, size)
-                if loss <= args.target:
-                    reached = dict(iterations=step.step, seconds=time.perf_counter() - t0,
-                                   loss=loss)
-                    break
+                reached = dict(iterations=step.step - 1, seconds=time.perf_counter() - t0,
+                               loss=step.losses["total"])
+                break
         out["seconds"] = time.perf_counter() - t0
         out["iterations"] = step.step
         out["reached"] = reached
-        out["final_loss"] = reached["loss"] if reached else _loss_of(
-            run.picture(step.image), args, size)
+        out["final_loss"] = _loss_of(run.picture(step.image), args, size)
     else:  # rss_S
         size = int(args.worker.split("_")[1])
         run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.rss_iterations,
@@ -105,12 +106,17 @@ def main(argv=None):
     p.add_argument("--rss", type=int, nargs="*", default=[1024, 2048])
     p.add_argument("--rss-iterations", type=int, default=3)
     p.add_argument("--target", type=float)
+    p.add_argument("--c2f", type=float, nargs=3, metavar=("SECONDS", "LOSS", "RSS_MB"),
+                   help="reuse a coarse-to-fine measurement of the same sitting")
     p.add_argument("--worker")
     args = p.parse_args(argv)
     if args.worker:
         return worker(args)
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
-    c2f = _spawn("c2f", args)
+    if args.c2f:  # measured before: seconds, final loss, peak RSS
+        c2f = dict(seconds=args.c2f[0], final_loss=args.c2f[1], peak_rss_mb=args.c2f[2])
+    else:
+        c2f = _spawn("c2f", args)
     print("c2f    %s px, %s iterations: %.0f s, final loss %.4g, peak RSS %.0f MB"
           % ("/".join(map(str, args.sizes)), "/".join(map(str, args.iterations)),
              c2f["seconds"], c2f["final_loss"], c2f["peak_rss_mb"]), flush=True)

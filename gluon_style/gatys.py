@@ -257,12 +257,17 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         if preserve_colors == "luminance":
             start = color.to_luminance(start)
         x = images.to_tensor(start, ctx=ctx)
-    steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
-                               lr_decay=lr_decay, lr_decay_every=lr_decay_every)
+    lo, hi = images.pixel_bounds(ctx)
 
     def project(image):
-        image[:] = keep * image + (1 - keep) * content_x
-    return Run(steps, iterations, finish, project if keep is not None else None)
+        # the loss is measured on valid pixels only: unclipped, the optimized image drifts
+        # out of range and the saved (clipped) picture is not the one that was optimized
+        image[:] = mx.nd.broadcast_minimum(mx.nd.broadcast_maximum(image, lo), hi)
+        if keep is not None:
+            image[:] = keep * image + (1 - keep) * content_x
+    steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
+                               lr_decay=lr_decay, lr_decay_every=lr_decay_every, project=project)
+    return Run(steps, iterations, finish)
 
 
 def scale_sizes(size, scales):
@@ -351,18 +356,15 @@ class ScaledRun:
 class Run:
     """What :func:`stylize_steps` returns: an iterator of :class:`optimizer.Step`."""
 
-    def __init__(self, steps, total, finish=None, project=None):
-        self._steps, self._finish, self._project = steps, finish, project
+    def __init__(self, steps, total, finish=None):
+        self._steps, self._finish = steps, finish
         self.total = total  # iterations in all
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        step = next(self._steps)
-        if self._project:
-            self._project(step.image)
-        return step
+        return next(self._steps)
 
     def picture(self, image):
         """The PIL picture of an optimized image (colors restored if asked for)."""

@@ -171,6 +171,13 @@ def denormalize_np(arr):
     return ((np.moveaxis(a, -3, -1) * _STD64 + _MEAN64) * 255.0).astype(np.float32)
 
 
+def pixel_bounds(ctx=None):
+    """The normalized values of pixels 0 and 255, per channel: two (1, 3, 1, 1) NDArrays."""
+    import mxnet as mx
+    lo, hi = normalize_np(np.zeros((1, 1, 3))), normalize_np(np.full((1, 1, 3), 255.0))
+    return mx.nd.array(lo[None], ctx=ctx), mx.nd.array(hi[None], ctx=ctx)
+
+
 def to_tensor(images, ctx=None):
     """PIL image, or a list of same-size ones, to a normalized ``(N, 3, H, W)``
     float32 NDArray on ``ctx`` (default: the current context)."""

@@ -68,10 +68,13 @@ def _check(losses, step, last_good):
 
 
 def optimize(loss_fn, x, *, iterations, method=DEFAULT_METHOD, lr=None, lr_decay=LR_DECAY,
-             lr_decay_every=None):
+             lr_decay_every=None, project=None):
     """Minimize ``loss_fn(x)[0]`` over the NDArray `x`: an iterator of :class:`Step`.
 
     The arguments are checked at once; the iterations run as it is consumed.
+    `project`, if given, is called on `x` after every update (in place) to put
+    it back into the allowed set, e.g. the range of valid pixels; L-BFGS
+    projects every point of its line search before evaluating it.
     """
     if method not in METHODS:
         raise Error("unknown optimizer %r (valid: %s)" % (method, ", ".join(METHODS)))
@@ -86,12 +89,13 @@ def optimize(loss_fn, x, *, iterations, method=DEFAULT_METHOD, lr=None, lr_decay
         raise Error("lr decay must be in (0, 1] and its period positive, got %r every %r"
                     % (lr_decay, lr_decay_every))
     x.attach_grad()
+    project = project or (lambda image: None)
     if method == "lbfgs":
-        return _lbfgs(loss_fn, x, int(iterations), lr)
-    return _descent(loss_fn, x, int(iterations), method, lr, lr_decay, lr_decay_every)
+        return _lbfgs(loss_fn, x, int(iterations), lr, project)
+    return _descent(loss_fn, x, int(iterations), method, lr, lr_decay, lr_decay_every, project)
 
 
-def _descent(loss_fn, x, iterations, method, lr, lr_decay, lr_decay_every):
+def _descent(loss_fn, x, iterations, method, lr, lr_decay, lr_decay_every, project):
     updater = mx.optimizer.get_updater(mx.optimizer.Adam(learning_rate=lr)) if method == "adam" else None
     for step in range(1, iterations + 1):
         last_good = x.copy()
@@ -103,6 +107,7 @@ def _descent(loss_fn, x, iterations, method, lr, lr_decay, lr_decay_every):
         else:
             updater.optimizer.lr = lr
             updater(0, x.grad, x)
+        project(x)
         yield Step(step, x, losses, lr)
         if step % lr_decay_every == 0:
             lr *= lr_decay
@@ -112,7 +117,7 @@ def _dot(a, b):
     return float(mx.nd.sum(a * b).asscalar())
 
 
-def _lbfgs(loss_fn, x, iterations, lr, history=10, c1=1e-4, max_halvings=10):
+def _lbfgs(loss_fn, x, iterations, lr, project, history=10, c1=1e-4, max_halvings=10):
     s_hist, y_hist = [], []
     losses = _evaluate(loss_fn, x)
     _check(losses, 1, x.copy())
@@ -141,6 +146,7 @@ def _lbfgs(loss_fn, x, iterations, lr, history=10, c1=1e-4, max_halvings=10):
         start, t = x.copy(), lr
         for _ in range(max_halvings):
             x[:] = start + t * direction
+            project(x)
             new = _evaluate(loss_fn, x)
             if math.isfinite(new["total"]) and new["total"] <= losses["total"] + c1 * t * slope:
                 break

@@ -103,3 +103,17 @@ def test_default_schedule_decays_every_40_percent_of_the_run():
     lrs = [s.lr for s in optimizer.optimize(quadratic(mx.nd.ones((1, 3, 2, 2))), x,
                                             iterations=10, lr=1.0)]
     np.testing.assert_allclose(lrs, [1.0] * 4 + [0.1] * 4 + [0.01] * 2)
+
+
+@pytest.mark.parametrize("method", ["gd", "adam", "lbfgs"])
+def test_the_optimized_image_stays_in_the_pixel_range(photo, painting, method):
+    from gluon_style import gatys, images
+    lo, hi = (b.asnumpy() for b in images.pixel_bounds())
+    run = gatys.stylize_steps(photo, painting, size=32, iterations=4, method=method, lr=2.0,
+                              network="vgg16-random", init="noise", seed=0)
+    at_bound = False
+    for step in run:
+        x = step.image.asnumpy()
+        assert (x >= lo - 1e-6).all() and (x <= hi + 1e-6).all()
+        at_bound |= bool(np.isclose(x, lo, atol=1e-6).any() or np.isclose(x, hi, atol=1e-6).any())
+    assert at_bound  # the steps were large enough for the projection to matter
