@@ -42,24 +42,22 @@ def default(fn, name):
     return inspect.signature(fn).parameters[name].default
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a whole number" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be positive, got %d" % value)
-    return value
+def typed(kind, noun, ok, requirement):
+    """An argparse type: `text` as `kind`, refused (one line) unless ``ok(value)``."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not %s" % (text, noun))
+        if not ok(value):
+            raise argparse.ArgumentTypeError("%s, got %s" % (requirement, text))
+        return value
+    return parse
 
 
-def _nonneg_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text)
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError("must be a finite number >= 0, got %s" % text)
-    return value
+_positive_int = typed(int, "a whole number", lambda v: v >= 1, "must be positive")
+_nonneg_float = typed(float, "a number", lambda v: 0 <= v < float("inf"),
+                      "must be a finite number >= 0")
 
 
 def _setup_logging(quiet):

@@ -5,7 +5,6 @@ refused without ``--allow-public`` (anyone who can reach it could upload files
 and use the CPU). Jobs are written under ``--workdir`` only (default: a fresh
 temporary folder, removed when the server stops).
 """
-import argparse
 import ipaddress
 import logging
 import shutil
@@ -15,30 +14,14 @@ import tempfile
 import threading
 
 from ..errors import Error
-from ..transfer import _Parser, default
+from ..transfer import _Parser, default, typed
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-def _port(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a port number" % text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be 0..65535, got %d" % value)
-    return value
-
-
-def _megabytes(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text)
-    if not 0 < value <= 4096:
-        raise argparse.ArgumentTypeError("must be above 0 and at most 4096, got %s" % text)
-    return value
+_port = typed(int, "a port number", lambda v: 0 <= v <= 65535, "must be 0..65535")
+_megabytes = typed(float, "a number", lambda v: 0 < v <= 4096, "must be above 0 and at most 4096")
 
 
 def parser():
