@@ -34,7 +34,8 @@ log = logging.getLogger("gluon_style")
 TrainStep = namedtuple("TrainStep", "step losses seconds")
 #: settings that must match to resume a checkpoint
 _RESUME_KEYS = ("style", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
-                "content_weight", "tv_weight", "style_layers", "content_layer", "network", "seed")
+                "content_weight", "tv_weight", "style_layers", "content_layer", "network", "seed",
+                "init_from")
 CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
 
 
@@ -75,6 +76,10 @@ class StyleTrainer:
         ``"auto"``, ``"cpu"``, ``"gpu0,gpu1"``...: each batch is split over them.
     workers : int
         DataLoader worker processes.
+    init_from : str or None
+        Start from these transformer weights (a trained style's or a
+        checkpoint's ``.params``, same variant) instead of a random
+        initialization: fine-tuning, e.g. with another style weight.
     """
 
     def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
@@ -82,7 +87,7 @@ class StyleTrainer:
                  tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
-                 ctx="auto", workers=2):
+                 ctx="auto", workers=2, init_from=None):
         for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
                            ("checkpoint_every", checkpoint_every)):
             if int(value) != value or value < 1:
@@ -95,7 +100,8 @@ class StyleTrainer:
                            lr=float(lr), style_weight=float(style_weight),
                            content_weight=float(content_weight), tv_weight=float(tv_weight),
                            style_layers=list(style_layers), content_layer=content_layer,
-                           network=network if network != "auto" else None, seed=int(seed))
+                           network=network if network != "auto" else None, seed=int(seed),
+                           init_from=os.path.abspath(init_from) if init_from else None)
         self.name, self.total_steps = name, int(steps)
         self.checkpoint_every, self.workers = int(checkpoint_every), int(workers)
         self.dir = os.path.join(checkpoint_dir, name)
@@ -117,6 +123,14 @@ class StyleTrainer:
         mx.random.seed(cfg["seed"])
         self.net = transformer_net(cfg["variant"])
         self.net.initialize(mx.init.Xavier(), ctx=self.ctx)
+        if cfg["init_from"]:
+            if not os.path.isfile(cfg["init_from"]):
+                raise Error("init weights %s: no such file" % cfg["init_from"])
+            try:
+                self.net.load_parameters(cfg["init_from"], ctx=self.ctx)
+            except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
+                raise Error("init weights %s: not a %s transformer (%s)" % (
+                    cfg["init_from"], cfg["variant"], str(e).splitlines()[0][:100]))
         self.net.hybridize(static_alloc=True, static_shape=True)
         layers = list(cfg["style_layers"]) + [cfg["content_layer"]]
         self.extractor = store.load_extractor(net, layers, ctx=self.ctx[0])

@@ -268,7 +268,8 @@ def train_parser():
             ("checkpoint_every", _positive_int, "steps between checkpoints"),
             ("seed", int, "seeds initialization, photo order and crops"),
             ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
-            ("workers", int, "DataLoader worker processes")]:
+            ("workers", int, "DataLoader worker processes"),
+            ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
         d = default(fn, opt)
         p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
                        help="%s (default %s)" % (help_, d))
@@ -303,7 +304,7 @@ def run_train(argv):
     opts = {k: getattr(args, k) for k in (
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
         "content_weight", "tv_weight", "style_layers", "content_layer", "network",
-        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "workers")}
+        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "workers", "init_from")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)
@@ -322,6 +323,7 @@ def run_train(argv):
     with images.atomic_path(out, role="style params") as tmp:
         trainer.net.save_parameters(tmp)
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
+               init_from=trainer.config["init_from"] and os.path.basename(trainer.config["init_from"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
     thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)

@@ -130,3 +130,22 @@ def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, mo
     with Image.open(params / entry["thumbnail"]) as thumb:
         assert thumb.format == "JPEG" and thumb.size == (64, 48)  # never enlarged
     assert fast.load_style("stripes").variant == "small"
+
+
+def test_fine_tuning_starts_from_given_weights(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    first = _trainer(tmp_path, photos, style, name="a", steps=2)
+    for _ in first.steps():
+        pass
+    saved = str(tmp_path / "a.params")
+    first.net.save_parameters(saved)
+    tuned = _trainer(tmp_path, photos, style, name="b", init_from=saved, style_weight=3.0, seed=7)
+    for k, v in _params(first).items():
+        np.testing.assert_array_equal(_params(tuned)[k], v)
+    fresh = _trainer(tmp_path, photos, style, name="c", seed=7)
+    assert any(not np.array_equal(_params(fresh)[k], v) for k, v in _params(first).items())
+    (tmp_path / "bad.params").write_bytes(b"junk")
+    with pytest.raises(Error, match="init weights .*bad.params: not a small transformer"):
+        _trainer(tmp_path, photos, style, name="d", init_from=str(tmp_path / "bad.params"))
+    with pytest.raises(Error, match="init weights .*none.params: no such file"):
+        _trainer(tmp_path, photos, style, name="e", init_from=str(tmp_path / "none.params"))
