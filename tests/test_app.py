@@ -204,7 +204,9 @@ def test_optimization_job_reports_progress_and_finishes(client, tmp_path):
 def test_untrusted_host_header_is_refused(params, work):
     app = create_app(str(work), trusted_hosts=["127.0.0.1", "localhost"])
     c = app.test_client()
-    assert c.get("/api/config").status_code == 200
+    config = c.get("/api/config")
+    assert config.status_code == 200
+    assert 0 < config.get_json()["fast"]["preview"] < config.get_json()["fast"]["size"]
     assert c.get("/api/config", headers={"Host": "attacker.example"}).status_code == 400
 
 

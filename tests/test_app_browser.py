@@ -128,6 +128,10 @@ def test_upload_pick_transfer_download(server, browser, files, tmp_path):
     assert shown == [size[0], size[1], size[0], size[1]]
     assert "brushwork" in browser.find_element(By.ID, "result-info").text
     assert not browser.find_element(By.ID, "message").is_displayed()
+    # a quick preview pass went first (the default size is above the preview size)
+    import glob
+    assert len(glob.glob(os.path.join(str(server["work"]), "**", "result.png"),
+                         recursive=True)) == 2
     shot = os.environ.get("GLUON_STYLE_SCREENSHOT") or str(tmp_path / "app.png")
     browser.save_screenshot(shot)
     assert Image.open(shot).size[0] > 600

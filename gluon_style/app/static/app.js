@@ -163,6 +163,16 @@
     $("transfer").disabled = true;
     $("result-info").textContent = state.mode === "fast" ? "stylizing..." : "";
     try {
+      const size = Number($("fast-size").value), preview = state.config.fast.preview;
+      if (state.mode === "fast" && (size === 0 || size > preview)) {
+        // a quick small pass first, shown while the full size is computed
+        const small = formFor();
+        small.set("size", preview);
+        const p = await api("/api/fast", { method: "POST", body: small });
+        showImages(p.content, p.result);
+        $("download").hidden = true;
+        $("result-info").textContent = "preview at " + preview + " px; full size coming...";
+      }
       const job = await api("/api/" + state.mode, { method: "POST", body: form });
       state.job = job.id;
       if (job.status === "done") showResult(job);
