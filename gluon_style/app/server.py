@@ -25,7 +25,7 @@ MAX_UPLOAD_MB = 25
 #: a screen size that answers in seconds on a laptop CPU.
 FAST_SIZES = (512, 720, 1024, 1280, 1920, 0)
 FAST_SIZE = 1280
-#: Larger fast transfers are preceded by one at this size (about 0.3 s with the full
+#: Larger fast transfers are preceded by one at this size (0.65 s at 640x360 with the full
 #: network on 2 cores), shown while the full size (about 3 s at 1280x720) is computed.
 PREVIEW_SIZE = 640
 STRENGTH = 1.0
