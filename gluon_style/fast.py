@@ -5,8 +5,10 @@ names each one: its file, sha256 (checked on every load), format version,
 network variant, training settings and the credit of its style image. Loading
 a style never builds or loads a VGG.
 
-Styles are looked up by name in, in order: ``$GLUON_STYLE_PARAMS``, ``./params``
-and the package's own ``params/`` (the checkout's, or the installed copy).
+Styles are looked up by name in, in order: ``./params`` and the package's own
+``params/`` (the checkout's, or the installed copy). ``$GLUON_STYLE_PARAMS``,
+when set, replaces that list (folders separated by ``os.pathsep``, earlier
+ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
 import json
 import os
@@ -18,7 +20,7 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, transformer_net
+from .transformer import VARIANTS, load_weights, transformer_net
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -31,9 +33,11 @@ def sha256_file(path):
 def params_dirs():
     """The folders searched for styles by name, in order (existing ones only)."""
     here = os.path.dirname(os.path.abspath(__file__))
-    dirs = [os.environ.get("GLUON_STYLE_PARAMS"), os.path.join(os.getcwd(), "params"),
-            os.path.join(os.path.dirname(here), "params"),
-            os.path.join(sys.prefix, "share", "gluon_style", "params")]
+    if os.environ.get("GLUON_STYLE_PARAMS"):
+        dirs = os.environ["GLUON_STYLE_PARAMS"].split(os.pathsep)
+    else:
+        dirs = [os.path.join(os.getcwd(), "params"), os.path.join(os.path.dirname(here), "params"),
+                os.path.join(sys.prefix, "share", "gluon_style", "params")]
     out = []
     for d in dirs:
         if d and os.path.isfile(os.path.join(d, MANIFEST)) and os.path.abspath(d) not in out:
@@ -130,7 +134,7 @@ def load_style(model, *, ctx=None):
     for v in ([variant] if variant else VARIANTS):
         net = transformer_net(v)
         try:
-            net.load_parameters(path, ctx=ctx)
+            load_weights(net, path, ctx=ctx)
         except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
             errors.append("%s: %s" % (v, str(e).splitlines()[0][:100] if str(e) else type(e).__name__))
             continue

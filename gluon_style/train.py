@@ -27,7 +27,7 @@ from .errors import Error
 from .fileio import atomic_path, atomic_write
 from .losses import PerceptualLoss, gram
 from .runtime import parse_ctx
-from .transformer import transformer_net
+from .transformer import load_weights, transformer_net
 
 log = logging.getLogger("gluon_style")
 
@@ -127,7 +127,7 @@ class StyleTrainer:
             if not os.path.isfile(cfg["init_from"]):
                 raise Error("init weights %s: no such file" % cfg["init_from"])
             try:
-                self.net.load_parameters(cfg["init_from"], ctx=self.ctx)
+                load_weights(self.net, cfg["init_from"], ctx=self.ctx)
             except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
                 raise Error("init weights %s: not a %s transformer (%s)" % (
                     cfg["init_from"], cfg["variant"], str(e).splitlines()[0][:100]))

@@ -293,6 +293,7 @@ def run_train(argv):
 
     from . import fast, images
     from .train import StyleTrainer
+    from .transformer import STORE_DTYPE, save_weights
 
     images.load_image(args.style, role="style image")
     try:
@@ -321,14 +322,14 @@ def run_train(argv):
         return 130
     bar.close()
     with images.atomic_path(out, role="style params") as tmp:
-        trainer.net.save_parameters(tmp)
+        save_weights(trainer.net, tmp)
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
                init_from=trainer.config["init_from"] and os.path.basename(trainer.config["init_from"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
     thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
     fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
-                        training=cfg, credit=args.credit, thumbnail=os.path.basename(thumb))
+                        dtype=STORE_DTYPE, training=cfg, credit=args.credit, thumbnail=os.path.basename(thumb))
     if args.plot:
         from .plot import loss_figure
         loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)

@@ -108,7 +108,8 @@ def test_example_style_sheet(params_dir, tmp_path):
     spec.loader.exec_module(module)
     photo = make_photo(tmp_path / "p.png", 64, 64)
     out = tmp_path / "sheet.png"
-    assert module.main(["--photos", photo, "--output", str(out), "--cell", "64"]) == 0
+    assert module.main(["--photos", photo, "--output", str(out), "--cell", "64",
+                        "--styles", "dots"]) == 0
     sheet = np.asarray(Image.open(out).convert("RGB"), float)
     pad, top, cell = 6, 22, 64
     assert sheet.shape == (top + 2 * (cell + pad) + pad, 2 * (cell + pad) + pad, 3)
@@ -118,3 +119,53 @@ def test_example_style_sheet(params_dir, tmp_path):
     assert np.abs(original - np.asarray(Image.open(photo), float)).max() <= 1
     assert np.abs(styled - original).mean() > 5
     assert module.main(["--photos", photo, "--output", str(out), "--styles", "nope"]) == 2
+
+
+def test_search_path(tmp_path, monkeypatch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    from .conftest import make_style
+    make_style(a, "dots", seed=1)
+    make_style(b, "dots", seed=2)
+    make_style(b, "rings", seed=3)
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", os.pathsep.join([str(a), str(tmp_path / "no"), str(b)]))
+    assert fast.params_dirs() == [str(a), str(b)]  # only these, in order, existing ones
+    styles = fast.list_styles()
+    assert sorted(styles) == ["dots", "rings"] and styles["dots"]["path"] == str(a / "dots.params")
+    monkeypatch.delenv("GLUON_STYLE_PARAMS")
+    monkeypatch.chdir(b)  # then ./params and the package's own
+    make_style(b / "params", "local")
+    dirs = fast.params_dirs()
+    assert dirs[0] == str(b / "params") and "local" in fast.list_styles()
+
+
+SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "params")
+
+
+def _shipped():
+    if not os.path.isfile(os.path.join(SHIPPED, fast.MANIFEST)):
+        return []
+    return sorted(fast.read_manifest(SHIPPED)["styles"].items())
+
+
+@pytest.mark.skipif(not _shipped(), reason="no trained styles in params/")
+def test_shipped_styles_are_whole_small_and_carry_their_paintings_colors(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", SHIPPED)
+    assert sum(os.path.getsize(os.path.join(SHIPPED, f)) for f in os.listdir(SHIPPED)) < 20e6
+    photo = np.asarray(Image.open(make_photo(tmp_path / "p.png", 96, 72)), float)
+    for name, entry in _shipped():
+        assert entry["credit"] and entry["training"]["steps"] >= 1000
+        painting = np.asarray(Image.open(os.path.join(SHIPPED, entry["thumbnail"]))
+                              .convert("RGB"), float).reshape(-1, 3)
+        out = np.asarray(fast.load_style(name)(Image.fromarray(photo.astype(np.uint8))), float)
+        assert out.shape == photo.shape
+        # its colors are the painting's: each output pixel has a near color in the painting
+        # (trained starry_night: 0.08 of the photo's distance; an untrained network: 0.65)
+        assert _palette_distance(out, painting) < 0.3 * _palette_distance(photo, painting), name
+
+
+def _palette_distance(img, palette, n=3000):
+    """Mean RGB distance from each pixel of `img` to its nearest color in `palette`."""
+    palette = palette[np.random.RandomState(0).permutation(len(palette))[:n]]
+    px = img.reshape(-1, 3)
+    d = ((px[:, None, :] - palette[None, :, :]) ** 2).sum(-1)
+    return np.sqrt(d.min(1)).mean()

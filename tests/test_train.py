@@ -3,6 +3,7 @@ import csv
 import logging
 import os
 
+import mxnet as mx
 import numpy as np
 import pytest
 
@@ -55,6 +56,10 @@ def _trainer(tmp_path, photos, style, **kw):
 
 def _params(trainer):
     return {k: v.data().asnumpy() for k, v in trainer.net._collect_params_with_prefix().items()}
+
+
+def _params_file(path):
+    return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items()}
 
 
 def test_training_lowers_the_loss(tmp_path, photos):
@@ -129,7 +134,14 @@ def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, mo
     from PIL import Image
     with Image.open(params / entry["thumbnail"]) as thumb:
         assert thumb.format == "JPEG" and thumb.size == (64, 48)  # never enlarged
-    assert fast.load_style("stripes").variant == "small"
+    style = fast.load_style("stripes")
+    assert style.variant == "small" and entry["dtype"] == "float16"
+    stored = mx.nd.load(entry["path"])
+    assert {a.dtype for a in stored.values()} == {np.float16}
+    ckpt = _params_file(tmp_path / "ck" / "stripes" / "model.params")
+    for name, p in style.net._collect_params_with_prefix().items():  # the trained weights, rounded
+        np.testing.assert_array_equal(p.data().asnumpy(),
+                                      ckpt[name].astype(np.float16).astype(np.float32))
 
 
 def test_fine_tuning_starts_from_given_weights(tmp_path, photos):

@@ -240,3 +240,26 @@ def test_trainer_reduces_a_loss_over_all_parameters():
     trained = [p for p in net.collect_params().values() if p.grad_req != "null"]
     assert [p.name for p in trained if np.abs(p.grad().asnumpy()).max() == 0] == []
     assert net.out.bias.grad_req == "write"
+
+
+def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
+    from gluon_style.transformer import load_weights, save_weights
+
+    net = _net("small", seed=3)
+    x = nd.array(np.random.RandomState(0).normal(0, 1, (1, 3, 24, 20)))
+    full, half = str(tmp_path / "full.params"), str(tmp_path / "half.params")
+    net.save_parameters(full)
+    save_weights(net, half)
+    assert os.path.getsize(half) < 0.55 * os.path.getsize(full)
+    loaded = transformer_net("small")
+    load_weights(loaded, half)
+    for name, p in loaded._collect_params_with_prefix().items():
+        ref = net._collect_params_with_prefix()[name].data().asnumpy()
+        got = p.data().asnumpy()
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, ref.astype(np.float16).astype(np.float32))
+    y, z = net(x).asnumpy(), loaded(x).asnumpy()
+    assert 0 < np.abs(y - z).max() < 0.02  # rounded, not copied; a small change in output
+    also = transformer_net("small")
+    load_weights(also, full)  # float32 files load unchanged
+    np.testing.assert_array_equal(also(x).asnumpy(), y)
