@@ -286,6 +286,13 @@ def train_parser():
     return p
 
 
+def _shown_path(path):
+    """`path` relative to the working folder when inside it, else its file name
+    (a manifest says where a style came from without the trainer's home folder)."""
+    rel = os.path.relpath(path)
+    return os.path.basename(path) if rel.startswith(os.pardir) else rel
+
+
 def run_train(argv):
     args = train_parser().parse_args(argv)
     _setup_logging(args.quiet)
@@ -324,7 +331,7 @@ def run_train(argv):
     with images.atomic_path(out, role="style params") as tmp:
         save_weights(trainer.net, tmp)
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
-               init_from=trainer.config["init_from"] and os.path.basename(trainer.config["init_from"]),
+               init_from=trainer.config["init_from"] and _shown_path(trainer.config["init_from"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
     thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)

@@ -19,7 +19,10 @@ Variants (:data:`VARIANTS`): "full" (32/64/128 channels, 5 residual blocks,
 3.3x faster at inference (1024x1024: 1.75 s instead of 5.8 s, measured with
 one of the 2 cores free) and takes 3.2x less transformer time per training
 step (the VGG loss then dominates: 6.0 s instead of 8.9 s a step), for less
-capacity and a smaller receptive field; its quality is judged by training.
+capacity and a smaller receptive field. Trained on Starry Night with the same
+settings and seed, after 400 steps its style error was 9% higher than the full
+network's (0.322 vs 0.296; content 0.568 vs 0.559) and its pictures coarser,
+with streaks in flat areas.
 
 Speed. MXNet's own CPU operators (InstanceNorm, reductions, UpSampling) are
 many times slower than its oneDNN kernels, so the same model is computed with

@@ -139,6 +139,7 @@ def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, mo
     stored = mx.nd.load(entry["path"])
     assert {a.dtype for a in stored.values()} == {np.float16}
     ckpt = _params_file(tmp_path / "ck" / "stripes" / "model.params")
+    assert entry["training"]["init_from"] is None
     for name, p in style.net._collect_params_with_prefix().items():  # the trained weights, rounded
         np.testing.assert_array_equal(p.data().asnumpy(),
                                       ckpt[name].astype(np.float16).astype(np.float32))
@@ -161,3 +162,21 @@ def test_fine_tuning_starts_from_given_weights(tmp_path, photos):
         _trainer(tmp_path, photos, style, name="d", init_from=str(tmp_path / "bad.params"))
     with pytest.raises(Error, match="init weights .*none.params: no such file"):
         _trainer(tmp_path, photos, style, name="e", init_from=str(tmp_path / "none.params"))
+
+
+def test_the_manifest_says_where_a_fine_tuned_style_started(tmp_path, photos, monkeypatch):
+    from gluon_style import fast, transfer
+    style = make_painting(tmp_path / "painting.png", 48, 48)
+    monkeypatch.chdir(tmp_path)
+    common = ["--style", style, "--dataset", photos, "--variant", "small", "--image-size", "24",
+              "--batch-size", "2", "--network", "vgg16-random", "--workers", "0", "--quiet",
+              "--checkpoint-dir", "ck", "--params-dir", "params"]
+    assert transfer.main(["train", "--name", "a", "--steps", "1"] + common) == 0
+    outside = tmp_path.parent / (tmp_path.name + "_elsewhere.params")
+    outside.write_bytes((tmp_path / "params" / "a.params").read_bytes())
+    for name, init, shown in (("b", str(tmp_path / "ck" / "a" / "model.params"),
+                               os.path.join("ck", "a", "model.params")),
+                              ("c", str(outside), outside.name)):
+        assert transfer.main(["train", "--name", name, "--steps", "1", "--init-from", init]
+                             + common) == 0
+        assert fast.read_manifest("params")["styles"][name]["training"]["init_from"] == shown
