@@ -16,9 +16,9 @@ the output has the input's H and W (odd sizes: the upsampled map is cropped).
 
 Variants (:data:`VARIANTS`): "full" (32/64/128 channels, 5 residual blocks,
 1.68 M parameters) and "small" (16/32/64, 3 blocks, 0.28 M). The small one is
-3.3x faster at inference (1024x1024: 1.75 s instead of 5.8 s, measured with
-one of the 2 cores free) and takes 3.2x less transformer time per training
-step (the VGG loss then dominates: 6.0 s instead of 8.9 s a step), for less
+2.5-2.7x faster at inference (1024x1024: 1.13 s instead of 3.07 s on 2 cores)
+and its training step takes 3.2 s instead of 4.8 s (batch 4, 256 px; the VGG
+loss then dominates), for less
 capacity and a smaller receptive field. Trained on Starry Night with the same
 settings and seed, after 400 steps its style error was 9% higher than the full
 network's (0.322 vs 0.296; content 0.568 vs 0.559) and its pictures coarser,

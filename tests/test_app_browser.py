@@ -3,8 +3,9 @@
 The real server (``python -m gluon_style.app --port 0``) runs in a subprocess
 with test styles; the browser uploads through the file input, picks a style,
 transfers, downloads, and shows the one-line error of an invalid upload.
-A screenshot of the result is saved to ``$GLUON_STYLE_SCREENSHOT`` when set
-(the README's ``docs/app.png`` is made that way), else to the test's temp folder.
+A screenshot of the result is saved to ``$GLUON_STYLE_SCREENSHOT`` when set, else
+to the test's temp folder (the README's ``docs/app.png``, with the shipped
+styles, is made by ``docs/screenshot.py``).
 """
 import os
 import queue
