@@ -135,8 +135,8 @@ def load_style(model, *, ctx=None):
         net = transformer_net(v)
         try:
             load_weights(net, path, ctx=ctx)
-        except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-            errors.append("%s: %s" % (v, str(e).splitlines()[0][:100] if str(e) else type(e).__name__))
+        except Error as e:
+            errors.append("%s: %s" % (v, e))
             continue
         net.hybridize(static_alloc=True)
         return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx)

@@ -128,9 +128,9 @@ class StyleTrainer:
                 raise Error("init weights %s: no such file" % cfg["init_from"])
             try:
                 load_weights(self.net, cfg["init_from"], ctx=self.ctx)
-            except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
+            except Error as e:
                 raise Error("init weights %s: not a %s transformer (%s)" % (
-                    cfg["init_from"], cfg["variant"], str(e).splitlines()[0][:100]))
+                    cfg["init_from"], cfg["variant"], e)) from None
         self.net.hybridize(static_alloc=True, static_shape=True)
         layers = list(cfg["style_layers"]) + [cfg["content_layer"]]
         self.extractor = store.load_extractor(net, layers, ctx=self.ctx[0])

@@ -18,10 +18,10 @@ Variants (:data:`VARIANTS`): "full" (32/64/128 channels, 5 residual blocks,
 1.68 M parameters) and "small" (16/32/64, 3 blocks, 0.28 M). The small one is
 2.3-3.3x faster at inference (1024x1024: 0.9 s instead of 2.9 s on 2 cores)
 and its training step takes 3.2 s instead of 4.8 s (batch 4, 256 px; the VGG
-loss then dominates), for less capacity and a smaller receptive field. Trained on Starry Night with the same
-settings and seed, after 400 steps its style error was 9% higher than the full
-network's (0.322 vs 0.296; content 0.568 vs 0.559) and its pictures coarser,
-with streaks in flat areas.
+loss then dominates), for less capacity and a smaller receptive field.
+Trained on Starry Night with the same settings and seed, after 400 steps its
+style error was 9% higher than the full network's (0.322 vs 0.296; content
+0.568 vs 0.559) and its pictures coarser, with streaks in flat areas.
 
 Speed. MXNet's own CPU operators (InstanceNorm, reductions, UpSampling) are
 many times slower than its oneDNN kernels, so the same model is computed with
@@ -114,8 +114,13 @@ def load_weights(net, path, *, ctx=None):
     """Load parameters saved by :func:`save_weights` or ``save_parameters``.
 
     Whatever dtype the file holds, the parameters keep the network's (float32).
+    A file that does not fit `net` raises :class:`Error` with the first line of
+    MXNet's complaint.
     """
-    net.load_parameters(path, ctx=ctx, cast_dtype=True, dtype_source="current")
+    try:
+        net.load_parameters(path, ctx=ctx, cast_dtype=True, dtype_source="current")
+    except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
+        raise Error(str(e).splitlines()[0][:100] if str(e) else type(e).__name__) from None
 
 
 def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
