@@ -42,6 +42,8 @@ def parse_ctx(spec):
     """Contexts from ``"cpu"``, ``"gpu"``, ``"gpu0,gpu1"``, ``"auto"`` or None.
 
     Returns a list of ``mx.Context``; an unknown word is an :class:`Error`.
+    ``"cpu0,cpu1"`` gives two distinct CPU contexts (the same cores): it runs
+    the multi-device code path (split batches, summed gradients) without a GPU.
     """
     import mxnet as mx
     from .errors import Error
@@ -59,7 +61,7 @@ def parse_ctx(spec):
         index = int(num) if num else 0
         if kind == "gpu" and index >= _num_gpus():
             raise Error("context %s: MXNet sees %d GPU(s)" % (word, _num_gpus()))
-        out.append(mx.gpu(index) if kind == "gpu" else mx.cpu())
+        out.append(mx.gpu(index) if kind == "gpu" else mx.cpu(index))
     return out
 
 

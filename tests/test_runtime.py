@@ -28,6 +28,7 @@ def test_import_uses_every_core_unless_told_otherwise():
 def test_parse_ctx():
     assert runtime.parse_ctx("cpu") == [mx.cpu()]
     assert runtime.parse_ctx(None) == [runtime.default_ctx()]
+    assert runtime.parse_ctx("cpu0, cpu1") == [mx.cpu(0), mx.cpu(1)]
     with pytest.raises(Error, match="unknown context 'tpu'"):
         runtime.parse_ctx("tpu")
     if mx.context.num_gpus() == 0:

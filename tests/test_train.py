@@ -91,6 +91,27 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(tmp_path, photos):
         assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
 
 
+def test_a_batch_split_over_two_contexts_trains_as_one(tmp_path, photos):
+    # "cpu0,cpu1": two MXNet contexts on the same cores, i.e. the multi-GPU path
+    # (split_and_load, one forward/backward per device, gradients summed) without a GPU
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    one = _trainer(tmp_path / "a", photos, style, steps=3, checkpoint_every=100)
+    two = _trainer(tmp_path / "b", photos, style, steps=3, checkpoint_every=100, ctx="cpu0,cpu1")
+    assert two.ctx == [mx.cpu(0), mx.cpu(1)]
+    losses_one = [s.losses for s in one.steps()]
+    losses_two = [s.losses for s in two.steps()]
+    for a, b in zip(losses_one, losses_two):
+        for k in a:
+            assert b[k] == pytest.approx(a[k], rel=1e-4), k
+    start = _params(_trainer(tmp_path / "c", photos, style))
+    a, b = _params(one), _params(two)
+    for k in a:
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-4, atol=1e-5, err_msg=k)
+    assert any(not np.allclose(a[k], start[k]) for k in a)  # both runs did train
+    with pytest.raises(Error, match="batch size 3 does not split over 2 contexts"):
+        _trainer(tmp_path / "d", photos, style, batch_size=3, ctx="cpu0,cpu1")
+
+
 def test_resume_refuses_other_settings_and_overwrites_nothing(tmp_path, photos):
     style = make_painting(tmp_path / "s.png", 40, 40)
     t = _trainer(tmp_path, photos, style, steps=2)
