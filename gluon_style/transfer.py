@@ -268,6 +268,9 @@ def train_parser():
             ("checkpoint_every", _positive_int, "steps between checkpoints"),
             ("seed", int, "seeds initialization, photo order and crops"),
             ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
+            ("micro_batch", _positive_int, "images per forward/backward pass, gradients summed "
+                                           "over a step's passes (less memory; on a GPU use "
+                                           "the batch size)"),
             ("workers", int, "DataLoader worker processes"),
             ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
         d = default(fn, opt)
@@ -312,7 +315,8 @@ def run_train(argv):
     opts = {k: getattr(args, k) for k in (
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
         "content_weight", "tv_weight", "style_layers", "content_layer", "network",
-        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "workers", "init_from")}
+        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch", "workers",
+        "init_from")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)

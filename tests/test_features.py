@@ -88,3 +88,18 @@ def test_avg_pooling_changes_deep_features_only():
     assert np.abs(m["conv2_1"].asnumpy() - a["conv2_1"].asnumpy()).max() > 1e-3
     with pytest.raises(Error, match="unknown pooling"):
         features.vgg_layers("vgg16", 4, pooling="median")
+
+
+def test_subset_runs_only_as_deep_as_needed_on_shared_weights():
+    taps = features.VGGTaps("vgg16", ["relu1_2", "relu2_2", "relu4_3"])
+    taps.initialize(mx.init.Xavier())
+    sub = taps.subset(["relu2_2"])
+    assert len(sub.body) == features.layer_index("vgg16", "relu2_2") + 1 < len(taps.body)
+    x = mx.nd.random.normal(shape=(2, 3, 24, 24))
+    sub.hybridize()
+    np.testing.assert_array_equal(sub(x)[0].asnumpy(), taps(x)[1].asnumpy())
+    w = taps.body[0].weight
+    w.set_data(w.data() * 2)  # the same Parameter, not a copy
+    np.testing.assert_array_equal(sub(x)[0].asnumpy(), taps(x)[1].asnumpy())
+    with pytest.raises(Error, match="relu5_1 is deeper"):
+        taps.subset(["relu5_1"])
