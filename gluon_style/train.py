@@ -25,7 +25,7 @@ from mxnet import autograd, gluon
 from . import data, features, images, store
 from .errors import Error
 from .fileio import atomic_path, atomic_write
-from .losses import PerceptualLoss, gram
+from .losses import PerceptualLoss, check_weights, gram
 from .runtime import parse_ctx
 from .transformer import load_weights, transformer_net
 
@@ -34,8 +34,8 @@ log = logging.getLogger("gluon_style")
 TrainStep = namedtuple("TrainStep", "step losses seconds")
 #: settings that must match to resume a checkpoint
 _RESUME_KEYS = ("style", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
-                "content_weight", "tv_weight", "style_layers", "content_layer", "network", "seed",
-                "init_from")
+                "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
+                "network", "seed", "init_from")
 CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
 
 
@@ -64,6 +64,10 @@ class StyleTrainer:
         See the module docstring for the normalization.
     style_layers, content_layer : sequence of str, str
         VGG16 layers (Johnson et al.: relu1_2 relu2_2 relu3_3 relu4_3 / relu2_2).
+    style_layer_weights : sequence of float or None
+        One multiplier per style layer (None: all 1), as in optimization mode;
+        more weight on the shallow layers favours the painting's colors and
+        fine strokes over its larger shapes.
     network : str
         Loss network; ``"auto"`` is the model-zoo VGG16 if cached, else the
         offline VGG16.
@@ -91,7 +95,7 @@ class StyleTrainer:
 
     def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
                  style_size=None, batch_size=4, lr=1e-3, style_weight=1.5, content_weight=1.0,
-                 tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS,
+                 tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS, style_layer_weights=None,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
                  ctx="auto", micro_batch=2, workers=2, init_from=None):
@@ -109,7 +113,10 @@ class StyleTrainer:
                            style_size=int(style_size or image_size), batch_size=int(batch_size),
                            lr=float(lr), style_weight=float(style_weight),
                            content_weight=float(content_weight), tv_weight=float(tv_weight),
-                           style_layers=list(style_layers), content_layer=content_layer,
+                           style_layers=list(style_layers),
+                           style_layer_weights=style_layer_weights and check_weights(
+                               "style layer weights", style_layer_weights, len(style_layers)),
+                           content_layer=content_layer,
                            network=network if network != "auto" else None, seed=int(seed),
                            init_from=os.path.abspath(init_from) if init_from else None)
         self.name, self.total_steps = name, int(steps)
@@ -150,8 +157,8 @@ class StyleTrainer:
         feats = self.extractor(images.to_tensor(style_img, ctx=self.ctx[0]))
         grams = [gram(mx.nd, feats[n]) for n in cfg["style_layers"]]
         n = len(grams)
-        style_weights = [cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
-                         for g in grams]
+        style_weights = [w * cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
+                         for w, g in zip(cfg["style_layer_weights"] or [1.0] * n, grams)]
         content_scale = float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30
         self.loss = PerceptualLoss(taps, cfg["style_layers"], [cfg["content_layer"]],
                                    style_weights=style_weights,

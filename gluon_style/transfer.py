@@ -279,6 +279,9 @@ def train_parser():
     p.add_argument("--style-layers", nargs="+", metavar="NAME",
                    default=list(default(fn, "style_layers")),
                    help="VGG16 layers for style (default %(default)s)")
+    p.add_argument("--style-layer-weights", type=_nonneg_float, nargs="+", metavar="W",
+                   default=default(fn, "style_layer_weights"),
+                   help="one multiplier per style layer (default: all 1)")
     p.add_argument("--resume", action="store_true", help="continue the checkpoint of --name")
     p.add_argument("--params-dir", default="params",
                    help="where the trained style and manifest entry go (default %(default)s)")
@@ -314,9 +317,9 @@ def run_train(argv):
                                    inputs=[args.style], role="style params", extensions=(".params",))
     opts = {k: getattr(args, k) for k in (
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
-        "content_weight", "tv_weight", "style_layers", "content_layer", "network",
-        "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch", "workers",
-        "init_from")}
+        "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
+        "network", "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch",
+        "workers", "init_from")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)

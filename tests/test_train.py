@@ -137,6 +137,24 @@ def test_micro_batches_train_as_the_whole_batch(tmp_path, photos):
         _assert_same_updates(start, _params(runs[0]), _params(t))
 
 
+def test_style_layer_weights_scale_each_layers_term(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+
+    def first_style_loss(name, weights):
+        t = _trainer(tmp_path, photos, style, name=name, steps=1, style_layer_weights=weights)
+        return next(iter(t.steps())).losses["style"]
+
+    plain = first_style_loss("plain", None)
+    assert first_style_loss("double", [2, 2, 2, 2]) == pytest.approx(2 * plain, rel=1e-4)
+    first = first_style_loss("first", [4, 0, 0, 0])  # relu1_2 alone, 4x its share of 1/4
+    assert first == pytest.approx(first_style_loss("first2", [1, 0, 0, 0]) * 4, rel=1e-4)
+    assert first != pytest.approx(plain, rel=1e-2)
+    with pytest.raises(Error, match="style layer weights: 2 weights given for 4 layers"):
+        _trainer(tmp_path, photos, style, name="bad", style_layer_weights=[1, 2])
+    with pytest.raises(Error, match="other settings.*style_layer_weights"):
+        _trainer(tmp_path, photos, style, name="plain", resume=True, style_layer_weights=[1, 1, 1, 2])
+
+
 def test_resume_refuses_other_settings_and_overwrites_nothing(tmp_path, photos):
     style = make_painting(tmp_path / "s.png", 40, 40)
     t = _trainer(tmp_path, photos, style, steps=2)
@@ -171,10 +189,12 @@ def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, mo
                           "--variant", "small", "--steps", "2", "--image-size", "24",
                           "--batch-size", "2", "--network", "vgg16-random", "--workers", "0",
                           "--checkpoint-dir", str(tmp_path / "ck"), "--params-dir", str(params),
-                          "--credit", "test stripes", "--quiet"])
+                          "--credit", "test stripes", "--style-layer-weights", "2", "1", "1", "0.5",
+                          "--micro-batch", "1", "--quiet"])
     assert code == 0
     monkeypatch.setenv("GLUON_STYLE_PARAMS", str(params))
     entry = fast.list_styles()["stripes"]
+    assert entry["training"]["style_layer_weights"] == [2, 1, 1, 0.5]
     assert entry["credit"] == "test stripes" and entry["variant"] == "small"
     assert entry["training"]["steps"] == 2 and entry["training"]["style"] == "painting.png"
     from PIL import Image
