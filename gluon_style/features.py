@@ -100,29 +100,28 @@ class VGGTaps(nn.HybridBlock):
     """The VGG stack up to the deepest requested layer, returning a tuple of
     the requested layers' outputs in the order they were asked for."""
 
-    def __init__(self, arch, layers, pooling="max", **kwargs):
+    def __init__(self, arch, layers, pooling="max", *, body=None, **kwargs):
         super().__init__(**kwargs)
         if not layers:
             raise Error("no feature layers requested")
         self.arch = arch
         self.layers = tuple(layers)
         self._index = [layer_index(arch, n) for n in self.layers]
-        with self.name_scope():
-            self.body = vgg_layers(arch, max(self._index), pooling)
+        depth = max(self._index) + 1
+        if body is None:
+            with self.name_scope():
+                self.body = vgg_layers(arch, depth - 1, pooling)
+        else:  # run on the first layers of an existing stack (see subset)
+            if depth > len(body):
+                raise Error("layer %s is deeper than this stack" % self.layers[
+                    self._index.index(depth - 1)])
+            self.body = nn.HybridSequential(prefix="")
+            self.body.add(*list(body._children.values())[:depth])
 
     def subset(self, layers):
         """A :class:`VGGTaps` for `layers` that runs only as deep as they need,
         on this stack's own layers (shared parameters, nothing copied)."""
-        sub = VGGTaps.__new__(VGGTaps)
-        nn.HybridBlock.__init__(sub, prefix=self.prefix)
-        sub.arch, sub.layers = self.arch, tuple(layers)
-        sub._index = [layer_index(self.arch, n) for n in sub.layers]
-        if max(sub._index) >= len(self.body):
-            raise Error("layer %s is deeper than this stack" % sub.layers[sub._index.index(
-                max(sub._index))])
-        sub.body = nn.HybridSequential(prefix="")
-        sub.body.add(*list(self.body._children.values())[: max(sub._index) + 1])
-        return sub
+        return VGGTaps(self.arch, layers, body=self.body, prefix=self.prefix)
 
     def hybrid_forward(self, F, x):
         wanted = set(self._index)
