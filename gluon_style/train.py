@@ -114,8 +114,9 @@ class StyleTrainer:
                            lr=float(lr), style_weight=float(style_weight),
                            content_weight=float(content_weight), tv_weight=float(tv_weight),
                            style_layers=list(style_layers),
-                           style_layer_weights=style_layer_weights and check_weights(
-                               "style layer weights", style_layer_weights, len(style_layers)),
+                           style_layer_weights=None if style_layer_weights is None else
+                           check_weights("style layer weights", style_layer_weights,
+                                         len(style_layers)),
                            content_layer=content_layer,
                            network=network if network != "auto" else None, seed=int(seed),
                            init_from=os.path.abspath(init_from) if init_from else None)
