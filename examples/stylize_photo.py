@@ -27,9 +27,11 @@ def parse_args(argv=None):
                    help="style image (default: the bundled brushwork.png)")
     p.add_argument("--output", default=os.path.join("out", "stylized.png"),
                    help="where to write the result; its folder is created (default: %(default)s)")
-    p.add_argument("--size", type=int, default=256,
+    p.add_argument("--size", type=int, default=384,
                    help="longer side of the result in pixels (default: %(default)s)")
-    p.add_argument("--iterations", type=int, default=200, help="default: %(default)s")
+    p.add_argument("--iterations", type=int,
+                   help="iterations at each scale (default: the library's, %d)"
+                   % gatys.stylize_steps.__kwdefaults__["iterations"])
     return p.parse_args(argv)
 
 
@@ -43,16 +45,18 @@ def run(args):
     output = images.check_output_path(args.output, inputs=[args.content, args.style])
 
     # loads the images and builds the VGG loss network now; iterations run in the loop
-    steps = gatys.stylize_steps(args.content, args.style, size=args.size,
-                                iterations=args.iterations, method="gd")
+    # every other setting is the library's default (coarse to fine, L-BFGS)
+    extra = {} if args.iterations is None else dict(iterations=args.iterations)
+    steps = gatys.stylize_steps(args.content, args.style, size=args.size, **extra)
     step = None
     for step in steps:
-        if step.step == 1 or step.step % 20 == 0 or step.step == args.iterations:
+        if step.step == 1 or step.step % 20 == 0 or step.step == steps.total:
             losses = step.losses
-            print("iteration %4d/%d  total %.4g  content %.4g  style %.4g  tv %.4g  lr %.3g"
-                  % (step.step, args.iterations, losses["total"], losses["content"],
-                     losses["style"], losses["tv"], step.lr), flush=True)
-    images.save_image(step.image, output)
+            print("iteration %4d/%d  total %.4g  content %.4g  style %.4g  tv %.4g"
+                  % (step.step, steps.total, losses["total"], losses["content"],
+                     losses["style"], losses["tv"]), flush=True)
+    # the picture of the optimized array (with --preserve-colors it would get its colours back)
+    images.save_image(steps.picture(step.image), output)
     print("wrote %s in %.1f s" % (output, time.perf_counter() - start))
 
 

@@ -21,10 +21,19 @@ BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 CHANNELS = (64, 128, 256, 512, 512)
 POOLINGS = ("max", "avg")
 
-#: Gatys et al. taps per architecture. VGG16 has no conv4_4: its content tap is
-#: conv4_2, the layer Gatys et al. used.
-DEFAULT_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-DEFAULT_CONTENT_LAYERS = {"vgg19": ("conv4_4",), "vgg16": ("conv4_2",)}
+#: The default taps: Gatys et al.'s layers after their ReLU (as Caffe's in-place
+#: ReLU gave them to the paper and to jcjohnson/neural-style), content relu4_2.
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+DEFAULT_CONTENT_LAYERS = {"vgg19": ("relu4_2",), "vgg16": ("relu4_2",)}
+#: Multipliers of the default style layers (with other layers: all 1). With each
+#: layer's error relative to its target, five equal weights let relu4_1/relu5_1
+#: (receptive fields of 100-200 px) repaint the scene's layout: towers and
+#: windows melt. Halving them per block keeps the scene and its strokes.
+DEFAULT_STYLE_LAYER_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.25)
+#: The Gluon notes' taps: ``features`` sliced at [0, 5, 10, 19, 28] and [25] (before
+#: the ReLU). VGG16 has no conv4_4: its content tap is conv4_2, Gatys et al.'s layer.
+NOTES_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+NOTES_CONTENT_LAYERS = {"vgg19": ("conv4_4",), "vgg16": ("conv4_2",)}
 #: Johnson et al.'s perceptual-loss taps (VGG16).
 JOHNSON_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 JOHNSON_CONTENT_LAYERS = ("relu2_2",)

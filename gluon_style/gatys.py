@@ -18,7 +18,16 @@ from .runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
 
-INITS = ("content", "noise", "style")
+INITS = ("palette", "content", "noise", "style")
+#: how the loss terms are scaled before their weights apply: "target" divides each
+#: style layer's Gram error by its target Gram matrix's mean square and the content
+#: error by its target features' mean square (weights mean the same for every
+#: painting, size and network); "notes" is the Gluon notes' 1/C^2 per style layer
+NORMALIZATIONS = ("target", "notes")
+
+
+def _mean_square(x):
+    return float(mx.nd.mean(mx.nd.square(x)).asscalar()) + 1e-12
 
 
 def _as_image(img, role):
@@ -52,7 +61,7 @@ class LossProblem:
 
     def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
                  content_weight, tv_weight, pooling, ctx, style_blend=None,
-                 style_layer_weights=None, regions=None):
+                 style_layer_weights=None, regions=None, normalize="target"):
         # Gluon blocks hold reference cycles: an earlier run's graphs and their
         # (image-sized) buffers wait for the cycle collector, which counts
         # objects, not bytes. Without this, runs in one process (coarse to fine,
@@ -60,19 +69,23 @@ class LossProblem:
         gc.collect()
         net = network if isinstance(network, store.Network) else store.resolve(network)
         style_layers = tuple(style_layers or features.DEFAULT_STYLE_LAYERS)
+        if isinstance(content_layers, dict):  # one choice per architecture
+            content_layers = content_layers[net.arch]
         content_layers = tuple(content_layers or features.DEFAULT_CONTENT_LAYERS[net.arch])
         for name in style_layers + content_layers:
             features.layer_index(net.arch, name)
         extractor = store.load_extractor(net, style_layers + content_layers, pooling=pooling,
                                          ctx=ctx, hybridize=False)
         self.network, self.style_layers, self.content_layers = net, style_layers, content_layers
-        layer_weights = check_weights("style layer weights", style_layer_weights or
-                                      [1.0] * len(style_layers), len(style_layers))
-        # the Gluon notes' weighting: style_weight / C^2 per style layer
-        style_weights = [w * style_weight / features.conv_channels(net.arch, n) ** 2
-                         for w, n in zip(layer_weights, style_layers)]
-        terms = dict(style_weights=style_weights, tv_weight=tv_weight,
-                     content_weights=[content_weight] * len(content_layers))
+        if style_layer_weights is None:
+            style_layer_weights = (features.DEFAULT_STYLE_LAYER_WEIGHTS
+                                   if style_layers == features.DEFAULT_STYLE_LAYERS
+                                   else [1.0] * len(style_layers))
+        layer_weights = check_weights("style layer weights", style_layer_weights,
+                                      len(style_layers))
+        if normalize not in NORMALIZATIONS:
+            raise Error("unknown loss normalization %r (valid: %s)"
+                        % (normalize, ", ".join(NORMALIZATIONS)))
         n = len(style_layers)
         styles = style if isinstance(style, (list, tuple)) else [style]
         extractor.taps.hybridize(static_alloc=True)
@@ -93,6 +106,17 @@ class LossProblem:
                     mix[i] = mix[i] + (w / sum(blend)) * gram(mx.nd, f)
             grams = [mix]
         self.grams = [g for region in grams for g in region]
+        if normalize == "notes":  # the Gluon notes' weighting: style_weight / C^2 per style layer
+            style_scales = [1.0 / features.conv_channels(net.arch, name) ** 2
+                            for name in style_layers] * len(grams)
+            content_scales = [1.0] * len(self.contents)
+        else:  # each error relative to its target's mean square (see the module docstring)
+            style_scales = [1.0 / _mean_square(g) for g in self.grams]
+            content_scales = [1.0 / _mean_square(c) for c in self.contents]
+        terms = dict(style_weights=[layer_weights[i % n] * style_weight * s
+                                    for i, s in enumerate(style_scales)],
+                     content_weights=[content_weight * s for s in content_scales],
+                     tv_weight=tv_weight)
         if regions:  # the style is measured inside each region (guided Gram matrices)
             areas = [float(r.mean().asscalar()) for r in regions]
             if not all(a > 0 for a in areas):
@@ -110,12 +134,12 @@ class LossProblem:
         return self.loss(x, *self.grams, *self.masks, *self.contents)
 
 
-def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.DEFAULT_METHOD,
+def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.DEFAULT_METHOD,
                   lr=None, lr_decay=optimizer.LR_DECAY, lr_decay_every=None, content_weight=1.0,
-                  style_weight=1e4, tv_weight=10.0, style_layers=None, content_layers=None,
-                  init="content", network="auto", pooling="max", ctx=None, seed=None,
+                  style_weight=3.0, tv_weight=0.5, style_layers=None, content_layers=None,
+                  init="palette", network="auto", pooling="max", ctx=None, seed=None,
                   style_blend=None, style_scale=1.0, style_layer_weights=None,
-                  preserve_colors="none", scales=1, mask=None):
+                  preserve_colors="none", scales=2, mask=None, normalize="target"):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -131,7 +155,7 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         Longer side of the result, in pixels; the style images are resized to
         ``size * style_scale`` on their longer side.
     iterations : int or sequence of int
-        Iterations (at each scale; or one count per scale).
+        Iterations at each scale (or one count per scale).
     method : {"gd", "adam", "lbfgs"}
         See :mod:`gluon_style.optimizer`.
     lr : float or None
@@ -142,14 +166,23 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         iterations (gd and adam). None: every 40% of `iterations` -- the Gluon
         notes' 200 of 500, scaled to the run's length.
     content_weight, style_weight, tv_weight : float
-        Each style layer of C channels is weighted ``style_weight / C**2``.
-    style_layers, content_layers : sequence of str or None
-        VGG layer names; None takes the defaults of the network
-        (:data:`gluon_style.features.DEFAULT_STYLE_LAYERS`, conv4_4 on VGG19,
-        conv4_2 on VGG16).
-    init : {"content", "noise", "style"}, str or PIL.Image.Image
-        What the optimization starts from; an image (e.g. an interrupted run's
-        output) is resized to the content's size and continued from.
+        Weights of the terms. With ``normalize="target"`` each style layer's
+        Gram error is divided by its target Gram matrix's mean square and the
+        content error by its target features' mean square, so the weights mean
+        the same for every painting, size and network; with ``"notes"`` each
+        style layer of C channels is weighted ``style_weight / C**2`` (the Gluon
+        notes: 1e4, 1, 10, see :data:`NOTES`).
+    style_layers, content_layers : sequence of str, dict or None
+        VGG layer names; None takes
+        :data:`gluon_style.features.DEFAULT_STYLE_LAYERS` and
+        :data:`~gluon_style.features.DEFAULT_CONTENT_LAYERS`. Content layers may
+        be a dict of names per architecture (``{"vgg19": ..., "vgg16": ...}``).
+    init : {"palette", "content", "noise", "style"}, str or PIL.Image.Image
+        What the optimization starts from: ``"palette"``, the content recoloured
+        to the (first) style image's colour mean and covariance (the content
+        itself when `preserve_colors` keeps the content's colours); the content;
+        noise; the style; or an image (e.g. an interrupted run's output), resized
+        to the content's size and continued from.
     network : str
         ``"auto"``, a name from :data:`gluon_style.store.NETWORKS` or a
         ``.params`` file.
@@ -165,7 +198,9 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         Size of the style images relative to the result: above 1 gives larger
         brush strokes (the texture is taken at a coarser scale), below 1 finer.
     style_layer_weights : sequence of float or None
-        Multiplies each style layer's weight (None: all 1).
+        Multiplies each style layer's weight (None:
+        :data:`gluon_style.features.DEFAULT_STYLE_LAYER_WEIGHTS` for the default
+        layers, else all 1).
     preserve_colors : {"none", "luminance", "histogram"}
         Keep the content's colors (Gatys et al. 2016): ``"luminance"``
         stylizes the luminance only (the style's luminance matched to the
@@ -183,7 +218,12 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
         Coarse to fine: optimize at ``size / 2**(scales-1)``, upsample the
         result as the next scale's start, ..., up to `size`; or the sizes
         themselves (increasing, ending at `size`). Step numbers run on across
-        scales.
+        scales. The default, 2, paints the layout at half size first: strokes
+        as large as the painting's, which one scale at full size does not reach
+        in the same time.
+    normalize : {"target", "notes"}
+        How the terms are scaled before their weights apply (see
+        `content_weight`).
 
     Returns
     -------
@@ -242,11 +282,13 @@ def stylize_steps(content, style, *, size=512, iterations=500, method=optimizer.
                           content_layers=content_layers, style_weight=style_weight,
                           content_weight=content_weight, tv_weight=tv_weight, pooling=pooling,
                           ctx=ctx, style_blend=style_blend, style_layer_weights=style_layer_weights,
-                          regions=regions)
+                          regions=regions, normalize=normalize)
     log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
              " ".join(problem.style_layers), " ".join(problem.content_layers))
-    if init == "content":
+    if init == "content" or (init == "palette" and preserve_colors != "none"):
         x = content_x.copy()
+    elif init == "palette":  # the photo in the painting's colours: the first strokes are paint
+        x = images.to_tensor(color.match_histogram(content_img, style_img), ctx=ctx)
     elif init == "style":
         x = images.to_tensor(images.resize_to(style_img, *content_img.size), ctx=ctx)
     elif init == "noise":
@@ -287,7 +329,7 @@ def scale_sizes(size, scales):
         return sizes
     scales = _positive_int("scales", scales)
     # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image
-    return sorted({max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i)))
+    return sorted({min(size, max(2 * images.MIN_SIDE, round(size / 2 ** (scales - 1 - i))))
                    for i in range(scales)})
 
 
@@ -321,7 +363,7 @@ class ScaledRun:
         self.iterations, self.total = iterations, sum(iterations)
         self._offset, self._scale = 0, 0
         self._run = stylize_steps(content, style, size=sizes[0], iterations=iterations[0],
-                                  init=init, **options)
+                                  init=init, scales=1, **options)
         self._last = None
 
     def __iter__(self):
@@ -339,7 +381,7 @@ class ScaledRun:
                 start = self._run.picture(self._last.image)
                 self._run = stylize_steps(self._content, self._style, size=self.sizes[self._scale],
                                           iterations=self.iterations[self._scale], init=start,
-                                          **self._options)
+                                          scales=1, **self._options)
                 continue
             self._last = step._replace(step=step.step + self._offset)
             return self._last
@@ -370,6 +412,19 @@ class Run:
         """The PIL picture of an optimized image (colors restored if asked for)."""
         picture = images.to_image(image)
         return self._finish(picture) if self._finish else picture
+
+
+#: The Gluon notes' settings, the design's origin: normalized gradient descent
+#: (lr x0.1 every 40% of the run), style layers conv1_1 ... conv5_1 weighted
+#: 1e4/C^2, content conv4_4 (conv4_2 on VGG16) weighted 1, TV 10, 500 iterations at
+#: one scale from the content. ``stylize(c, s, **PRESETS["notes"])``; ``--preset notes`` on the CLI.
+NOTES = dict(method="gd", normalize="notes", style_weight=1e4, content_weight=1.0,
+             tv_weight=10.0, style_layers=features.NOTES_STYLE_LAYERS,
+             content_layers=features.NOTES_CONTENT_LAYERS, iterations=500, scales=1,
+             init="content")
+#: named settings: keyword arguments of :func:`stylize_steps` ("default": none, its
+#: own defaults)
+PRESETS = {"default": {}, "notes": NOTES}
 
 
 def stylize(content, style, **options):

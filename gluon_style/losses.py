@@ -130,18 +130,26 @@ class RegionLoss(PerceptualLoss):
     ``loss(x, *grams, *masks, *content_targets)``: ``grams[r * L + i]`` is the
     target Gram matrix of region ``r`` at style layer ``i`` (of ``L``),
     ``masks[r * L + i]`` that region's mask (1, 1, H, W) at layer ``i``'s
-    resolution. Region ``r``'s style term is weighted ``region_weights[r]``.
+    resolution. Region ``r``'s style term is weighted ``region_weights[r]``;
+    `style_weights` has one weight per layer (all regions) or one per region
+    and layer, in the order of `grams`.
     """
 
-    def __init__(self, taps, style_layers, content_layers, *, region_weights, **kwargs):
-        super().__init__(taps, style_layers, content_layers, **kwargs)
-        self.region_weights = check_weights("region weights", region_weights, len(region_weights))
+    def __init__(self, taps, style_layers, content_layers, *, region_weights, style_weights,
+                 **kwargs):
+        n, k = len(style_layers), len(region_weights)
+        per_region = check_weights("style weights", style_weights,
+                                   n * k if len(style_weights) == n * k else n)
+        super().__init__(taps, style_layers, content_layers, style_weights=per_region[:n],
+                         **kwargs)
+        self.region_weights = check_weights("region weights", region_weights, k)
+        self.style_weights = per_region * (k if len(per_region) == n else 1)
 
     def _style_term(self, F, feats, targets):
         n, k = self.n_style, len(self.region_weights)
         grams, masks = targets[:n * k], targets[n * k:2 * n * k]
-        style = sum(rw * w * F.mean(F.square(F.broadcast_sub(
+        style = sum(rw * self.style_weights[r * n + i] * F.mean(F.square(F.broadcast_sub(
                         masked_gram(F, f, masks[r * n + i]), grams[r * n + i])))
                     for r, rw in enumerate(self.region_weights)
-                    for i, (w, f) in enumerate(zip(self.style_weights, feats)))
+                    for i, f in enumerate(feats))
         return style, targets[2 * n * k:]

@@ -10,8 +10,10 @@ Methods:
   1e-8; x -= lr * g``, the learning rate multiplied by `lr_decay` every
   `lr_decay_every` iterations;
 * ``"adam"``: MXNet's Adam on the image, with the same decay schedule;
-* ``"lbfgs"``: limited-memory BFGS (history 10) with a backtracking Armijo line
-  search; one iteration may evaluate the loss more than once.
+* ``"lbfgs"`` (the default): limited-memory BFGS (history 10) with a
+  backtracking Armijo line search; one iteration may evaluate the loss more
+  than once, and the loss never rises (a step that finds no decrease stays
+  put and restarts from steepest descent).
 
 A loss that stops being finite raises :class:`NonFiniteLoss`, which carries the
 last image whose loss was finite.
@@ -25,7 +27,7 @@ from mxnet import autograd
 from .errors import Error
 
 METHODS = ("gd", "adam", "lbfgs")
-DEFAULT_METHOD = "gd"
+DEFAULT_METHOD = "lbfgs"
 LR_DECAY = 0.1
 #: with no period given, the learning rate decays every 40% of the run: the
 #: Gluon notes' 200 of 500 iterations, scaled to the run's length
@@ -143,17 +145,23 @@ def _lbfgs(loss_fn, x, iterations, lr, project, history=10, c1=1e-4, max_halving
             s_hist, y_hist = [], []
             direction = -grad / (float(mx.nd.mean(mx.nd.abs(grad)).asscalar()) + 1e-8)
             slope = _dot(grad, direction)
-        start, t = x.copy(), lr
+        start, t, accepted = x.copy(), lr, False
         for _ in range(max_halvings):
             x[:] = start + t * direction
             project(x)
             new = _evaluate(loss_fn, x)
             if math.isfinite(new["total"]) and new["total"] <= losses["total"] + c1 * t * slope:
+                accepted = True
                 break
             t *= 0.5
         if not math.isfinite(new["total"]):
             x[:] = start
             _check(new, step + 1, start)
+        if not accepted:  # no decrease along this direction: stay, forget the curvature
+            x[:] = start
+            s_hist, y_hist = [], []
+            yield Step(step, x, losses, 0.0)
+            continue
         new_grad = x.grad.copy()
         s, y = x - start, new_grad - grad
         if _dot(s, y) > 1e-10:

@@ -74,68 +74,88 @@ def _setup_logging(quiet):
 
 
 # ---------------------------------------------------------------- optimize
-def optimize_parser():
-    from . import gatys, optimizer, store
+def optimize_parser(preset="default"):
+    """The optimization-mode parser; its defaults are :func:`gatys.stylize_steps`'s,
+    or those of the named preset (:data:`gatys.PRESETS`) where it sets them."""
+    from . import color, features, gatys, optimizer, store
     fn = gatys.stylize_steps
+    if preset not in gatys.PRESETS:
+        raise Error("unknown preset %r (valid: %s)" % (preset, ", ".join(gatys.PRESETS)))
+    settings = gatys.PRESETS[preset]
+
+    def dflt(name):
+        return settings.get(name, default(fn, name))
     p = _Parser(prog="python -m gluon_style.transfer [optimize]",
                 description="Optimization-mode style transfer (Gatys et al.).")
+    p.add_argument("--preset", choices=tuple(gatys.PRESETS), default=preset,
+                   help="named settings that change the defaults below: notes = the Gluon "
+                        "notes' normalized gradient descent and weighting (default %(default)s)")
     p.add_argument("--content", required=True, help="content image")
     p.add_argument("--style", required=True, nargs="+", help="style image(s)")
     p.add_argument("--output", required=True, help="result image (.png, .jpg, ...)")
     p.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
-                   default=default(fn, "style_blend"),
+                   default=dflt("style_blend"),
                    help="one weight per style image: their Gram matrices are mixed (default: equal)")
-    p.add_argument("--style-scale", type=float, default=default(fn, "style_scale"),
+    p.add_argument("--style-scale", type=float, default=dflt("style_scale"),
                    help="style size relative to --size: above 1 gives larger strokes "
                         "(default %(default)s)")
-    p.add_argument("--preserve-colors", choices=("none", "luminance", "histogram"),
-                   default=default(fn, "preserve_colors"),
+    p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
+                   default=dflt("preserve_colors"),
                    help="keep the content's colors: luminance-only transfer or histogram "
                         "matching of the style (default %(default)s)")
     p.add_argument("--style-layer-weights", type=_nonneg_float, nargs="+", metavar="W",
-                   default=default(fn, "style_layer_weights"),
+                   default=dflt("style_layer_weights"),
                    help="one multiplier per style layer (default: all 1)")
     p.add_argument("--size", type=_positive_int,
                    help="longer side of the result in pixels (default %d, or the last of "
-                        "explicit --scales sizes)" % default(fn, "size"))
+                        "explicit --scales sizes)" % dflt("size"))
     p.add_argument("--iterations", type=_positive_int, nargs="+",
-                   default=[default(fn, "iterations")],
+                   default=[dflt("iterations")],
                    help="iterations (at each scale, or one count per scale; default %(default)s)")
     p.add_argument("--mask", nargs="+", metavar="MASK",
                    help="grayscale image(s) of the content's size: white where the style goes, "
                         "black where the content stays; one per --style gives each region "
                         "its own style")
-    p.add_argument("--scales", type=_positive_int, nargs="+", default=[default(fn, "scales")],
+    p.add_argument("--scales", type=_positive_int, nargs="+", default=[dflt("scales")],
                    help="coarse to fine: N scales (SIZE/2^(N-1), ..., SIZE), or the sizes "
                         "themselves (e.g. 256 512 1024, which sets --size), each starting from "
                         "the last result (default %(default)s)")
-    p.add_argument("--optimizer", choices=optimizer.METHODS, default=default(fn, "method"),
+    p.add_argument("--optimizer", choices=optimizer.METHODS, default=dflt("method"),
                    help="default %(default)s")
-    p.add_argument("--lr", type=float, default=default(fn, "lr"),
+    p.add_argument("--lr", type=float, default=dflt("lr"),
                    help="learning rate (default per optimizer: %s)"
                    % ", ".join("%s %g" % kv for kv in optimizer.DEFAULT_LR.items()))
-    p.add_argument("--lr-decay", type=float, default=default(fn, "lr_decay"),
+    p.add_argument("--lr-decay", type=float, default=dflt("lr_decay"),
                    help="multiply the learning rate by this ... (default %(default)s)")
-    p.add_argument("--lr-decay-every", type=_positive_int, default=default(fn, "lr_decay_every"),
+    p.add_argument("--lr-decay-every", type=_positive_int, default=dflt("lr_decay_every"),
                    help="... every this many iterations (default: 40%% of --iterations)")
-    p.add_argument("--content-weight", type=_nonneg_float, default=default(fn, "content_weight"),
+    p.add_argument("--content-weight", type=_nonneg_float, default=dflt("content_weight"),
                    help="default %(default)s")
-    p.add_argument("--style-weight", type=_nonneg_float, default=default(fn, "style_weight"),
-                   help="each style layer of C channels weighs this / C^2 (default %(default)s)")
-    p.add_argument("--tv-weight", type=_nonneg_float, default=default(fn, "tv_weight"),
+    p.add_argument("--style-weight", type=_nonneg_float, default=dflt("style_weight"),
+                   help="weight of each style layer's error (default %(default)s)")
+    p.add_argument("--normalize", choices=gatys.NORMALIZATIONS, default=dflt("normalize"),
+                   help="target: each style layer's Gram error relative to the painting's Gram "
+                        "matrix, the content error to the photo's features (a weight means the "
+                        "same for every painting, size and network); notes: the Gluon notes' "
+                        "1/C^2 per style layer (default %(default)s)")
+    p.add_argument("--tv-weight", type=_nonneg_float, default=dflt("tv_weight"),
                    help="total-variation weight (default %(default)s)")
-    p.add_argument("--style-layers", nargs="+", metavar="NAME",
-                   help="VGG layers for style (default conv1_1 conv2_1 conv3_1 conv4_1 conv5_1)")
-    p.add_argument("--content-layers", nargs="+", metavar="NAME",
-                   help="VGG layers for content (default conv4_4 on VGG19, conv4_2 on VGG16)")
-    p.add_argument("--init", default=default(fn, "init"),
-                   help="content, noise, style, or an image to continue from (default %(default)s)")
-    p.add_argument("--network", default=default(fn, "network"),
+    style_layers = dflt("style_layers") or features.DEFAULT_STYLE_LAYERS
+    content_layers = dflt("content_layers") or features.DEFAULT_CONTENT_LAYERS
+    p.add_argument("--style-layers", nargs="+", metavar="NAME", default=dflt("style_layers"),
+                   help="VGG layers for style (default %s)" % " ".join(style_layers))
+    p.add_argument("--content-layers", nargs="+", metavar="NAME", default=dflt("content_layers"),
+                   help="VGG layers for content (default %s)" % ", ".join(
+                       "%s on %s" % (" ".join(v), k.upper()) for k, v in content_layers.items()))
+    p.add_argument("--init", default=dflt("init"),
+                   help="%s, or an image to continue from; palette = the content in the "
+                        "style's colours (default %%(default)s)" % ", ".join(gatys.INITS))
+    p.add_argument("--network", default=dflt("network"),
                    help="%s, or a .params file (default %%(default)s: VGG19 from the model-zoo "
                         "cache, else the offline VGG16)" % ", ".join(store.NETWORKS))
-    p.add_argument("--pooling", choices=("max", "avg"), default=default(fn, "pooling"))
+    p.add_argument("--pooling", choices=features.POOLINGS, default=dflt("pooling"))
     p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
-    p.add_argument("--seed", type=int, default=default(fn, "seed"))
+    p.add_argument("--seed", type=int, default=dflt("seed"))
     p.add_argument("--save-every", type=_positive_int, metavar="N",
                    help="also save the image every N iterations as OUTPUT_<iteration>")
     p.add_argument("--plot", nargs="?", const="", metavar="PATH",
@@ -164,7 +184,7 @@ def optimize_options(args):
         pooling=args.pooling, ctx=parse_ctx(args.ctx)[0], seed=args.seed,
         style_blend=args.style_blend, style_scale=args.style_scale,
         style_layer_weights=args.style_layer_weights, preserve_colors=args.preserve_colors,
-        mask=args.mask)
+        mask=args.mask, normalize=args.normalize)
 
 
 def _sibling(output, suffix, ext=None):
@@ -172,8 +192,18 @@ def _sibling(output, suffix, ext=None):
     return "%s_%s%s" % (stem, suffix, ext or out_ext)
 
 
+def parse_optimize(argv):
+    """Parse an optimization command line, with the defaults of its ``--preset``."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--preset", default="default")
+    known, _ = pre.parse_known_args(argv)
+    from . import gatys
+    return optimize_parser(known.preset if known.preset in gatys.PRESETS else "default"
+                           ).parse_args(argv)
+
+
 def run_optimize(argv):
-    args = optimize_parser().parse_args(argv)
+    args = parse_optimize(argv)
     _setup_logging(args.quiet)
     from tqdm import tqdm
 

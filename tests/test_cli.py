@@ -106,7 +106,7 @@ def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monke
 
     monkeypatch.setattr(optimizer, "_evaluate", sometimes_nan)
     out = tmp_path / "o.png"
-    argv = fast_argv(photo, painting, out, 5)
+    argv = fast_argv(photo, painting, out, 5) + ["--optimizer", "gd"]  # L-BFGS backtracks
     code, _, err = run(argv, capsys)
     assert code == 2 and out.exists()
     assert err.count("\n") == 1 and "loss became nan at iteration 3" in err

@@ -32,7 +32,8 @@ def test_gd_is_the_gluon_notes_update():
 def test_lr_decays_on_schedule():
     x = mx.nd.zeros((1, 3, 2, 2))
     lrs = [s.lr for s in optimizer.optimize(quadratic(mx.nd.ones((1, 3, 2, 2))), x,
-                                            iterations=7, lr=1.0, lr_decay=0.5, lr_decay_every=3)]
+                                            iterations=7, lr=1.0, lr_decay=0.5, lr_decay_every=3,
+                                            method="gd")]
     assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
 
 
@@ -70,7 +71,7 @@ def test_non_finite_loss_stops_with_last_good_image():
     x = mx.nd.ones((1, 3, 2, 2))
     seen = []
     with pytest.raises(optimizer.NonFiniteLoss, match="loss became nan at iteration 3") as err:
-        for step in optimizer.optimize(loss_fn, x, iterations=10, lr=0.1):
+        for step in optimizer.optimize(loss_fn, x, iterations=10, lr=0.1, method="gd"):
             seen.append(step.image.copy())
     assert err.value.step == 2
     np.testing.assert_array_equal(err.value.image.asnumpy(), seen[-1].asnumpy())
@@ -101,7 +102,7 @@ def test_stylize_is_deterministic_with_a_seed(photo, painting):
 def test_default_schedule_decays_every_40_percent_of_the_run():
     x = mx.nd.zeros((1, 3, 2, 2))
     lrs = [s.lr for s in optimizer.optimize(quadratic(mx.nd.ones((1, 3, 2, 2))), x,
-                                            iterations=10, lr=1.0)]
+                                            iterations=10, lr=1.0, method="gd")]
     np.testing.assert_allclose(lrs, [1.0] * 4 + [0.1] * 4 + [0.01] * 2)
 
 
@@ -117,3 +118,20 @@ def test_the_optimized_image_stays_in_the_pixel_range(photo, painting, method):
         assert (x >= lo - 1e-6).all() and (x <= hi + 1e-6).all()
         at_bound |= bool(np.isclose(x, lo, atol=1e-6).any() or np.isclose(x, hi, atol=1e-6).any())
     assert at_bound  # the steps were large enough for the projection to matter
+
+
+def test_lbfgs_backs_off_a_non_finite_trial_point_and_never_rises():
+    target = mx.nd.array(np.random.RandomState(4).randn(1, 3, 4, 4))
+
+    def loss_fn(x):  # NaN wherever a step goes far from the start
+        total = mx.nd.sum(mx.nd.square(x - target)).reshape((1,))
+        if float(mx.nd.max(mx.nd.abs(x)).asscalar()) > 2.5:
+            total = total * float("nan")
+        return total, total, total * 0, total * 0
+
+    x = mx.nd.zeros((1, 3, 4, 4))
+    totals = [s.losses["total"] for s in optimizer.optimize(loss_fn, x, iterations=25,
+                                                            method="lbfgs", lr=50.0)]
+    assert all(math.isfinite(t) for t in totals)
+    assert all(b <= a for a, b in zip(totals, totals[1:]))
+    assert totals[-1] < 0.05 * totals[0]

@@ -76,6 +76,7 @@ class Job:
         self.folder, self.mode, self.options = folder, mode, options
         self.status, self.message = "queued", ""
         self.step, self.losses, self.preview_step = 0, {}, 0
+        self.total = options.get("iterations")  # iterations in all (every scale), once known
         self.created, self.started, self.finished = time.time(), None, None
         self.cancelled = False
 
@@ -200,7 +201,7 @@ def run_optimization(jobs, job, network, previews=10):
     from .. import gatys
     from ..optimizer import NonFiniteLoss
     o = job.options
-    every, last = max(1, o["iterations"] // previews), None
+    last = None
     try:
         with jobs.compute.step():
             run = gatys.stylize_steps(job.content, job.style, size=o["size"],
@@ -208,6 +209,8 @@ def run_optimization(jobs, job, network, previews=10):
                                       content_weight=o["content_weight"],
                                       style_weight=o["style_weight"],
                                       preserve_colors=o["preserve_colors"], network=network)
+        job.total = run.total
+        every = max(1, run.total // previews)
         while not job.cancelled:
             with jobs.compute.step():
                 step = next(run, None)
@@ -215,7 +218,7 @@ def run_optimization(jobs, job, network, previews=10):
                     break
                 last, job.step = step, step.step
                 job.losses = {k: float(v) for k, v in step.losses.items()}
-                if step.step % every == 0 and step.step < o["iterations"]:
+                if step.step % every == 0 and step.step < run.total:
                     save_png(run.picture(step.image), job.path("preview.png"))
                     job.preview_step = step.step
     except NonFiniteLoss as e:
@@ -229,4 +232,4 @@ def run_optimization(jobs, job, network, previews=10):
         with jobs.compute.urgent():
             save_png(run.picture(last.image), job.path("result.png"))
     if job.cancelled:
-        job.message = "stopped at iteration %d of %d" % (job.step, o["iterations"])
+        job.message = "stopped at iteration %d of %d" % (job.step, job.total)

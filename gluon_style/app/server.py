@@ -264,7 +264,7 @@ class NotFound(Error):
 def _status(jobs, job):
     url = "/api/jobs/%s/" % job.id
     out = dict(id=job.id, mode=job.mode, status=job.status, message=job.message,
-               step=job.step, iterations=job.options.get("iterations"), losses=job.losses,
+               step=job.step, iterations=job.total, losses=job.losses,
                ahead=jobs.ahead(job), options=job.options,
                elapsed=round((job.finished or time.time()) - (job.started or job.created), 2),
                seconds=round(getattr(job, "seconds", 0.0), 3))
