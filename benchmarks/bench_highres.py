@@ -35,8 +35,15 @@ def _loss_of(picture, args, size):
     """The total loss of a PIL picture at `size` (a one-iteration run from it)."""
     from gluon_style import gatys
     run = gatys.stylize_steps(args.content, args.style, size=size, iterations=1, init=picture,
-                              network=args.network)
+                              network=args.network, scales=1, **_preset(args))
     return next(iter(run)).losses["total"]
+
+
+def _preset(args):
+    """The preset's settings, less the schedule this benchmark sets itself."""
+    from gluon_style import gatys
+    return {k: v for k, v in gatys.PRESETS[args.preset].items()
+            if k not in ("iterations", "scales", "init")}
 
 
 def worker(args):
@@ -46,7 +53,7 @@ def worker(args):
     if args.worker == "c2f":
         run = gatys.stylize_steps(args.content, args.style, size=args.sizes[-1],
                                   scales=args.sizes, iterations=args.iterations,
-                                  network=args.network)
+                                  network=args.network, **_preset(args))
         step = None
         for step in run:
             pass
@@ -55,7 +62,7 @@ def worker(args):
     elif args.worker == "direct":
         size = args.sizes[-1]
         run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.direct_max,
-                                  network=args.network)
+                                  network=args.network, scales=1, **_preset(args))
         reached = step = None
         for step in run:
             if step.step % 10 == 0:  # progress, for a run that has to be stopped
@@ -75,7 +82,7 @@ def worker(args):
     else:  # rss_S
         size = int(args.worker.split("_")[1])
         run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.rss_iterations,
-                                  network=args.network)
+                                  network=args.network, scales=1, **_preset(args))
         times = []
         for step in run:
             times.append(time.perf_counter())
@@ -88,7 +95,7 @@ def _spawn(phase, args, target=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", phase, "--content", args.content,
            "--style", args.style, "--network", args.network, "--sizes", *map(str, args.sizes),
            "--iterations", *map(str, args.iterations), "--direct-max", str(args.direct_max),
-           "--rss-iterations", str(args.rss_iterations)]
+           "--rss-iterations", str(args.rss_iterations), "--preset", args.preset]
     if target is not None:
         cmd += ["--target", repr(target)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, cwd=ROOT, check=True, text=True)
@@ -100,6 +107,7 @@ def main(argv=None):
     p.add_argument("--content", required=True)
     p.add_argument("--style", required=True)
     p.add_argument("--network", default="auto")
+    p.add_argument("--preset", default="default", help="gatys.PRESETS name (README: notes)")
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
     p.add_argument("--iterations", type=int, nargs="+", default=[150, 60, 30])
     p.add_argument("--direct-max", type=int, default=200)

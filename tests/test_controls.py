@@ -7,7 +7,8 @@ from gluon_style.errors import Error
 
 from .conftest import make_painting
 
-OPTS = dict(size=24, iterations=3, network="vgg16-random", seed=5, style_layers=["conv1_1", "conv2_1"],
+OPTS = dict(size=24, iterations=3, network="vgg16-random", seed=5, init="content",
+            style_layers=["conv1_1", "conv2_1"],
             content_layers=["conv2_2"])
 
 
