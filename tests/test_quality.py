@@ -63,7 +63,7 @@ def test_gatys_moves_the_photo_towards_the_painting(tmp_path, real_network):
     photo = make_photo(tmp_path / "p.png", 128, 96)
     painting = make_painting(tmp_path / "s.png", 128, 128)
     steps = list(gatys.stylize_steps(photo, painting, size=128, iterations=80, scales=1,
-                                     network=real_network, seed=0))
+                                     init="content", network=real_network, seed=0))
     first, last = steps[0].losses, steps[-1].losses
     assert last["style"] < first["style"] / 5
     result = np.asarray(gatys.images.to_image(steps[-1].image), np.float64)
@@ -78,9 +78,9 @@ def test_gatys_moves_the_photo_towards_the_painting(tmp_path, real_network):
 
 
 #: floors for the default run on the generated scene and strokes at 256 px (the
-#: default run measured 0.XX style, 0.XX colour, 0.XX structure; the Gluon notes'
-#: settings for the same time reach below the style floor)
-FLOORS = dict(style=None, color=None, structure=None)
+#: default run measured 0.89 style, 0.89 colour, 0.78 structure; the Gluon notes'
+#: settings, 200 iterations at one scale, 0.46 style and 0.09 colour)
+FLOORS = dict(style=0.75, color=0.7, structure=0.6)
 
 
 @pytest.fixture(scope="module")
