@@ -154,3 +154,15 @@ def test_invalid_upload_shows_the_error(server, browser, files):
     assert message.text == "photo 'holiday.png': not an image file (cannot identify format)"
     assert not browser.find_element(By.ID, "download").is_displayed()
     assert len(os.listdir(server["work"])) == jobs  # the failed job left nothing behind
+
+
+def test_optimization_form_starts_at_the_library_defaults(server, browser):
+    from gluon_style import gatys
+    _open(browser, server["url"])
+    fn = gatys.stylize_steps.__kwdefaults__
+    weight, iterations, size = browser.execute_script(
+        "return [Math.pow(10, document.getElementById('style-weight').value),"
+        " Number(document.getElementById('iterations').value),"
+        " Number(document.getElementById('opt-size').value)];")
+    assert weight == pytest.approx(fn["style_weight"], rel=1e-6)
+    assert (iterations, size) == (fn["iterations"], fn["size"])

@@ -112,9 +112,13 @@
     }
     const o = cfg.optimize;
     const weight = $("style-weight");
-    weight.value = Math.log10(o.style_weight);
+    // a log-scale slider two decades either side of the library's default
+    const center = Math.log10(o.style_weight);
+    weight.min = center - 2;
+    weight.max = center + 2;
+    weight.value = center;
     const showWeight = () => {
-      $("style-weight-out").textContent = Number(Math.pow(10, weight.value).toPrecision(2)).toExponential();
+      $("style-weight-out").textContent = String(Number(Math.pow(10, weight.value).toPrecision(2)));
     };
     weight.addEventListener("input", showWeight);
     showWeight();
