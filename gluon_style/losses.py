@@ -131,19 +131,18 @@ class RegionLoss(PerceptualLoss):
     target Gram matrix of region ``r`` at style layer ``i`` (of ``L``),
     ``masks[r * L + i]`` that region's mask (1, 1, H, W) at layer ``i``'s
     resolution. Region ``r``'s style term is weighted ``region_weights[r]``;
-    `style_weights` has one weight per layer (all regions) or one per region
-    and layer, in the order of `grams`.
+    `style_weights` has one weight per region and layer, in the order of `grams`
+    (each region's target is normalized by itself).
     """
 
     def __init__(self, taps, style_layers, content_layers, *, region_weights, style_weights,
                  **kwargs):
         n, k = len(style_layers), len(region_weights)
-        per_region = check_weights("style weights", style_weights,
-                                   n * k if len(style_weights) == n * k else n)
+        per_region = check_weights("style weights", style_weights, n * k)
         super().__init__(taps, style_layers, content_layers, style_weights=per_region[:n],
                          **kwargs)
         self.region_weights = check_weights("region weights", region_weights, k)
-        self.style_weights = per_region * (k if len(per_region) == n else 1)
+        self.style_weights = per_region
 
     def _style_term(self, F, feats, targets):
         n, k = self.n_style, len(self.region_weights)

@@ -105,7 +105,9 @@ def optimize_parser(preset="default"):
                         "matching of the style (default %(default)s)")
     p.add_argument("--style-layer-weights", type=_nonneg_float, nargs="+", metavar="W",
                    default=dflt("style_layer_weights"),
-                   help="one multiplier per style layer (default: all 1)")
+                   help="one multiplier per style layer (default: %s for the default layers, "
+                        "else all 1)" % " ".join("%g" % w for w in
+                                                 features.DEFAULT_STYLE_LAYER_WEIGHTS))
     p.add_argument("--size", type=_positive_int,
                    help="longer side of the result in pixels (default %d, or the last of "
                         "explicit --scales sizes)" % dflt("size"))
