@@ -15,8 +15,7 @@ from mxnet import gluon
 
 from .errors import Error
 from .fileio import atomic_path
-from .images import MEAN, STD
-from .transformer import VARIANTS
+from .transformer import DEFAULT_OUTPUT, VARIANTS, map_output
 
 
 def _reflect(F, x, p):
@@ -58,10 +57,12 @@ class _PlainResidual(gluon.HybridBlock):
 
 
 class PlainTransformerNet(gluon.HybridBlock):
-    """The transformer with standard operators (see the module docstring)."""
+    """The transformer with standard operators (see the module docstring), at
+    inference, with the output mapping `output`."""
 
-    def __init__(self, variant="full", **kwargs):
+    def __init__(self, variant="full", output=DEFAULT_OUTPUT, **kwargs):
         super().__init__(**kwargs)
+        self.output = output
         if variant not in VARIANTS:
             raise Error("unknown transformer variant %r (valid: %s)" % (variant, ", ".join(VARIANTS)))
         (c1, c2, c3), n_res = VARIANTS[variant]
@@ -77,14 +78,12 @@ class PlainTransformerNet(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x):
         y = self.up2(self.up1(self.res(self.down3(self.down2(self.down1(x))))))
-        rgb = F.sigmoid(F.slice_like(self.out(y), x, axes=(2, 3)))
-        return F.concat(*[(c - m) / s for c, m, s in
-                          zip(F.split(rgb, num_outputs=3, axis=1), MEAN, STD)], dim=1)
+        return map_output(F, F.slice_like(self.out(y), x, axes=(2, 3)), self.output, True)
 
 
 def plain_twin(net, variant):
     """A :class:`PlainTransformerNet` holding `net`'s parameters."""
-    twin = PlainTransformerNet(variant)
+    twin = PlainTransformerNet(variant, output=net.output)
     params = twin._collect_params_with_prefix()
     source = net._collect_params_with_prefix()
     if sorted(params) != sorted(source):

@@ -2,8 +2,12 @@
 
 Trained styles live in a ``params/`` folder beside a ``manifest.json`` that
 names each one: its file, sha256 (checked on every load), format version,
-network variant, training settings and the credit of its style image. Loading
-a style never builds or loads a VGG.
+network variant, output mapping, training settings and the credit of its
+style image. Loading a style never builds or loads a VGG.
+
+Format 2 entries name the output mapping their weights were trained with
+(``"output"``, also recorded in the weight file itself); format 1 entries, the
+first shipped styles, are "sigmoid" (see :mod:`gluon_style.transformer`).
 
 Styles are looked up by name in, in order: ``./params`` and the package's own
 ``params/`` (the checkout's, or the installed copy). ``$GLUON_STYLE_PARAMS``,
@@ -20,10 +24,11 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, load_weights, transformer_net
+from .transformer import VARIANTS, load_weights, transformer_net, weights_output
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # written; format 1 (no "output": sigmoid) is still read
+READ_FORMATS = (1, 2)
 
 
 def sha256_file(path):
@@ -68,10 +73,12 @@ def list_styles():
 
 
 def register_style(directory, name, params_file, **entry):
-    """Add (or replace) `name` in `directory`'s manifest, with the file's sha256."""
+    """Add (or replace) `name` in `directory`'s manifest, with the file's sha256
+    and output mapping."""
     manifest = read_manifest(directory)
     manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
-                                    sha256=sha256_file(params_file), format=FORMAT_VERSION)
+                                    sha256=sha256_file(params_file), format=FORMAT_VERSION,
+                                    output=weights_output(params_file))
     with atomic_write(os.path.join(directory, MANIFEST), "w", role="style manifest") as f:
         json.dump(manifest, f, indent=1, sort_keys=True)
         f.write("\n")
@@ -98,9 +105,9 @@ def _resolve(model):
         raise Error("unknown style %r (available: %s; or give a .params file)"
                     % (model, ", ".join(sorted(styles)) or "none found"))
     entry = styles[model]
-    if entry.get("format") != FORMAT_VERSION:
-        raise Error("style %r has format %r; this gluon_style reads format %d"
-                    % (model, entry.get("format"), FORMAT_VERSION))
+    if entry.get("format") not in READ_FORMATS:
+        raise Error("style %r has format %r; this gluon_style reads formats %s"
+                    % (model, entry.get("format"), ", ".join(map(str, READ_FORMATS))))
     if not os.path.isfile(entry["path"]):
         raise Error("style %r: file %s is missing" % (model, entry["path"]))
     if sha256_file(entry["path"]) != entry["sha256"]:
@@ -138,6 +145,10 @@ def load_style(model, *, ctx=None):
         except Error as e:
             errors.append("%s: %s" % (v, e))
             continue
+        expected = (entry or {}).get("output", "sigmoid" if entry else net.output)
+        if net.output != expected:
+            raise Error("style %r: its manifest says output %r, %s holds %r weights"
+                        % (model, expected, path, net.output))
         net.hybridize(static_alloc=True)
         return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx)
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))

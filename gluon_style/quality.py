@@ -16,6 +16,18 @@ The scores judge a result from outside the optimization that made it:
 * :func:`structure`: network free; the correlation of the blurred gradient
   magnitudes of the result and the photo (grayscale, both at the result's
   size). 1: every edge where the photo has one; near 0: the scene is gone.
+
+Two defect measures of fast-mode networks (``benchmarks/bench_blots.py``):
+
+* :func:`black_holes`: the share of pixels painted pure black (every channel
+  below 10/255) where the photo is not dark (its brightest channel at least
+  51/255): the blots of the first shipped styles.
+* :func:`flat_share`: the share of the result left without strokes (every
+  channel's local standard deviation below 0.02 over 2% of the longer side):
+  a blot of any colour, black or not (a painting: under 1%).
+* :func:`edge_halo`: how much more the result's local brightness rises toward
+  the photo's strong edges than the photo's own does (a bright rim along a
+  skyline: > 0; 0 for the photo itself).
 """
 import numpy as np
 from PIL import Image
@@ -85,6 +97,63 @@ def structure(result, photo):
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def black_holes(result, photo, *, level=10 / 255, dark=0.2):
+    """Share of the pixels with every channel below `level` where the photo's
+    brightest channel is at least `dark` (both in 0..1; the photo at the
+    result's size)."""
+    r = np.asarray(_rgb(result), np.float64) / 255.0
+    p = np.asarray(_rgb(photo, _rgb(result).size), np.float64) / 255.0
+    return float(((r < level).all(2) & (p.max(2) >= dark)).mean())
+
+
+def flat_share(result, *, width=0.02, level=0.02):
+    """Share of the pixels around which every channel of `result` varies by less
+    than `level` (standard deviation, 0..1) over a square of `width` of the
+    longer side."""
+    from scipy.ndimage import uniform_filter
+    r = _rgb(result)
+    a = np.asarray(r, np.float64) / 255.0
+    k = max(3, int(round(width * max(r.size))))
+    mean = uniform_filter(a, (k, k, 1))
+    var = uniform_filter(a * a, (k, k, 1)) - mean * mean
+    return float((np.sqrt(np.clip(var, 0, None)).max(2) < level).mean())
+
+
+def _luminance(img):
+    return np.asarray(img.convert("RGB"), np.float64) @ np.array([0.299, 0.587, 0.114]) / 255.0
+
+
+def edge_halo(result, photo, *, width=0.015):
+    """Bright rims beside the photo's strong edges, the result's beyond the photo's.
+
+    Strong edges: the top 5% of the photo's gradient magnitude, and at least
+    0.3 of its 99.5th percentile (grain is no edge). Over the pixels
+    near them (up to 6 `width` away, `width` a share of the longer side) that
+    are not themselves edges or texture, the correlation of the local
+    brightness (luminance blurred at `width`/3, minus its blur at 8 `width`:
+    the scene's slow gradients do not count) with ``exp(-distance / width)``;
+    the photo's own correlation is subtracted. > 0: the result brightens
+    toward edges (a halo); < 0: it darkens there.
+    """
+    from scipy.ndimage import distance_transform_edt, gaussian_gradient_magnitude
+    r = _rgb(result)
+    lr, lp = _luminance(r), _luminance(_rgb(photo, r.size))
+    w = max(2.0, width * max(r.size))
+    grad = gaussian_gradient_magnitude(lp, 1.0)
+    strong = max(np.percentile(grad, 95), 0.3 * np.percentile(grad, 99.5))  # not noise
+    dist = distance_transform_edt(grad < strong)
+    near = (dist >= 2) & (dist <= 6 * w) & (grad < np.percentile(grad, 70))
+    if near.sum() < 10:
+        return 0.0
+    closeness = np.exp(-dist[near] / w)
+    corr = []
+    for lum in (lr, lp):
+        local = gaussian_filter(lum, w / 3) - gaussian_filter(lum, 8 * w)
+        v = local[near]
+        corr.append(float(np.corrcoef(v, closeness)[0, 1]) if v.std() > 0 else 0.0)
+    return corr[0] - corr[1]
 
 
 class StyleScorer:

@@ -27,7 +27,7 @@ from .errors import Error
 from .fileio import atomic_path, atomic_write
 from .losses import PerceptualLoss, check_weights, gram
 from .runtime import parse_ctx
-from .transformer import load_weights, transformer_net
+from .transformer import DEFAULT_OUTPUT, OUTPUTS, load_weights, save_weights, transformer_net
 
 log = logging.getLogger("gluon_style")
 
@@ -35,7 +35,7 @@ TrainStep = namedtuple("TrainStep", "step losses seconds")
 #: settings that must match to resume a checkpoint
 _RESUME_KEYS = ("style", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
                 "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
-                "network", "seed", "init_from")
+                "network", "seed", "init_from", "output")
 CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
 
 
@@ -54,6 +54,10 @@ class StyleTrainer:
         Total optimizer steps (batches) of the run.
     variant : {"full", "small"}
         See :mod:`gluon_style.transformer`.
+    output : {"linear", "sigmoid"}
+        The transformer's output mapping (:data:`gluon_style.transformer.OUTPUTS`):
+        "linear" keeps a gradient for every pixel; "sigmoid", that of the first
+        shipped styles, traps pixels pushed far below 0 at black.
     image_size : int
         Side of the square training crops.
     style_size : int or None
@@ -98,11 +102,13 @@ class StyleTrainer:
                  tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS, style_layer_weights=None,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
-                 ctx="auto", micro_batch=2, workers=2, init_from=None):
+                 ctx="auto", micro_batch=2, workers=2, init_from=None, output=DEFAULT_OUTPUT):
         for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
                            ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch)):
             if int(value) != value or value < 1:
                 raise Error("%s must be a positive whole number, got %r" % (key, value))
+        if output not in OUTPUTS:
+            raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
         self.ctx = parse_ctx(ctx)
         if batch_size % len(self.ctx):
             raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
@@ -119,7 +125,8 @@ class StyleTrainer:
                                          len(style_layers)),
                            content_layer=content_layer,
                            network=network if network != "auto" else None, seed=int(seed),
-                           init_from=os.path.abspath(init_from) if init_from else None)
+                           init_from=os.path.abspath(init_from) if init_from else None,
+                           output=output)
         self.name, self.total_steps = name, int(steps)
         self.checkpoint_every, self.workers = int(checkpoint_every), int(workers)
         self.dir = os.path.join(checkpoint_dir, name)
@@ -139,16 +146,19 @@ class StyleTrainer:
     def _build(self, style, net):
         cfg = self.config
         mx.random.seed(cfg["seed"])
-        self.net = transformer_net(cfg["variant"])
+        self.net = transformer_net(cfg["variant"], output=cfg["output"])
         self.net.initialize(mx.init.Xavier(), ctx=self.ctx)
         if cfg["init_from"]:
             if not os.path.isfile(cfg["init_from"]):
                 raise Error("init weights %s: no such file" % cfg["init_from"])
             try:
-                load_weights(self.net, cfg["init_from"], ctx=self.ctx)
+                trained = load_weights(self.net, cfg["init_from"], ctx=self.ctx)
             except Error as e:
                 raise Error("init weights %s: not a %s transformer (%s)" % (
                     cfg["init_from"], cfg["variant"], e)) from None
+            if trained != cfg["output"]:
+                raise Error("init weights %s were trained with the %s output; pass --output %s"
+                            % (cfg["init_from"], trained, trained))
         self.net.hybridize(static_alloc=True, static_shape=True)
         layers = list(cfg["style_layers"]) + [cfg["content_layer"]]
         self.extractor = store.load_extractor(net, layers, ctx=self.ctx[0])
@@ -189,7 +199,7 @@ class StyleTrainer:
         p = self._paths()
         os.makedirs(self.dir, exist_ok=True)
         with atomic_path(p["params"], role="checkpoint") as tmp:
-            self.net.save_parameters(tmp)
+            save_weights(self.net, tmp, dtype="float32")  # exact, with its output mapping
         with atomic_path(p["states"], role="checkpoint") as tmp:
             self.trainer.save_states(tmp)
         with atomic_write(p["state"], "w", role="checkpoint") as f:
@@ -205,11 +215,12 @@ class StyleTrainer:
             raise Error("no checkpoint to resume in %s" % self.dir)
         except ValueError:
             raise Error("checkpoint %s: state.json is damaged" % self.dir)
+        state["config"].setdefault("output", "sigmoid")  # checkpoints from before the option
         changed = [k for k in _RESUME_KEYS if state["config"].get(k) != self.config.get(k)]
         if changed:
             raise Error("checkpoint %s was made with other settings (%s); use another --name"
                         % (self.dir, ", ".join(changed)))
-        self.net.load_parameters(p["params"], ctx=self.ctx)
+        load_weights(self.net, p["params"], ctx=self.ctx)
         self.trainer.load_states(p["states"])
         self.step = int(state["step"])
         self._truncate_csv()

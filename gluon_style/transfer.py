@@ -304,7 +304,9 @@ def train_parser():
                                            "over a step's passes (less memory; on a GPU use "
                                            "the batch size)"),
             ("workers", int, "DataLoader worker processes"),
-            ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
+            ("init_from", str, "start from these transformer weights (.params): fine-tuning"),
+            ("output", str, "output mapping: linear, or sigmoid (that of the first shipped "
+                            "styles, whose saturation made black blots)")]:
         d = default(fn, opt)
         p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
                        help="%s (default %s)" % (help_, d))
@@ -351,7 +353,7 @@ def run_train(argv):
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
         "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
         "network", "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch",
-        "workers", "init_from")}
+        "workers", "init_from", "output")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)

@@ -8,7 +8,18 @@ Architecture ("full"; instance norms as in Ulyanov et al.)::
     5 residual blocks, 128             x + IN(conv(ReLU(IN(conv(x)))))
     nearest-up x2, conv 3x3, 64        IN, ReLU
     nearest-up x2, conv 3x3, 32        IN, ReLU
-    reflect-pad, conv 9x9, 3           sigmoid to [0, 1], then normalized
+    reflect-pad, conv 9x9, 3           output mapping to [0, 1], then normalized
+
+Output mapping (:data:`OUTPUTS`), the last conv's value ``z`` to a pixel in
+[0, 1]: ``"linear"`` (the default), ``0.5 + z / 4`` (the sigmoid's tangent at
+0: the same image and gradients for small z) under training, clipped to [0, 1]
+at inference, as pytorch/examples' ``fast_neural_style`` clamps only when
+saving, so every pixel keeps a gradient of 1/4; ``"sigmoid"``, the
+mapping of the first shipped styles (weight files without an output marker).
+The sigmoid is what made their black blots: its gradient vanishes for a pixel
+pushed far below 0, and the shipped networks keep 2-6% of a photo's pixels at
+``z`` of -25 to -50 (gradient 1e-11 to 1e-22), so no loss term can bring those
+pixels back once they are black (``benchmarks/bench_blots.py``).
 
 Every conv pads by reflection; instance norms are affine. Input and output are
 the package's tensors (NCHW float32, RGB, ``(rgb - MEAN) / STD``), any H, W >= 5;
@@ -56,7 +67,7 @@ from mxnet import gluon
 from .errors import Error
 from .images import MEAN, STD
 
-__all__ = ["VARIANTS", "TransformerNet", "transformer_net", "instance_norm", "save_weights",
+__all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net", "instance_norm", "save_weights",
            "load_weights"]
 
 #: name -> (channels of the three resolutions, number of residual blocks)
@@ -64,6 +75,11 @@ VARIANTS = {
     "full": ((32, 64, 128), 5),
     "small": ((16, 32, 64), 3),
 }
+#: output mappings (see the module notes); weight files record theirs (:func:`save_weights`)
+OUTPUTS = ("linear", "sigmoid")
+DEFAULT_OUTPUT = "linear"
+#: the marker entry of a weight file: OUTPUTS.index(mapping); absent: "sigmoid" (older files)
+OUTPUT_KEY = "output_mapping"
 _PHASE_FILTERS = 16  # filters of the last conv's stride-2 form (see _Output)
 MIN_SIDE = 5  # the 9x9 reflection pad needs 5 pixels; the downsampled 3x3 ones 2
 #: dtype of shipped style files: float16 halves them (3.4 MB for "full"); the
@@ -79,7 +95,7 @@ def transformer_net(variant="full", **kwargs):
     variant : str
         A key of :data:`VARIANTS`: ``"full"`` or ``"small"``.
     **kwargs
-        Passed to the :class:`TransformerNet` constructor (e.g. ``prefix``).
+        Passed to the :class:`TransformerNet` constructor (``output``, ``prefix``).
 
     Returns
     -------
@@ -99,7 +115,8 @@ def transformer_net(variant="full", **kwargs):
 
 
 def save_weights(net, path, *, dtype=STORE_DTYPE):
-    """Save `net`'s parameters to `path` (``save_parameters`` format) as `dtype`.
+    """Save `net`'s parameters to `path` (``save_parameters`` format) as `dtype`,
+    with an entry :data:`OUTPUT_KEY` naming its output mapping.
 
     Rounding the weights to float16 changed the shipped Starry Night's images
     (held-out photos, 512 px) by at most one 8-bit level, on ~1% of the
@@ -107,20 +124,56 @@ def save_weights(net, path, *, dtype=STORE_DTYPE):
     """
     arrays = {name: p._reduce().astype(dtype)
               for name, p in net._collect_params_with_prefix().items()}
+    arrays[OUTPUT_KEY] = mx.nd.array([OUTPUTS.index(net.output)], dtype=dtype)
     mx.nd.save(path, arrays)
 
 
+def _output_of(loaded):
+    """The output mapping named by a loaded file's marker (popped), "sigmoid" without one."""
+    if OUTPUT_KEY not in loaded:
+        return "sigmoid"
+    code = loaded.pop(OUTPUT_KEY).asnumpy().ravel()
+    if code.size != 1 or code[0] not in range(len(OUTPUTS)):
+        raise Error("unknown output mapping %s" % code.tolist())
+    return OUTPUTS[int(code[0])]
+
+
+def weights_output(path):
+    """The output mapping `path`'s weights were trained with (see :func:`save_weights`)."""
+    try:
+        loaded = mx.nd.load(path)
+    except mx.base.MXNetError as e:
+        raise Error(str(e).splitlines()[0][:100]) from None
+    return _output_of(loaded) if isinstance(loaded, dict) else "sigmoid"
+
+
 def load_weights(net, path, *, ctx=None):
-    """Load parameters saved by :func:`save_weights` or ``save_parameters``.
+    """Load parameters saved by :func:`save_weights` or ``save_parameters``, and
+    set `net`'s output mapping to the one they were trained with (files without
+    a marker: "sigmoid"). Returns that mapping.
 
     Whatever dtype the file holds, the parameters keep the network's (float32).
     A file that does not fit `net` raises :class:`Error` with the first line of
     MXNet's complaint.
     """
     try:
-        net.load_parameters(path, ctx=ctx, cast_dtype=True, dtype_source="current")
+        loaded = mx.nd.load(path)
+        if not isinstance(loaded, dict):
+            raise ValueError("%s holds a list of arrays, not named parameters" % path)
+        output = _output_of(loaded)
+        params = net._collect_params_with_prefix()
+        for name in params:
+            if name not in loaded:
+                raise ValueError("Parameter '%s' is missing in file '%s'" % (name, path))
+        for name in loaded:
+            if name not in params:
+                raise ValueError("Parameter '%s' loaded from file '%s' is not a parameter of "
+                                 "the network" % (name, path))
+            params[name]._load_init(loaded[name], ctx, cast_dtype=True, dtype_source="current")
     except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
         raise Error(str(e).splitlines()[0][:100] if str(e) else type(e).__name__) from None
+    net.output = output
+    return output
 
 
 def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
@@ -275,6 +328,9 @@ class _Residual(gluon.HybridBlock):
 class _Output(gluon.HybridBlock):
     """Reflect-pad 4, conv 9x9 to RGB, crop to `like`, map into the image range."""
 
+    inference = False  # set by TransformerNet.forward before each trace
+    output = DEFAULT_OUTPUT  # set by TransformerNet.output
+
     def __init__(self, cin, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
@@ -298,12 +354,25 @@ class _Output(gluon.HybridBlock):
                           num_filter=_PHASE_FILTERS)
         z = F.depth_to_space(F.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
         z = F.slice_like(z, like, axes=(2, 3))
-        # Output range: sigmoid to [0, 1], then the package normalization.
-        # Johnson et al. use a scaled tanh (the same function); unlike a clip it
-        # keeps a gradient for every pixel while making values outside
-        # [0, 255] impossible.
-        rgb = F.split(F.Activation(z, act_type="sigmoid"), num_outputs=3, axis=1)
-        return F.concat(*[(c - m) / s for c, m, s in zip(rgb, MEAN, STD)], dim=1)
+        return map_output(F, z, self.output, self.inference)
+
+
+def map_output(F, z, output, inference):
+    """The last conv's values `z` (N, 3, H, W) as normalized images (module notes).
+
+    "linear": ``0.5 + z / 4``, clipped to [0, 1] at inference only (under
+    training the loss sees, and pulls back, values out of range); "sigmoid":
+    ``sigmoid(z)``, whose tangent at 0 the linear mapping is.
+    """
+    if output == "sigmoid":
+        z = F.Activation(z, act_type="sigmoid")
+    elif output == "linear":
+        z = 0.25 * z + 0.5
+        z = F.clip(z, 0.0, 1.0) if inference else z
+    else:
+        raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
+    rgb = F.split(z, num_outputs=3, axis=1)
+    return F.concat(*[(c - m) / s for c, m, s in zip(rgb, MEAN, STD)], dim=1)
 
 
 class TransformerNet(gluon.HybridBlock):
@@ -315,6 +384,9 @@ class TransformerNet(gluon.HybridBlock):
         Channels at full, 1/2 and 1/4 resolution (32, 64, 128 in the paper).
     n_residual : int
         Number of residual blocks at 1/4 resolution (5 in the paper).
+    output : str
+        Output mapping, one of :data:`OUTPUTS` (module notes); the attribute
+        :attr:`output` can be changed later (:func:`load_weights` sets it).
     **kwargs
         ``prefix``/``params`` as for any Gluon block.
 
@@ -322,14 +394,15 @@ class TransformerNet(gluon.HybridBlock):
     -----
     Input and output: NDArray float32 ``(N, 3, H, W)``, ImageNet-normalized RGB,
     ``H, W >= 5``; the output has the input's shape and denormalizes to values
-    in ``[0, 255]``. Bad shapes raise :class:`~gluon_style.errors.Error`.
+    in ``[0, 255]`` (under autograd, with the linear mapping, it is not
+    clipped). Bad shapes raise :class:`~gluon_style.errors.Error`.
     Hybridize for speed (``static_alloc=True, static_shape=True`` is fastest
     for a fixed size); :meth:`export` writes the inference graph.
     """
 
     inference = False
 
-    def __init__(self, channels=(32, 64, 128), n_residual=5, **kwargs):
+    def __init__(self, channels=(32, 64, 128), n_residual=5, output=DEFAULT_OUTPUT, **kwargs):
         super().__init__(**kwargs)
         c1, c2, c3 = channels
         self.channels, self.n_residual = tuple(channels), n_residual
@@ -342,6 +415,20 @@ class TransformerNet(gluon.HybridBlock):
             self.up1 = _UpConvNorm(c3, c2, prefix="up1_")
             self.up2 = _UpConvNorm(c2, c1, prefix="up2_")
             self.out = _Output(c1, prefix="out_")
+        self.output = output
+
+    @property
+    def output(self):
+        """The output mapping, one of :data:`OUTPUTS`."""
+        return self.out.output
+
+    @output.setter
+    def output(self, value):
+        if value not in OUTPUTS:
+            raise Error("unknown output mapping %r (valid: %s)" % (value, ", ".join(OUTPUTS)))
+        if value != self.out.output:
+            self._clear_cached_op()
+            self.out.output = value
 
     def forward(self, x):
         # The forward-only formulation when no gradient can be asked for; the

@@ -225,3 +225,17 @@ def test_sigterm_saves_like_ctrl_c(photo, painting, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert out.exists() and "interrupted after" in err
+
+
+def test_train_output_mapping_defaults_to_the_library_and_a_bad_one_is_one_line(
+        photo, painting, tmp_path, capsys):
+    from gluon_style.train import StyleTrainer
+    args = transfer.train_parser().parse_args(["--style", "s", "--dataset", "d", "--name", "n"])
+    assert args.output == transfer.default(StyleTrainer.__init__, "output") == "linear"
+    code, out, err = run(["train", "--style", painting, "--dataset", str(tmp_path), "--name", "n",
+                          "--output", "tanh", "--params-dir", str(tmp_path / "p"),
+                          "--checkpoint-dir", str(tmp_path / "ck")], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "error: unknown output mapping 'tanh' (valid: linear, sigmoid)"]
+    assert not (tmp_path / "ck").exists()

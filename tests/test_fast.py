@@ -170,3 +170,61 @@ def _palette_distance(img, palette, n=3000):
     px = img.reshape(-1, 3)
     d = ((px[:, None, :] - palette[None, :, :]) ** 2).sum(-1)
     return np.sqrt(d.min(1)).mean()
+
+
+def test_the_shipped_styles_still_load_with_their_sigmoid_and_paint_as_before(monkeypatch):
+    """params/ (format 1, weights without an output marker) is read as it was
+    trained: the sigmoid, whatever the default mapping of new networks."""
+    import mxnet as mx
+
+    from gluon_style import images
+    from gluon_style.transformer import DEFAULT_OUTPUT
+
+    from .test_transformer import _reference
+
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "params")
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", shipped)
+    assert DEFAULT_OUTPUT == "linear"
+    img = Image.fromarray(np.random.RandomState(3).randint(0, 255, (28, 36, 3), np.uint8))
+    for name, entry in fast.read_manifest(shipped)["styles"].items():
+        assert entry["format"] == 1 and "output" not in entry
+        style = fast.load_style(name)
+        assert style.net.output == "sigmoid"
+        want = images.to_images(_reference(style.net, images.to_tensor(img, ctx=mx.cpu())))[0]
+        got = np.asarray(style(img), float)
+        assert np.abs(got - np.asarray(want, float)).max() <= 1  # rounding to 8 bits only
+
+
+def test_the_manifest_records_the_output_mapping_of_the_weights(tmp_path, monkeypatch):
+    import mxnet as mx
+
+    from gluon_style.transformer import save_weights, transformer_net
+
+    d = tmp_path / "params"
+    d.mkdir()
+    for name, output in (("lin", "linear"), ("sig", "sigmoid")):
+        net = transformer_net("small", output=output)
+        net.initialize(mx.init.Xavier())
+        save_weights(net, str(d / (name + ".params")))
+        fast.register_style(str(d), name, str(d / (name + ".params")), variant="small")
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
+    manifest = json.loads((d / "manifest.json").read_text())
+    assert manifest["styles"]["lin"]["output"] == "linear"
+    assert manifest["styles"]["sig"]["output"] == "sigmoid"
+    assert manifest["styles"]["lin"]["format"] == 2
+    assert fast.load_style("lin").net.output == "linear"
+    assert fast.load_style("sig").net.output == "sigmoid"
+    # a manifest that says otherwise than the file is refused, not half-trusted
+    manifest["styles"]["lin"]["output"] = "sigmoid"
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Error, match="manifest says output 'sigmoid'.*'linear' weights"):
+        fast.load_style("lin")
+    manifest["styles"]["lin"].update(format=1)
+    del manifest["styles"]["lin"]["output"]  # a format-1 entry is a sigmoid style
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Error, match="manifest says output 'sigmoid'"):
+        fast.load_style("lin")
+    manifest["styles"]["lin"].update(format=3)
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(Error, match="format 3; this gluon_style reads formats 1, 2"):
+        fast.load_style("lin")

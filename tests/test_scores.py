@@ -49,3 +49,55 @@ def test_structure_ignores_fine_texture_but_not_a_lost_layout(pair):
     shuffled = Image.fromarray(rng.permutation(p.reshape(-1, 3)).reshape(p.shape).astype(np.uint8))
     assert quality.structure(textured, photo) > 0.8
     assert quality.structure(shuffled, photo) < 0.3
+
+
+def _scene(w=160, h=120):
+    """Mid-grey sky with a darker grey block (a 'building'), light noise: no pure black."""
+    rng = np.random.default_rng(1)
+    a = np.full((h, w, 3), 150.0)
+    a[60:, 40:110] = 70.0
+    return np.clip(a + rng.normal(0, 3, a.shape), 0, 255)
+
+
+def test_black_holes_count_pure_black_only_where_the_photo_is_not_dark():
+    photo = _scene()
+    out = photo.copy()
+    out[:20, :40] = 0.0  # a black blot in the sky: 800 of 19200 pixels
+    out[60:70, 40:50] = 5.0  # and one over the dark building (still not dark: 70/255 > 0.2)
+    img = lambda a: Image.fromarray(a.astype(np.uint8))  # noqa: E731
+    assert quality.black_holes(img(photo), img(photo)) == 0.0
+    assert quality.black_holes(img(out), img(photo)) == pytest.approx(900 / 19200)
+    dark = photo.copy()
+    dark[:20, :40] = 20.0  # where the photo itself is dark, black is no blot
+    assert quality.black_holes(img(out), img(dark)) == pytest.approx(100 / 19200)
+    nearly = out.copy()
+    nearly[:20, :40] = 12.0  # above the 10/255 level
+    assert quality.black_holes(img(nearly), img(photo)) == pytest.approx(100 / 19200)
+
+
+def test_flat_share_finds_strokeless_patches_of_any_colour():
+    rng = np.random.default_rng(2)
+    strokes = rng.uniform(0, 255, (100, 100, 3))
+    assert quality.flat_share(Image.fromarray(strokes.astype(np.uint8))) == 0.0
+    patched = strokes.copy()
+    patched[:, :50] = (120, 200, 90)  # a pale green patch over half the picture
+    share = quality.flat_share(Image.fromarray(patched.astype(np.uint8)))
+    assert 0.45 < share < 0.5  # its border pixels see the strokes beside it
+
+
+def test_edge_halo_is_zero_for_the_photo_and_positive_for_a_bright_rim():
+    photo = _scene()
+    img = lambda a: Image.fromarray(np.clip(a, 0, 255).astype(np.uint8))  # noqa: E731
+    assert quality.edge_halo(img(photo), img(photo)) == pytest.approx(0.0, abs=1e-9)
+    yy, xx = np.mgrid[0:120, 0:160]
+    # distance to the building's outline, outside it
+    dx = np.maximum(np.maximum(40 - xx, xx - 109), 0)
+    dy = np.maximum(60 - yy, 0)
+    d = np.where((xx >= 40) & (xx < 110) & (yy >= 60), 0, np.hypot(dx, dy))
+    rim = photo + 60.0 * np.exp(-d / 4.0)[..., None] * (d > 0)[..., None]
+    shadow = photo - 60.0 * np.exp(-d / 4.0)[..., None] * (d > 0)[..., None]
+    wider = photo + 60.0 * np.exp(-d / 8.0)[..., None] * (d > 0)[..., None]
+    assert 0.05 < quality.edge_halo(img(rim), img(photo)) < quality.edge_halo(img(wider), img(photo))
+    assert quality.edge_halo(img(shadow), img(photo)) < -0.05
+    uniform = photo + 30.0  # brighter everywhere: no rim
+    assert abs(quality.edge_halo(img(uniform), img(photo))) < 0.02

@@ -10,6 +10,7 @@ import pytest
 from gluon_style import data
 from gluon_style.errors import Error
 from gluon_style.train import StyleTrainer
+from gluon_style.transformer import save_weights, weights_output
 
 from .conftest import make_painting, make_photo
 
@@ -217,7 +218,7 @@ def test_fine_tuning_starts_from_given_weights(tmp_path, photos):
     for _ in first.steps():
         pass
     saved = str(tmp_path / "a.params")
-    first.net.save_parameters(saved)
+    save_weights(first.net, saved, dtype="float32")
     tuned = _trainer(tmp_path, photos, style, name="b", init_from=saved, style_weight=3.0, seed=7)
     for k, v in _params(first).items():
         np.testing.assert_array_equal(_params(tuned)[k], v)
@@ -246,3 +247,47 @@ def test_the_manifest_says_where_a_fine_tuned_style_started(tmp_path, photos, mo
         assert transfer.main(["train", "--name", name, "--steps", "1", "--init-from", init]
                              + common) == 0
         assert fast.read_manifest("params")["styles"][name]["training"]["init_from"] == shown
+
+
+def test_the_output_mapping_is_a_setting_and_the_checkpoint_records_it(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, name="lin", steps=2)
+    assert t.config["output"] == "linear" and t.net.output == "linear"  # the default
+    for _ in t.steps():
+        pass
+    assert weights_output(os.path.join(t.dir, "model.params")) == "linear"
+    with pytest.raises(Error, match="other settings.*output"):
+        _trainer(tmp_path, photos, style, name="lin", resume=True, output="sigmoid")
+    with pytest.raises(Error, match="unknown output mapping 'tanh'"):
+        _trainer(tmp_path, photos, style, name="x", output="tanh")
+    # fine-tuning keeps the mapping the weights were trained with, or says which it is
+    old = _trainer(tmp_path, photos, style, name="sig", output="sigmoid")
+    legacy = str(tmp_path / "legacy.params")
+    old.net.save_parameters(legacy)  # no marker, like the first shipped styles
+    with pytest.raises(Error, match="trained with the sigmoid output; pass --output sigmoid"):
+        _trainer(tmp_path, photos, style, name="y", init_from=legacy)
+    tuned = _trainer(tmp_path, photos, style, name="z", init_from=legacy, output="sigmoid")
+    assert tuned.net.output == "sigmoid"
+
+
+def test_a_checkpoint_from_before_the_option_resumes_as_sigmoid(tmp_path, photos):
+    import json
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, name="old", steps=3, output="sigmoid")
+    for step in t.steps():
+        if step.step == 2:
+            break
+    state_path = os.path.join(t.dir, "state.json")
+    with open(state_path) as f:
+        state = json.load(f)
+    del state["config"]["output"]  # as written before the option existed
+    with open(state_path, "w") as f:
+        json.dump(state, f)
+    t.net.save_parameters(os.path.join(t.dir, "model.params"))  # nor a marker in the weights
+    with pytest.raises(Error, match="other settings.*output"):
+        _trainer(tmp_path, photos, style, name="old", steps=3, resume=True)
+    resumed = _trainer(tmp_path, photos, style, name="old", steps=3, resume=True, output="sigmoid")
+    assert resumed.step == 2 and resumed.net.output == "sigmoid"
+    for _ in resumed.steps():
+        pass
+    assert resumed.step == 3

@@ -11,13 +11,13 @@ from mxnet import autograd, gluon, nd
 
 from gluon_style.errors import Error
 from gluon_style.images import MEAN, STD
-from gluon_style.transformer import VARIANTS, instance_norm, transformer_net
+from gluon_style.transformer import OUTPUTS, VARIANTS, instance_norm, transformer_net
 
 
-def _net(variant="small", seed=0, scale=1.0):
+def _net(variant="small", seed=0, scale=1.0, output="linear"):
     """An initialized net with every parameter random (gamma/beta too)."""
     mx.random.seed(seed)
-    net = transformer_net(variant)
+    net = transformer_net(variant, output=output)
     net.initialize()
     rng = np.random.RandomState(seed)
     for p in net.collect_params().values():
@@ -52,7 +52,12 @@ def _reference(net, x):
     y = conv_norm(net.up2, conv_norm(net.up1, y, up=True), up=True)
     z = nd.Convolution(reflect(y, 4), net.out.weight.data(), net.out.bias.data(),
                        kernel=(9, 9), num_filter=3)
-    z = nd.sigmoid(z[:, :, :x.shape[2], :x.shape[3]])
+    z = z[:, :, :x.shape[2], :x.shape[3]]
+    if net.output == "sigmoid":
+        z = nd.sigmoid(z)
+    else:  # the sigmoid's tangent at 0, clipped at inference only
+        z = 0.25 * z + 0.5
+        z = z if autograd.is_recording() else nd.clip(z, 0, 1)
     return (z - nd.array(MEAN).reshape((1, 3, 1, 1))) / nd.array(STD).reshape((1, 3, 1, 1))
 
 
@@ -80,17 +85,57 @@ def test_bad_input_shapes_raise_error(shape):
         net(nd.zeros(shape))
 
 
-def test_output_stays_in_the_image_range():
-    net = _net("small", scale=30.0)  # huge weights: the raw output is far outside
-    rgb = _denormalize(net(_input((2, 3, 24, 24)) * 10))
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_output_stays_in_the_image_range(output):
+    net = _net("small", scale=30.0, output=output)  # huge weights: the raw output is far outside
+    x = _input((2, 3, 24, 24)) * 10
+    rgb = _denormalize(net(x))
     assert rgb.min() >= -1e-3 and rgb.max() <= 255.0 + 1e-3  # float32 rounding only
     assert rgb.min() < 1.0 and rgb.max() > 254.0  # saturates, so the bound was needed
+    net.hybridize()
+    np.testing.assert_allclose(_denormalize(net(x)), rgb, atol=1e-3)
 
 
+def test_the_linear_output_keeps_the_gradient_of_pixels_the_sigmoid_traps_at_black():
+    """A pixel pushed far below black: the sigmoid's gradient is gone (it stays
+    black whatever the loss says); the linear mapping's is 1/4 (the sigmoid's
+    tangent at 0), and it is black only once clipped at inference."""
+    x = _input((1, 3, 24, 24))
+    grads, images = {}, {}
+    for output in OUTPUTS:
+        net = _net("small", output=output)
+        net.out.bias.set_data(nd.full((3,), -40.0))  # every pixel at z of about -40
+        images[output] = _denormalize(net(x))
+        with autograd.record():
+            loss = net(x).mean()  # any loss that wants the pixels brighter
+        loss.backward()
+        grads[output] = np.abs(net.out.bias.grad().asnumpy())
+        with autograd.record():
+            raw = _denormalize(net(x))
+        if output == "linear":
+            assert raw.max() < -1000  # under training the loss sees the value, not black
+    for output in OUTPUTS:
+        assert images[output].max() < 1e-3  # black at inference, either way
+    assert grads["sigmoid"].max() < 1e-12
+    # d mean(normalized) / d bias_c = 0.25 / (3 * std_c) for the linear mapping
+    np.testing.assert_allclose(grads["linear"], 0.25 / (3 * np.array(STD)), rtol=1e-4)
+
+
+def test_the_tangent_at_zero_is_the_sigmoid_for_small_values():
+    x = _input((1, 3, 20, 20))
+    a, b = _net("small", output="sigmoid", scale=0.1), _net("small", output="linear", scale=0.1)
+    for net in (a, b):
+        net.out.bias.set_data(nd.zeros((3,)))
+    ya, yb = _denormalize(a(x)), _denormalize(b(x))
+    assert np.abs(ya - 127.5).max() > 5  # not a flat grey
+    assert 0 < np.abs(ya - yb).max() < 0.5  # 8-bit levels: the same picture at small z
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("shape", [(2, 3, 32, 40), (1, 3, 33, 47)])
-def test_forward_and_gradients_equal_the_plain_model(variant, shape):
-    net = _net(variant)
+def test_forward_and_gradients_equal_the_plain_model(variant, shape, output):
+    net = _net(variant, output=output)
     x = _input(shape)
     weights = nd.array(np.random.RandomState(2).uniform(-1, 1, shape))
     np.testing.assert_allclose(net(x).asnumpy(), _reference(net, x).asnumpy(), atol=1e-4)
@@ -121,8 +166,9 @@ def test_frozen_parameters_have_no_effect():
     np.testing.assert_allclose(net(x).asnumpy(), before, atol=1e-4)
 
 
-def test_hybridized_equals_imperative_in_both_modes():
-    net = _net("full")
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_hybridized_equals_imperative_in_both_modes(output):
+    net = _net("full", output=output)
     x = _input((1, 3, 36, 28))
     with autograd.record():
         train_imp = net(x).asnumpy()
@@ -132,7 +178,12 @@ def test_hybridized_equals_imperative_in_both_modes():
         np.testing.assert_allclose(net(x).asnumpy(), infer_imp, atol=1e-5)
         with autograd.record():
             np.testing.assert_allclose(net(x).asnumpy(), train_imp, atol=1e-5)
-    np.testing.assert_allclose(infer_imp, train_imp, atol=1e-4)
+    # the same picture; the linear mapping clips it at inference only
+    train_rgb = _denormalize(nd.array(train_imp))
+    if output == "linear":
+        assert train_rgb.min() < -1 or train_rgb.max() > 256  # the clip was needed
+    np.testing.assert_allclose(_denormalize(nd.array(infer_imp)), np.clip(train_rgb, 0, 255),
+                               atol=1e-3)
 
 
 @pytest.mark.parametrize("inference", [False, True])
@@ -160,8 +211,9 @@ def test_instance_norm_equals_mxnet_forward_and_backward(inference, relu):
                                    err_msg=what)
 
 
-def test_export_loads_with_plain_mxnet(tmp_path):
-    net = _net("small")
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_export_loads_with_plain_mxnet(tmp_path, output):
+    net = _net("small", output=output)
     net.hybridize(static_alloc=True, static_shape=True)
     x = _input((1, 3, 29, 35))
     with autograd.record():
@@ -248,7 +300,7 @@ def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
     net = _net("small", seed=3)
     x = nd.array(np.random.RandomState(0).normal(0, 1, (1, 3, 24, 20)))
     full, half = str(tmp_path / "full.params"), str(tmp_path / "half.params")
-    net.save_parameters(full)
+    save_weights(net, full, dtype="float32")
     save_weights(net, half)
     assert os.path.getsize(half) < 0.55 * os.path.getsize(full)
     loaded = transformer_net("small")
@@ -263,3 +315,41 @@ def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
     also = transformer_net("small")
     load_weights(also, full)  # float32 files load unchanged
     np.testing.assert_array_equal(also(x).asnumpy(), y)
+
+
+def test_weight_files_name_their_output_mapping_and_older_ones_are_sigmoid(tmp_path):
+    from gluon_style.transformer import load_weights, save_weights, weights_output
+
+    x = _input((1, 3, 22, 26))
+    old = _net("small", seed=4, output="sigmoid")
+    want = old(x).asnumpy()
+    legacy = str(tmp_path / "legacy.params")
+    old.save_parameters(legacy)  # how the first shipped styles were written: no marker
+    assert weights_output(legacy) == "sigmoid"
+    fresh = transformer_net("small")  # the default mapping, linear
+    assert fresh.output == "linear"
+    assert load_weights(fresh, legacy) == "sigmoid" and fresh.output == "sigmoid"
+    np.testing.assert_array_equal(fresh(x).asnumpy(), want)  # the same pictures as before
+    for output in OUTPUTS:
+        net = _net("small", seed=5, output=output)
+        path = str(tmp_path / (output + ".params"))
+        save_weights(net, path)
+        assert weights_output(path) == output
+        other = transformer_net("small", output=[o for o in OUTPUTS if o != output][0])
+        other.initialize()
+        other.hybridize()
+        other(x)  # a graph cached with the other mapping is rebuilt
+        assert load_weights(other, path) == output
+        np.testing.assert_allclose(other(x).asnumpy(), net(x).asnumpy(), atol=0.02)
+
+
+def test_unknown_output_mapping_is_an_error(tmp_path):
+    with pytest.raises(Error, match="unknown output mapping 'tanh' \\(valid: linear, sigmoid\\)"):
+        transformer_net("small", output="tanh")
+    net = _net("small")
+    arrays = {k: p.data() for k, p in net._collect_params_with_prefix().items()}
+    arrays["output_mapping"] = nd.array([7])
+    mx.nd.save(str(tmp_path / "odd.params"), arrays)
+    from gluon_style.transformer import load_weights
+    with pytest.raises(Error, match="unknown output mapping"):
+        load_weights(transformer_net("small"), str(tmp_path / "odd.params"))
