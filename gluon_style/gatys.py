@@ -7,6 +7,7 @@ it to the end. Their keyword arguments are the package's defaults for this mode
 import functools
 import gc
 import logging
+import math
 
 import mxnet as mx
 import numpy as np
@@ -155,7 +156,10 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
         Longer side of the result, in pixels; the style images are resized to
         ``size * style_scale`` on their longer side.
     iterations : int or sequence of int
-        Iterations at each scale (or one count per scale).
+        Iterations at the first (coarsest) scale; each later scale runs
+        :data:`REFINE_FRACTION` of them (rounded up), since it starts from the
+        upsampled result and only refines it. A sequence gives one count per
+        scale.
     method : {"gd", "adam", "lbfgs"}
         See :mod:`gluon_style.optimizer`.
     lr : float or None
@@ -234,7 +238,7 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     """
     size = _positive_int("size", size)
     sizes = scale_sizes(size, scales)
-    counts = _per_scale("iterations", iterations, len(sizes))
+    counts = scale_iterations(iterations, len(sizes))
     if len(sizes) > 1:
         options = {k: v for k, v in locals().items()
                    if k not in ("content", "style", "size", "scales", "init", "iterations",
@@ -312,6 +316,12 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     return Run(steps, iterations, finish)
 
 
+#: share of the first scale's iterations that each later scale runs: on held-out
+#: 512 px pairs, 40 and 100 refining iterations gave the same picture and scores
+#: within 0.01 (see the README's optimization section)
+REFINE_FRACTION = 0.5
+
+
 def scale_sizes(size, scales):
     """The sizes of a coarse-to-fine run, smallest first, ending at `size`.
 
@@ -333,13 +343,16 @@ def scale_sizes(size, scales):
                    for i in range(scales)})
 
 
-def _per_scale(name, value, n):
-    """`value` (one number, or one per scale) as a list of `n` positive ints."""
-    if isinstance(value, (list, tuple)):
-        if len(value) not in (1, n):
-            raise Error("%d %s given for %d scales" % (len(value), name, n))
-        return [_positive_int(name, v) for v in value] * (n if len(value) == 1 else 1)
-    return [_positive_int(name, value)] * n
+def scale_iterations(iterations, n):
+    """Iterations at each of `n` scales: one count per scale, or the first
+    scale's count with :data:`REFINE_FRACTION` of it (rounded up) at the others."""
+    if isinstance(iterations, (list, tuple)) and len(iterations) != 1:
+        if len(iterations) != n:
+            raise Error("%d iterations given for %d scales" % (len(iterations), n))
+        return [_positive_int("iterations", v) for v in iterations]
+    first = _positive_int("iterations", iterations[0] if isinstance(iterations, (list, tuple))
+                          else iterations)
+    return [first] + [math.ceil(first * REFINE_FRACTION)] * (n - 1)
 
 
 def _mask_tensor(mask, original, size, ctx):

@@ -113,7 +113,8 @@ def optimize_parser(preset="default"):
                         "explicit --scales sizes)" % dflt("size"))
     p.add_argument("--iterations", type=_positive_int, nargs="+",
                    default=[dflt("iterations")],
-                   help="iterations (at each scale, or one count per scale; default %(default)s)")
+                   help="iterations at the first scale (each later scale runs %d%%%% of them), or one "
+                        "count per scale (default %%(default)s)" % round(100 * gatys.REFINE_FRACTION))
     p.add_argument("--mask", nargs="+", metavar="MASK",
                    help="grayscale image(s) of the content's size: white where the style goes, "
                         "black where the content stays; one per --style gives each region "

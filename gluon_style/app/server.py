@@ -97,6 +97,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
     fn = gatys.stylize_steps
     opt = {k: default(fn, k) for k in ("size", "iterations", "content_weight", "style_weight",
                                        "preserve_colors")}
+    opt["refine_fraction"] = gatys.REFINE_FRACTION
     network = network or default(fn, "network")
     styles = StyleCache()
     jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network))

@@ -127,6 +127,8 @@
     $("opt-size").max = o.max_size;
     $("iterations").value = o.iterations;
     $("iterations").max = o.max_iterations;
+    $("iterations").parentElement.title = "at the first scale of the coarse-to-fine run; each " +
+      "later scale runs " + Math.round(100 * o.refine_fraction) + "% of them";
     for (const mode of o.preserve_colors_choices) {
       const opt = new Option(mode, mode);
       opt.selected = mode === o.preserve_colors;
