@@ -385,11 +385,63 @@ def run_train(argv):
 
 
 # ---------------------------------------------------------------- fast
+def add_style_source(p, verb):
+    """--model | --style-image (with the arbitrary-mode controls) on parser `p`."""
+    from . import color
+    from .arbitrary import ArbitraryStyle
+    fn = ArbitraryStyle.painter
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a trained style: a name (see 'styles') or a .params file")
+    src.add_argument("--style-image", nargs="+", metavar="PAINTING",
+                     help="any painting(s), no training: Magenta's arbitrary-style network "
+                          "(Ghiasi et al. 2017) %s in one pass at full resolution" % verb)
+    g = p.add_argument_group("with --style-image")
+    g.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
+                   help="one weight per painting: their style vectors are mixed (default: equal)")
+    g.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
+                                            "must be in [0, 1]"),
+                   default=default(fn, "strength"),
+                   help="1 = the painting's style, 0 = the photo's own; between, the style "
+                        "vector is interpolated (default %(default)s)")
+    g.add_argument("--style-size", type=_positive_int, default=default(fn, "style_size"),
+                   help="longer side the painting is read at, whole, not cropped: smaller "
+                        "reads coarser structures (default %(default)s)")
+    g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
+                                               "must be > 0"),
+                   default=default(fn, "style_scale"),
+                   help="strokes this many times larger: the network runs at the size "
+                        "divided by this and the result is scaled up (default %(default)s)")
+    g.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
+                   default=default(fn, "preserve_colors"),
+                   help="keep the photo's colours: its chroma under the painted luminance, or "
+                        "the painting recolored to the photo's before it is read "
+                        "(default %(default)s)")
+
+
+def load_style_source(args):
+    """The style of parsed `args`: a trained :class:`~gluon_style.fast.FastStyle`, or
+    the arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
+    from . import fast, images
+    from .runtime import parse_ctx
+    ctx = parse_ctx(args.ctx)[0]
+    if args.model:
+        if args.style_blend is not None:
+            raise Error("--style-blend goes with --style-image")
+        return fast.load_style(args.model, ctx=ctx)
+    from .arbitrary import ArbitraryStyle, blend_weights
+    paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
+    blend_weights(args.style_blend, len(paintings))
+    return ArbitraryStyle(ctx).painter(
+        paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
+        style_scale=args.style_scale, preserve_colors=args.preserve_colors)
+
+
 def fast_parser():
     from .fast import stylize_files
     p = _Parser(prog="python -m gluon_style.transfer fast",
-                description="Stylize images with a trained style, one forward pass each.")
-    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+                description="Stylize images in one forward pass each: a trained style, or any "
+                            "painting.")
+    add_style_source(p, "paints the photo")
     p.add_argument("--content", required=True, help="an image or a folder of images")
     p.add_argument("--output", required=True, help="an image, or a folder for a folder")
     p.add_argument("--max-size", type=_positive_int, default=default(stylize_files, "max_size"),
@@ -399,20 +451,15 @@ def fast_parser():
     return p
 
 
-def run_fast(argv):
-    args = fast_parser().parse_args(argv)
-    from tqdm import tqdm
-
-    from . import fast, images
-    from .runtime import parse_ctx
-
+def _fast_files(args):
+    """(inputs, outputs) of a fast run: one file, or a folder mirrored into a folder."""
+    from . import images
     folder = os.path.isdir(args.content)
     if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
-        rel = [os.path.relpath(p, args.content) for p in inputs]
-        outputs = [os.path.join(args.output, r) for r in rel]
+        outputs = [os.path.join(args.output, os.path.relpath(p, args.content)) for p in inputs]
     else:
         inputs, outputs = [args.content], [args.output]
     for path in inputs:  # every input is checked before anything is written
@@ -422,8 +469,18 @@ def run_fast(argv):
             os.makedirs(d, exist_ok=True)
         except OSError as e:
             raise Error("output folder %s: cannot create it (%s)" % (d, e.strerror))
-    outputs = [images.check_output_path(o, inputs=inputs) for o in outputs]
-    style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+    return inputs, [images.check_output_path(o, inputs=inputs + (args.style_image or []))
+                    for o in outputs]
+
+
+def run_fast(argv):
+    args = fast_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from . import fast
+
+    inputs, outputs = _fast_files(args)
+    style = load_style_source(args)
     t0 = time.perf_counter()
     done = 0
     with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
