@@ -22,7 +22,7 @@ def _onnx():
         from onnx import numpy_helper
     except ImportError:
         raise Error("the one-time weight conversion reads ONNX files with the onnx package: "
-                    "pip install 'onnx>=1.14,<1.17'") from None
+                    "pip install onnx==1.16.2") from None
     return onnx, numpy_helper
 
 

