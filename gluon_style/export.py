@@ -90,11 +90,13 @@ def plain_twin(net, variant):
     return twin
 
 
-def export_symbol(net, prefix):
+def export_symbol(net, prefix, shapes=((1, 3, 16, 16),)):
     """Write ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (plain MXNet loads
-    them with ``gluon.SymbolBlock.imports``, input name ``data``)."""
+    them with ``gluon.SymbolBlock.imports``, input name ``data``, or ``data0``,
+    ``data1``, ... for a net of several inputs, traced at `shapes`)."""
     net.hybridize()
-    net(mx.nd.zeros((1, 3, 16, 16), ctx=next(iter(net.collect_params().values())).list_ctx()[0]))
+    ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    net(*[mx.nd.zeros(shape, ctx=ctx) for shape in shapes])
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
         raise Error("export prefix %s: folder %s does not exist" % (prefix, folder))

@@ -602,13 +602,33 @@ def _magenta_networks():
 
 def run_export(argv):
     p = _Parser(prog="python -m gluon_style.transfer export",
-                description="Export a trained style for plain MXNet and/or ONNX.")
-    p.add_argument("--model", required=True, help="a style name or a .params file")
+                description="Export a trained style, or the arbitrary-style networks, for "
+                            "plain MXNet (and a trained style for ONNX).")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a style name or a .params file")
+    src.add_argument("--arbitrary", action="store_true",
+                     help="Magenta's networks: PREFIX-* the transformer (inputs data0: the "
+                          "image, data1: the (N, 100) style vector), PREFIX-predictor-* the "
+                          "painting-to-vector network")
     p.add_argument("--output", required=True,
                    help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
     p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
     args = p.parse_args(argv)
     from . import export, fast
+    if args.arbitrary:
+        if args.onnx:
+            raise Error("--onnx exports trained styles only; the arbitrary networks go to "
+                        "MXNet symbol files")
+        from .arbitrary import ArbitraryStyle
+        from .magenta import STYLE_DIM
+        import mxnet as mx
+        st = ArbitraryStyle(mx.cpu())
+        written = list(export.export_symbol(st.transformer, args.output,
+                                            shapes=((1, 3, 16, 16), (1, STYLE_DIM))))
+        written += export.export_symbol(st.predictor, args.output + "-predictor",
+                                        shapes=((1, 3, 64, 64),))
+        print("wrote " + ", ".join(written))
+        return 0
     style = fast.load_style(args.model, ctx=None)
     written = list(export.export_symbol(style.net, args.output))
     if args.onnx:

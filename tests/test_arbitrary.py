@@ -316,3 +316,21 @@ def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_pat
     with pytest.raises(SystemExit):  # per-photo controls are not offered for video
         transfer.main(["video", "--style-image", painting, "--strength", "0.5",
                        "--input", clip, "--output", str(out)])
+
+
+def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_path, capsys):
+    prefix = str(tmp_path / "magenta")
+    assert transfer.main(["export", "--arbitrary", "--output", prefix]) == 0
+    net = mx.gluon.SymbolBlock.imports(prefix + "-symbol.json", ["data0", "data1"],
+                                       prefix + "-0000.params")
+    pred = mx.gluon.SymbolBlock.imports(prefix + "-predictor-symbol.json", ["data"],
+                                        prefix + "-predictor-0000.params")
+    photo = images.load_image(make_photo(tmp_path / "p.png", 37, 26))
+    painting = images.load_image(make_painting(tmp_path / "s.png"))
+    vec = pred(images.to_tensor(painting.resize((64, 64))))
+    np.testing.assert_allclose(vec.asnumpy()[0], st.style_vector(painting, style_size=64),
+                               atol=1e-5)
+    out = images.to_image(net(images.to_tensor(photo), vec))
+    assert out.size == (37, 26)
+    assert np.abs(np.asarray(out, int) - np.asarray(st.paint(photo, vec.asnumpy()[0]), int)
+                  ).max() <= 1
