@@ -327,7 +327,7 @@ def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_pat
                                         prefix + "-predictor-0000.params")
     photo = images.load_image(make_photo(tmp_path / "p.png", 37, 26))
     painting = images.load_image(make_painting(tmp_path / "s.png"))
-    vec = pred(images.to_tensor(painting.resize((64, 64))))
+    vec = pred(images.to_tensor(images.resize_to(painting, 64, 64)))
     np.testing.assert_allclose(vec.asnumpy()[0], st.style_vector(painting, style_size=64),
                                atol=1e-5)
     out = images.to_image(net(images.to_tensor(photo), vec))
