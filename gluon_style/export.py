@@ -16,11 +16,7 @@ from mxnet import gluon
 from .errors import Error
 from .fileio import atomic_path
 from .images import MEAN, STD
-from .transformer import VARIANTS
-
-
-def _reflect(F, x, p):
-    return F.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, p, p, p, p))
+from .transformer import VARIANTS, reflect_pad
 
 
 class _PlainConv(gluon.HybridBlock):
@@ -39,7 +35,7 @@ class _PlainConv(gluon.HybridBlock):
     def hybrid_forward(self, F, x, weight, bias, gamma=None, beta=None):
         if self._up:
             x = F.UpSampling(x, scale=2, sample_type="nearest")
-        y = F.Convolution(_reflect(F, x, self._k // 2), weight, bias, kernel=(self._k,) * 2,
+        y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias, kernel=(self._k,) * 2,
                           stride=(self._s,) * 2, num_filter=self._cout)
         if self._norm:
             y = F.InstanceNorm(y, gamma, beta, eps=1e-5)
@@ -94,11 +90,13 @@ def plain_twin(net, variant):
     return twin
 
 
-def export_symbol(net, prefix):
+def export_symbol(net, prefix, shapes=((1, 3, 16, 16),)):
     """Write ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (plain MXNet loads
-    them with ``gluon.SymbolBlock.imports``, input name ``data``)."""
+    them with ``gluon.SymbolBlock.imports``, input name ``data``, or ``data0``,
+    ``data1``, ... for a net of several inputs, traced at `shapes`)."""
     net.hybridize()
-    net(mx.nd.zeros((1, 3, 16, 16), ctx=next(iter(net.collect_params().values())).list_ctx()[0]))
+    ctx = next(iter(net.collect_params().values())).list_ctx()[0]
+    net(*[mx.nd.zeros(shape, ctx=ctx) for shape in shapes])
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
         raise Error("export prefix %s: folder %s does not exist" % (prefix, folder))

@@ -46,11 +46,12 @@ def loss_figure(history, path, *, panels=(), title=None):
     return path
 
 
-def contact_sheet(grid, path, *, cell=256, labels=None, pad=6):
+def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95):
     """Save a grid of images (rows of PIL images, None for empty) with column labels.
 
     Each image is fit into a `cell` x `cell` box keeping its aspect; `labels`
-    name the columns. Written atomically; returns the sheet as a PIL image.
+    name the columns. Written atomically (JPEG/WebP at `quality`); returns the
+    sheet as a PIL image.
     """
     from PIL import Image, ImageDraw
 
@@ -70,7 +71,7 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6):
             y = top + pad + i * (cell + pad) + (cell - thumb.size[1]) // 2
             sheet.paste(thumb.convert("RGB"), (x, y))
     from .images import save_image
-    save_image(sheet, path)
+    save_image(sheet, path, quality=quality)
     return sheet
 
 

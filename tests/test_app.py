@@ -219,3 +219,31 @@ def test_a_failing_optimization_reports_its_error(params, work, tmp_path):
     done = _wait(c, job["id"])[-1]
     assert done["status"] == "error" and "unknown network 'no-such-net'" in done["message"]
     assert done["result"] is None
+
+
+def test_your_painting_in_one_pass(client, tmp_path, monkeypatch):
+    """"Your painting" answers at once in fast mode (Magenta's networks, here
+    converted from the synthetic ONNX files standing in for the wheel's)."""
+    from gluon_style import magenta, store
+    from tests import magenta_onnx
+    paths = magenta_onnx.write(tmp_path)
+    monkeypatch.setattr(store, "magenta_onnx_path",
+                        lambda f: paths["predictor" if "predict" in f else "transformer"])
+    monkeypatch.setattr(store, "MAGENTA_SHA256", {
+        magenta.NETWORKS[n][1]: store.digest(p, "sha256") for n, p in paths.items()})
+    cfg = client.get("/api/config").get_json()["arbitrary"]
+    assert cfg["available"] and "Ghiasi" in cfg["credit"] and cfg["strength"] == 1.0
+    photo, painting = make_photo(tmp_path / "p.png", 60, 44), make_painting(tmp_path / "s.png")
+    r = client.post("/api/arbitrary", headers=H, data=dict(
+        photo=(open(photo, "rb"), "p.png"), painting=(open(painting, "rb"), "my art.png"),
+        size="0", strength="0.7"), content_type="multipart/form-data")
+    job = r.get_json()
+    assert r.status_code == 200 and job["status"] == "done", job
+    assert job["options"]["painting"] == "my art.png" and job["options"]["strength"] == 0.7
+    img = Image.open(io.BytesIO(client.get(job["result"]).data))
+    assert img.size == (60, 44)
+    r = client.post("/api/arbitrary", headers=H, data=dict(photo=(open(photo, "rb"), "p.png")),
+                    content_type="multipart/form-data")
+    assert r.status_code == 400 and r.get_json()["error"] == "no painting uploaded"
+    monkeypatch.setattr(store, "magenta_onnx_path", lambda f: None)
+    assert client.get("/api/config").get_json()["arbitrary"]["available"] is False

