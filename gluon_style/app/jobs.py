@@ -1,13 +1,20 @@
-"""The app's jobs: one folder each, fast transfers in the request, optimization in a worker.
+"""The app's jobs: one folder each, fast transfers on one inference thread, optimization
+in a worker.
 
 A job is named by a random id (the only way to reach it) and owns one folder
 under the work directory, named by that id; its files have fixed names
 (:data:`FILES`), so nothing a client sends ever becomes part of a path.
 
-MXNet work is serialized by :class:`Compute`: the optimization worker holds it
-for one iteration at a time and steps aside whenever a fast transfer is
-waiting, so fast mode stays interactive while an optimization runs.
+MXNet work runs on two long-lived threads only: MXNet keeps memory for every
+thread that ran a network and never gives it back (about 10 MB per thread for
+a 128x96 transfer), and the server answers each request on a new thread, so a
+request hands its fast transfer to the inference thread (:meth:`Jobs.infer`)
+and waits for it. MXNet work is serialized by :class:`Compute`: the
+optimization worker holds it for one iteration at a time and steps aside
+whenever a fast transfer is waiting, so fast mode stays interactive while an
+optimization runs.
 """
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -104,6 +111,15 @@ class Jobs:
         self._lock = threading.Condition()
         self._worker = None
         self.compute = Compute()
+        # its one thread starts with the first transfer and lives as long as the app
+        self._inference = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="gluon_style-infer")
+
+    def infer(self, fn, *args):
+        """``fn(*args)`` on the inference thread, ahead of the optimization's next
+        iteration; returns its result (or raises its exception) in the caller."""
+        with self.compute.urgent():
+            return self._inference.submit(fn, *args).result()
 
     def create(self, mode, options):
         """A new job with a fresh random id and its own empty folder."""

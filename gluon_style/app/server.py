@@ -183,8 +183,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
             if size:
                 content = images.resize_max_side(content, size, upscale=False)
             t0 = time.perf_counter()
-            with jobs.compute.urgent():
-                styled = styles.get(name, entry)(content)
+            styled = jobs.infer(lambda: styles.get(name, entry)(content))
             job.seconds = time.perf_counter() - t0
             save_png(content, job.path("content.png"))
             save_png(blend(content, styled, strength), job.path("result.png"))
