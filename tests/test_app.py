@@ -55,6 +55,38 @@ def test_default_bind_address_is_loopback():
     cli.check_host("0.0.0.0", True)  # allowed when asked for (with a warning)
 
 
+def test_a_port_in_use_is_one_line_exit_2_and_leaves_no_folder(tmp_path, monkeypatch, capfd):
+    import socket
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the app's folder would go
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as stop:
+            cli.main_exit(["--port", str(port)])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "port %d" % port in err and "in use" in err, err
+    assert os.listdir(tmp_path) == []
+
+
+def test_sigterm_stops_the_server_and_removes_its_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_style.app", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1"))
+    try:
+        banner = proc.stdout.readline()
+        assert "http://127.0.0.1:" in banner and len(os.listdir(tmp_path)) == 1, banner
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and err.strip() == "stopped", err
+    assert os.listdir(tmp_path) == []
+
+
 def test_upload_too_large_is_a_413_with_one_line(client, work):
     big = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
     buf = io.BytesIO()
