@@ -295,3 +295,55 @@ def test_fast_transfers_on_the_threaded_server_keep_memory_flat(params, work):
         httpd.shutdown()
         httpd.server_close()
     assert grown < 60, "RSS grew by %.0f MB over 30 transfers" % grown
+
+
+def test_pixels_per_transfer_are_capped(params, work, tmp_path):
+    from gluon_style.app import server
+    c = create_app(str(work), max_pixels=40 * 30).test_client()
+    config = c.get("/api/config").get_json()
+    assert config["max_pixels"] == 1200 and config["optimize"]["max_queued"] == server.MAX_QUEUED
+    defaults = create_app(str(work)).test_client().get("/api/config").get_json()
+    assert defaults["max_pixels"] == server.MAX_PIXELS  # the page shows these (see app.js)
+    assert 'id="limits"' in c.get("/").get_data(as_text=True)
+    photo = make_photo(tmp_path / "wide.png", 48, 40)  # 1920 pixels at its own size
+    msg = _one_line_error(_post_fast(c, photo), 400)
+    assert "'wide.png'" in msg and "48x40" in msg and "1200" in msg, msg
+    assert _post_fast(c, photo, size="32").status_code == 200  # 32x27 fits
+    form = {"photo": (open(photo, "rb"), "wide.png"), "size": "48", "iterations": "1",
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png")}
+    msg = _one_line_error(c.post("/api/optimize", data=form, headers=H), 400)
+    assert "'wide.png'" in msg and "48x40" in msg, msg
+    assert len(os.listdir(work)) == 1  # the fast job that ran; no refused one left
+
+
+def test_uploads_are_refused_before_decoding_above_the_upload_cap(client, tmp_path,
+                                                                  monkeypatch):
+    from gluon_style.app import server
+    monkeypatch.setattr(server, "MAX_UPLOAD_PIXELS", 1000)
+    msg = _one_line_error(_post_fast(client, make_photo(tmp_path / "big.png")), 400)
+    assert msg == "photo 'big.png': image is 48x40 = 1920 pixels, over the limit of 1000"
+
+
+def test_the_optimization_queue_is_bounded(params, work, tmp_path):
+    app = create_app(str(work), network="vgg16-random", max_queued=1)
+    c, jobs = app.test_client(), app.extensions["gluon_style_jobs"]
+    photo, painting = make_photo(tmp_path / "p.png"), make_painting(tmp_path / "s.png")
+
+    def submit():
+        return c.post("/api/optimize", headers=H, data={
+            "photo": (open(photo, "rb"), "p.png"), "painting": (open(painting, "rb"), "s.png"),
+            "size": "32", "iterations": "2"})
+
+    with jobs.compute.urgent():  # the worker takes the first job and waits for MXNet
+        first = submit().get_json()
+        deadline = time.time() + 30
+        while c.get("/api/jobs/" + first["id"]).get_json()["status"] != "running":
+            assert time.time() < deadline
+            time.sleep(0.01)
+        second = submit().get_json()
+        assert second["status"] == "queued" and second["ahead"] == 1
+        msg = _one_line_error(submit(), 503)
+        assert "queue is full" in msg and "1 " in msg, msg
+        assert len(os.listdir(work)) == 2  # the refused job left nothing
+    assert _wait(c, first["id"])[-1]["status"] == "done"
+    assert _wait(c, second["id"])[-1]["status"] == "done"

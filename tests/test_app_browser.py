@@ -166,3 +166,14 @@ def test_optimization_form_starts_at_the_library_defaults(server, browser):
         " Number(document.getElementById('opt-size').value)];")
     assert weight == pytest.approx(fn["style_weight"], rel=1e-6)
     assert (iterations, size) == (fn["iterations"], fn["size"])
+
+
+def test_the_page_states_the_limits(server, browser):
+    from selenium.webdriver.common.by import By
+
+    from gluon_style.app import server as app
+    _open(browser, server["url"])
+    text = browser.find_element(By.ID, "limits").text
+    assert "%g MB" % app.MAX_UPLOAD_MB in text, text
+    assert "%.2g megapixels per transfer" % (app.MAX_PIXELS / 1e6) in text, text
+    assert "at most %d optimizations waiting" % app.MAX_QUEUED in text, text

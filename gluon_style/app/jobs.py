@@ -32,13 +32,17 @@ FILES = ("result.png", "content.png", "preview.png")
 ID_BYTES = 18  # 144 random bits, 24 URL-safe characters
 
 
-def check_upload(path, name, role):
+def check_upload(path, name, role, max_pixels=None):
     """Validate an uploaded image with :func:`images.load_image`; messages name the
     client's file `name`, never the server's path. Returns the PIL image."""
     try:
-        return images.load_image(path, role=role)
+        return images.load_image(path, role=role, max_pixels=max_pixels)
     except Error as e:
         raise Error(str(e).replace("'%s'" % path, "'%s'" % name)) from None
+
+
+class Busy(Error):
+    """The optimization queue is full (answered with a 503)."""
 
 
 class Compute:
@@ -101,11 +105,13 @@ class Jobs:
     """The jobs of one app: creation, lookup, the optimization queue and its worker.
 
     `run_optimization(job)` is called in the worker thread for each queued job;
-    at most `keep` jobs are kept (the oldest finished ones and their folders go).
+    at most `max_queued` jobs wait for it, and at most `keep` jobs are kept (the
+    oldest finished ones and their folders go).
     """
 
-    def __init__(self, workdir, run_optimization, *, keep=50):
+    def __init__(self, workdir, run_optimization, *, max_queued, keep=50):
         self.workdir, self._run, self.keep = workdir, run_optimization, keep
+        self.max_queued = max_queued
         self._jobs = OrderedDict()
         self._queue = []
         self._lock = threading.Condition()
@@ -154,9 +160,18 @@ class Jobs:
             shutil.rmtree(job.folder, ignore_errors=True)
 
     # ------------------------------------------------------------ queue
-    def submit(self, job):
-        """Queue an optimization job; the worker thread starts on first use."""
+    def check_room(self):
+        """Raise :class:`Busy` when `max_queued` jobs wait already."""
         with self._lock:
+            if len(self._queue) >= self.max_queued:
+                raise Busy("the optimization queue is full (%d waiting, the most it holds): "
+                           "try again when one has finished" % len(self._queue))
+
+    def submit(self, job):
+        """Queue an optimization job (:class:`Busy` when the queue is full); the worker
+        thread starts on first use."""
+        with self._lock:
+            self.check_room()
             self._queue.append(job)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="gluon_style-optimize",
@@ -213,14 +228,17 @@ def blend(content, styled, strength):
 
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
-    ``preview.png``, the result in ``result.png``."""
+    ``preview.png``, the result in ``result.png``. ``job.uploads`` are the
+    (path, client's name, role) of its photo and painting, decoded only now: a
+    queued job holds no pictures."""
     from .. import gatys
     from ..optimizer import NonFiniteLoss
     o = job.options
     last = None
     try:
         with jobs.compute.step():
-            run = gatys.stylize_steps(job.content, job.style, size=o["size"],
+            content, style = (check_upload(*upload) for upload in job.uploads)
+            run = gatys.stylize_steps(content, style, size=o["size"],
                                       iterations=o["iterations"],
                                       content_weight=o["content_weight"],
                                       style_weight=o["style_weight"],
@@ -242,8 +260,6 @@ def run_optimization(jobs, job, network, previews=10):
         if e.image is not None:
             save_png(run.picture(e.image), job.path("result.png"))
         return
-    finally:
-        job.content = job.style = None
     if last is not None:
         with jobs.compute.urgent():
             save_png(run.picture(last.image), job.path("result.png"))
