@@ -74,6 +74,20 @@ def conv_channels(arch, name):
     return CHANNELS[int(re.search(r"\d", name).group()) - 1]
 
 
+def min_input_side(layers):
+    """The smallest image side on which a VGG reaches every one of `layers`.
+
+    Each 2x2 pooling halves the side, rounding down, and needs 2 pixels, so a
+    layer of block b (after b - 1 poolings; pool b after b) needs ``2**(b-1)``
+    pixels: 16 for relu5_1, 8 for relu4_3. An unknown name is an :class:`Error`.
+    """
+    def poolings(name):
+        layer_index("vgg19", name)  # VGG19's names hold VGG16's
+        block = int(re.search(r"\d", name).group())
+        return block - (0 if name.startswith("pool") else 1)
+    return 2 ** max(poolings(n) for n in layers)
+
+
 def conv_indices(arch):
     """Indices of the convolutions, in order (13 for VGG16, 16 for VGG19)."""
     return [i for i, n in enumerate(layer_names(arch)) if n.startswith("conv")]

@@ -157,6 +157,16 @@ def fit_size(wh, size, *, upscale=True):
     return (size, short) if w >= h else (short, size)
 
 
+def size_for_side(wh, side):
+    """The smallest `size` at which :func:`resize_max_side` gives an image of size
+    `wh` both sides of at least `side` pixels."""
+    w, h = wh
+    size = max(side, -(-max(w, h) * (2 * side - 1) // (2 * min(w, h))))  # the rounding's bound
+    while min(fit_size(wh, size)) < side:  # pragma: no cover - the bound is exact
+        size += 1
+    return size
+
+
 def resize_to(img, width, height):
     """Resize ``img`` to exactly ``width`` x ``height`` px (LANCZOS; aspect may change)."""
     new = (_check_size(width, "width"), _check_size(height, "height"))

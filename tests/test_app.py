@@ -347,3 +347,15 @@ def test_the_optimization_queue_is_bounded(params, work, tmp_path):
         assert len(os.listdir(work)) == 2  # the refused job left nothing
     assert _wait(c, first["id"])[-1]["status"] == "done"
     assert _wait(c, second["id"])[-1]["status"] == "done"
+
+
+def test_a_photo_too_narrow_for_the_network_fails_with_the_reason(params, work, tmp_path):
+    c = create_app(str(work), network="vgg16-random").test_client()
+    form = {"photo": (open(make_photo(tmp_path / "strip.png", 200, 20), "rb"), "strip.png"),
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png"),
+            "size": "64", "iterations": "1"}
+    job = c.post("/api/optimize", data=form, headers=H).get_json()
+    done = _wait(c, job["id"])[-1]
+    assert done["status"] == "error" and "internal error" not in done["message"], done
+    assert "'strip.png'" in done["message"] and "at least 16 px" in done["message"], done
+    assert str(work) not in done["message"]

@@ -225,3 +225,40 @@ def test_sigterm_saves_like_ctrl_c(photo, painting, tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert out.exists() and "interrupted after" in err
+
+
+def _noise(path, w, h):
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (h, w, 3), np.uint8)).save(path)
+    return str(path)
+
+
+def test_an_image_too_narrow_for_the_pooling_names_the_size_it_needs(photo, painting, tmp_path,
+                                                                     capsys):
+    import re
+
+    from gluon_style import gatys
+    narrow = _noise(tmp_path / "narrow.jpg", 640, 128)
+    out = tmp_path / "o.png"
+    base = ["--output", str(out), "--iterations", "1", "--network", "vgg16-random", "--quiet"]
+
+    def needed(argv):
+        code, _, err = run(argv + base, capsys)
+        assert code == 2 and err.count("\n") == 1 and not out.exists(), err
+        return err, int(re.search(r"a size of at least (\d+)", err).group(1))
+
+    err, size = needed(["--content", narrow, "--style", painting, "--size", "64", "--scales", "1"])
+    assert "content image '%s' (640x128) is 64x13 at size 64" % narrow in err, err
+    assert "at least 16 px (up to relu5_1)" in err, err
+    assert needed(["--content", narrow, "--style", painting, "--size", str(size - 1),
+                   "--scales", "1"])[1] == size
+    assert run(["--content", narrow, "--style", painting, "--size", str(size),
+                "--scales", "1"] + base, capsys)[0] == 0  # the size it names is enough
+    assert Image.open(out).size == (78, 16)
+    out.unlink()
+    err, total = needed(["--content", narrow, "--style", painting, "--size", "256",
+                         "--scales", "3"])  # 64x13 at the first scale
+    assert "64x13 at size 64" in err and "with 3 scales" in err, err
+    assert gatys.scale_sizes(total - 1, 3)[0] < size <= gatys.scale_sizes(total, 3)[0]
+    err, _ = needed(["--content", photo, "--style", _noise(tmp_path / "thin.jpg", 3000, 90),
+                     "--size", "64", "--scales", "1"])
+    assert "style image '%s' (3000x90) is 64x2 at size 64" % (tmp_path / "thin.jpg") in err, err

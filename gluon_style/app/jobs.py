@@ -38,7 +38,15 @@ def check_upload(path, name, role, max_pixels=None):
     try:
         return images.load_image(path, role=role, max_pixels=max_pixels)
     except Error as e:
-        raise Error(str(e).replace("'%s'" % path, "'%s'" % name)) from None
+        raise Error(shown_names(str(e), [(path, name)])) from None
+
+
+def shown_names(message, uploads):
+    """`message` with the server path of each ``(path, client's name, ...)`` upload
+    replaced by the client's file name."""
+    for path, name, *_ in uploads:
+        message = message.replace("'%s'" % path, "'%s'" % name)
+    return message
 
 
 class Busy(Error):
@@ -228,21 +236,12 @@ def blend(content, styled, strength):
 
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
-    ``preview.png``, the result in ``result.png``. ``job.uploads`` are the
-    (path, client's name, role) of its photo and painting, decoded only now: a
-    queued job holds no pictures."""
-    from .. import gatys
+    ``preview.png``, the result in ``result.png``."""
     from ..optimizer import NonFiniteLoss
-    o = job.options
     last = None
     try:
         with jobs.compute.step():
-            content, style = (check_upload(*upload) for upload in job.uploads)
-            run = gatys.stylize_steps(content, style, size=o["size"],
-                                      iterations=o["iterations"],
-                                      content_weight=o["content_weight"],
-                                      style_weight=o["style_weight"],
-                                      preserve_colors=o["preserve_colors"], network=network)
+            run = _start(job, network)
         job.total = run.total
         every = max(1, run.total // previews)
         while not job.cancelled:
@@ -265,3 +264,18 @@ def run_optimization(jobs, job, network, previews=10):
             save_png(run.picture(last.image), job.path("result.png"))
     if job.cancelled:
         job.message = "stopped at iteration %d of %d" % (job.step, job.total)
+
+
+def _start(job, network):
+    """The job's :func:`gatys.stylize_steps` on its upload files (``job.uploads``, the
+    (path, client's name, role) of its photo and painting: a queued job holds no
+    pictures); its errors name the client's files."""
+    from .. import gatys
+    o = job.options
+    try:
+        return gatys.stylize_steps(*(path for path, *_ in job.uploads), size=o["size"],
+                                   iterations=o["iterations"], content_weight=o["content_weight"],
+                                   style_weight=o["style_weight"],
+                                   preserve_colors=o["preserve_colors"], network=network)
+    except Error as e:
+        raise Error(shown_names(str(e), job.uploads)) from None
