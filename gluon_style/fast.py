@@ -12,6 +12,7 @@ ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
 import json
 import os
+import re
 import sys
 
 import mxnet as mx
@@ -24,6 +25,17 @@ from .transformer import VARIANTS, load_weights, transformer_net
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+#: a style's name names its files (NAME.params, NAME.jpg, checkpoints/NAME/): letters,
+#: digits and ``_-.``, not starting with a dot
+STYLE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
+def check_style_name(name):
+    """Return `name` if it is a plain style name (:data:`STYLE_NAME`), else raise :class:`Error`."""
+    if not isinstance(name, str) or not STYLE_NAME.fullmatch(name):
+        raise Error("style name %r: use letters, digits and _-. only, not starting with a dot, "
+                    "at most 100 characters (it names files)" % (name,))
+    return name
 
 
 def sha256_file(path):
@@ -69,6 +81,7 @@ def list_styles():
 
 def register_style(directory, name, params_file, **entry):
     """Add (or replace) `name` in `directory`'s manifest, with the file's sha256."""
+    check_style_name(name)
     manifest = read_manifest(directory)
     manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
                                     sha256=sha256_file(params_file), format=FORMAT_VERSION)

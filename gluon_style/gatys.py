@@ -243,7 +243,7 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
             options["network"] = store.resolve(network)
         try:
             return ScaledRun(content, style, sizes, counts, init, options)
-        except TooNarrow as e:  # at the first scale, the smallest
+        except features.TooNarrow as e:  # at the first scale, the smallest
             raise _too_narrow_over_scales(e, scales) from None
     iterations = counts[0]
     if isinstance(init, str) and init not in INITS and not _looks_like_path(init):
@@ -255,7 +255,7 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
         np.random.seed(int(seed))
     original = _as_image(content, "content image")
     layers = _all_layers(style_layers, content_layers)
-    _check_reach(original, content, "content image", size, layers)
+    features.check_reach(original, content, "content image", size, layers)
     content_img = images.resize_max_side(original, size)
     masks = [] if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
     regions = [_mask_tensor(m, original.size, content_img.size, ctx) for m in masks]
@@ -272,7 +272,7 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     style_imgs = []
     for s in styles:
         img = _as_image(s, "style image")
-        _check_reach(img, s, "style image", size, layers, style_scale)
+        features.check_reach(img, s, "style image", size, layers, style_scale)
         style_imgs.append(images.resize_max_side(img, style_size))
     if preserve_colors not in color.PRESERVE_COLORS:
         raise Error("unknown preserve-colors mode %r (valid: %s)"
@@ -329,45 +329,15 @@ def _all_layers(style_layers, content_layers):
     return list(style_layers or features.DEFAULT_STYLE_LAYERS) + list(contents)
 
 
-class TooNarrow(Error):
-    """An image too narrow at the run's size for VGG's poolings; ``needed`` is the
-    smallest size that would do."""
-
-    def __init__(self, problem, needed, advice):
-        super().__init__("%s: %s" % (problem, advice % needed))
-        self.problem, self.needed = problem, needed
-
-
-def _check_reach(img, source, role, size, layers, scale=1.0):
-    """Refuse an image that is too narrow at ``size * scale`` for VGG's poolings to
-    reach `layers` (MXNet would fail inside the network)."""
-    need = features.min_input_side(layers)
-    at = size if scale == 1 else max(images.MIN_SIDE, round(size * scale))
-    w, h = images.fit_size(img.size, at)
-    if min(w, h) >= need:
-        return
-    side = images.size_for_side(img.size, need)
-    needed = size
-    while max(images.MIN_SIDE, round(needed * scale)) < side:
-        needed += 1
-    deepest = max(layers, key=lambda name: features.min_input_side([name]))
-    where = role if hasattr(source, "convert") else images._where(role, source)
-    raise TooNarrow("%s (%dx%d) is %dx%d at %s %d; the loss network's poolings need both "
-                    "sides at least %d px (up to %s)" % (
-                        where, img.size[0], img.size[1], w, h,
-                        "size" if scale == 1 else "the style's size", at, need, deepest),
-                    needed, "it needs a size of at least %d" + (
-                        "" if scale == 1 else " (times the style scale %g)" % scale))
-
-
 def _too_narrow_over_scales(e, scales):
     """`e` of a coarse-to-fine run's first scale, said in terms of the whole run."""
     if isinstance(scales, (list, tuple)):
-        return TooNarrow(e.problem, e.needed, "the first scale size must be at least %d")
+        return features.TooNarrow(e.problem, e.needed,
+                                  "the first scale size must be at least %d")
     size = e.needed
     while scale_sizes(size, scales)[0] < e.needed:
         size += 1
-    return TooNarrow(e.problem, size, "it needs a size of at least %%d with %d scales, or "
+    return features.TooNarrow(e.problem, size, "it needs a size of at least %%d with %d scales, or "
                      "fewer scales" % scales)
 
 

@@ -56,8 +56,13 @@ def typed(kind, noun, ok, requirement):
 
 
 _positive_int = typed(int, "a whole number", lambda v: v >= 1, "must be positive")
+_nonneg_int = typed(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
+_seed = typed(int, "a whole number", lambda v: 0 <= v < 2 ** 32, "must be in 0..4294967295")
 _nonneg_float = typed(float, "a number", lambda v: 0 <= v < float("inf"),
                       "must be a finite number >= 0")
+_positive_float = typed(float, "a number", lambda v: 0 < v < float("inf"),
+                        "must be a finite number > 0")
+_fraction = typed(float, "a number", lambda v: 0 < v <= 1, "must be above 0 and at most 1")
 
 
 def _setup_logging(quiet):
@@ -96,7 +101,7 @@ def optimize_parser(preset="default"):
     p.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
                    default=dflt("style_blend"),
                    help="one weight per style image: their Gram matrices are mixed (default: equal)")
-    p.add_argument("--style-scale", type=float, default=dflt("style_scale"),
+    p.add_argument("--style-scale", type=_positive_float, default=dflt("style_scale"),
                    help="style size relative to --size: above 1 gives larger strokes "
                         "(default %(default)s)")
     p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
@@ -124,10 +129,10 @@ def optimize_parser(preset="default"):
                         "the last result (default %(default)s)")
     p.add_argument("--optimizer", choices=optimizer.METHODS, default=dflt("method"),
                    help="default %(default)s")
-    p.add_argument("--lr", type=float, default=dflt("lr"),
+    p.add_argument("--lr", type=_positive_float, default=dflt("lr"),
                    help="learning rate (default per optimizer: %s)"
                    % ", ".join("%s %g" % kv for kv in optimizer.DEFAULT_LR.items()))
-    p.add_argument("--lr-decay", type=float, default=dflt("lr_decay"),
+    p.add_argument("--lr-decay", type=_fraction, default=dflt("lr_decay"),
                    help="multiply the learning rate by this ... (default %(default)s)")
     p.add_argument("--lr-decay-every", type=_positive_int, default=dflt("lr_decay_every"),
                    help="... every this many iterations (default: 40%% of --iterations)")
@@ -157,7 +162,7 @@ def optimize_parser(preset="default"):
                         "cache, else the offline VGG16)" % ", ".join(store.NETWORKS))
     p.add_argument("--pooling", choices=features.POOLINGS, default=dflt("pooling"))
     p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
-    p.add_argument("--seed", type=int, default=dflt("seed"))
+    p.add_argument("--seed", type=_seed, default=dflt("seed"))
     p.add_argument("--save-every", type=_positive_int, metavar="N",
                    help="also save the image every N iterations as OUTPUT_<iteration>")
     p.add_argument("--plot", nargs="?", const="", metavar="PATH",
@@ -290,7 +295,7 @@ def train_parser():
             ("image_size", _positive_int, "side of the training crops"),
             ("style_size", _positive_int, "longer side of the style image (default: image size)"),
             ("batch_size", _positive_int, "photos per step"),
-            ("lr", float, "Adam learning rate"),
+            ("lr", _positive_float, "Adam learning rate"),
             ("style_weight", _nonneg_float, "weight of the (normalized) style error"),
             ("content_weight", _nonneg_float, "weight of the (normalized) content error"),
             ("tv_weight", _nonneg_float, "total-variation weight"),
@@ -298,12 +303,12 @@ def train_parser():
             ("network", str, "loss network: auto, vgg16, vgg16-hed or a .params file"),
             ("checkpoint_dir", str, "where checkpoints go (one folder per name)"),
             ("checkpoint_every", _positive_int, "steps between checkpoints"),
-            ("seed", int, "seeds initialization, photo order and crops"),
+            ("seed", _seed, "seeds initialization, photo order and crops"),
             ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
             ("micro_batch", _positive_int, "images per forward/backward pass, gradients summed "
                                            "over a step's passes (less memory; on a GPU use "
                                            "the batch size)"),
-            ("workers", int, "DataLoader worker processes"),
+            ("workers", _nonneg_int, "DataLoader worker threads"),
             ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
         d = default(fn, opt)
         p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
@@ -340,19 +345,20 @@ def run_train(argv):
     from .train import StyleTrainer
     from .transformer import STORE_DTYPE, save_weights
 
+    fast.check_style_name(args.name)  # it names files: before anything is read or written
     images.load_image(args.style, role="style image")
-    try:
-        os.makedirs(args.params_dir, exist_ok=True)
-    except OSError as e:
-        raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
-    out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
-                                   inputs=[args.style], role="style params", extensions=(".params",))
     opts = {k: getattr(args, k) for k in (
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
         "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
         "network", "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch",
         "workers", "init_from")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
+    try:
+        os.makedirs(args.params_dir, exist_ok=True)
+    except OSError as e:
+        raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
+    out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
+                                   inputs=[args.style], role="style params", extensions=(".params",))
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)
     t0 = time.perf_counter()
@@ -362,9 +368,10 @@ def run_train(argv):
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        trainer.save_checkpoint()
-        print("interrupted at step %d; checkpoint in %s (continue with --resume)"
-              % (trainer.step, trainer.dir), file=sys.stderr)
+        saved = trainer.stop()
+        print("interrupted before the first step finished; nothing written" if saved is None
+              else "interrupted at step %d; checkpoint in %s (continue with --resume)"
+              % (saved, trainer.dir), file=sys.stderr)
         return 130
     bar.close()
     with images.atomic_path(out, role="style params") as tmp:
