@@ -342,6 +342,7 @@ def run_train(argv):
     from tqdm import tqdm
 
     from . import fast, images
+    from .runtime import interrupts_held
     from .train import StyleTrainer
     from .transformer import STORE_DTYPE, save_weights
 
@@ -374,15 +375,17 @@ def run_train(argv):
               % (saved, trainer.dir), file=sys.stderr)
         return 130
     bar.close()
-    with images.atomic_path(out, role="style params") as tmp:
-        save_weights(trainer.net, tmp)
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
                init_from=trainer.config["init_from"] and _shown_path(trainer.config["init_from"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
-    thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
-    fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
-                        dtype=STORE_DTYPE, training=cfg, credit=args.credit, thumbnail=os.path.basename(thumb))
+    with interrupts_held():  # the style's files and its manifest entry go together
+        with images.atomic_path(out, role="style params") as tmp:
+            save_weights(trainer.net, tmp)
+        thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
+        fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
+                            dtype=STORE_DTYPE, training=cfg, credit=args.credit,
+                            thumbnail=os.path.basename(thumb))
     if args.plot:
         from .plot import loss_figure
         loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)
@@ -433,13 +436,19 @@ def run_fast(argv):
     style = fast.load_style(args.model, ctx=parse_ctx(args.ctx)[0])
     t0 = time.perf_counter()
     done = 0
-    with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
-              file=sys.stderr) as bar:
-        for _ in fast.stylize_files(style, inputs, outputs, max_size=args.max_size):
-            done += 1
-            bar.update(1)
-    seconds = time.perf_counter() - t0
     where = outputs[0] if len(outputs) == 1 else args.output
+    try:
+        with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
+                  file=sys.stderr) as bar:
+            for _ in fast.stylize_files(style, inputs, outputs, max_size=args.max_size):
+                done += 1
+                bar.update(1)
+    except KeyboardInterrupt:  # every output is written whole or not at all
+        print("interrupted; wrote %d of %d images in %s (each whole; the others not at all)"
+              % (done, len(inputs), where) if done else "interrupted; nothing written",
+              file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - t0
     print("wrote %s (%d image%s) in %.2f s, %.3f s/image"
           % (where, done, "" if done == 1 else "s", seconds, seconds / max(done, 1)))
     return 0
@@ -553,7 +562,8 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None):
-    """Run the CLI; returns the exit status.
+    """Run the CLI; returns the exit status: 0, 2 for a user error (one line), 130
+    when interrupted.
 
     SIGTERM is handled like Ctrl-C (what there is gets saved), so a run sent to
     the background can be stopped cleanly with ``kill``.
@@ -568,6 +578,9 @@ def main(argv=None):
     except Error as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before a command had anything to save
+        print("interrupted; nothing written", file=sys.stderr)
+        return 130
 
 
 def main_exit():

@@ -262,3 +262,32 @@ def test_an_image_too_narrow_for_the_pooling_names_the_size_it_needs(photo, pain
     err, _ = needed(["--content", photo, "--style", _noise(tmp_path / "thin.jpg", 3000, 90),
                      "--size", "64", "--scales", "1"])
     assert "style image '%s' (3000x90) is 64x2 at size 64" % (tmp_path / "thin.jpg") in err, err
+
+
+def test_sigterm_before_the_first_iteration_is_a_clean_stop(photo, painting, tmp_path, capsys,
+                                                            monkeypatch):
+    import signal
+
+    from gluon_style import gatys
+    real = gatys.stylize_steps
+
+    @functools.wraps(real)
+    def stopped(*a, **kw):
+        run = real(*a, **kw)
+
+        def steps():  # SIGTERM while the first iteration runs
+            signal.raise_signal(signal.SIGTERM)
+            yield from run
+        return gatys.Run(steps(), run.total, run._finish)
+
+    monkeypatch.setattr(gatys, "stylize_steps", stopped)
+    out = tmp_path / "o.png"
+    monkeypatch.setattr(sys, "argv", ["gluon_style.transfer"] + fast_argv(photo, painting, out))
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        code = transfer.main()  # the real command line: SIGTERM is handled like Ctrl-C
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1 and "interrupted" in err, err
+    assert "nothing written" in err and not out.exists()

@@ -170,3 +170,28 @@ def _palette_distance(img, palette, n=3000):
     px = img.reshape(-1, 3)
     d = ((px[:, None, :] - palette[None, :, :]) ** 2).sum(-1)
     return np.sqrt(d.min(1)).mean()
+
+
+def test_an_interrupted_folder_run_says_what_it_wrote(params_dir, tmp_path, capsys, monkeypatch):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(5):
+        make_photo(src / ("p%d.png" % i), 40 + 8 * i, 30)  # sizes differ: one image per batch
+    real, saves = Image.Image.save, []
+
+    def save(img, fp, *args, **kwargs):  # Ctrl-C while the third output is being written
+        saves.append(fp)
+        if len(saves) == 3:
+            fp.write(b"half an image")
+            raise KeyboardInterrupt
+        return real(img, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
+                          "--quiet"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1, err
+    assert "interrupted" in err and "wrote 2 of 5 images" in err and str(out) in err, err
+    written = sorted(os.listdir(out))
+    assert len(written) == 2 and all(Image.open(out / f).size[1] == 30 for f in written)
