@@ -21,7 +21,7 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, load_weights, transformer_net
+from .transformer import VARIANTS, load_weights, read_weights, transformer_net
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -58,16 +58,46 @@ def params_dirs():
 
 
 def read_manifest(directory):
+    """The manifest of a params folder (an empty one if there is none), checked:
+    anything but ``{"styles": {NAME: {"file": ..., "sha256": ..., ...}}}`` is an
+    :class:`Error` naming the manifest and the entry."""
     path = os.path.join(directory, MANIFEST)
     if not os.path.exists(path):
         return {"format": FORMAT_VERSION, "styles": {}}
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
-        manifest["styles"]
-    except (ValueError, KeyError, TypeError):
-        raise Error("style manifest %s is damaged" % path)
+    except OSError as e:
+        raise Error("style manifest %s: cannot read it (%s)" % (path, e.strerror)) from None
+    except ValueError:
+        raise Error("style manifest %s is damaged (not JSON)" % path) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise Error("style manifest %s: %s" % (path, problem))
     return manifest
+
+
+def _manifest_problem(manifest):
+    """What is wrong with a manifest's shape, or None."""
+    if not isinstance(manifest, dict) or "styles" not in manifest:
+        return 'has no "styles"'
+    if not isinstance(manifest["styles"], dict):
+        return '"styles" is not an object of named entries'
+    for name, entry in manifest["styles"].items():
+        if not isinstance(entry, dict):
+            return "entry %r is not an object" % name
+        for key in ("file", "sha256"):
+            if key not in entry:
+                return 'entry %r has no "%s"' % (name, key)
+        file = entry["file"]
+        if not isinstance(file, str) or not file or os.path.basename(file) != file \
+                or file in (os.curdir, os.pardir) or "\\" in file:
+            return 'entry %r: "file" must be a file name in the manifest\'s folder, got %r' % (
+                name, file)
+        if not isinstance(entry["sha256"], str) or not re.fullmatch("[0-9a-f]{64}",
+                                                                    entry["sha256"]):
+            return 'entry %r: "sha256" is not a sha256 digest' % name
+    return None
 
 
 def list_styles():
@@ -143,6 +173,10 @@ def load_style(model, *, ctx=None):
     """Load a trained style by name (see :func:`list_styles`) or ``.params`` path."""
     ctx = ctx or default_ctx()
     path, variant, entry = _resolve(model)
+    try:
+        read_weights(path)  # a file MXNet cannot read is that, whatever the variant
+    except Error as e:
+        raise Error("model %s: %s" % (path, e)) from None
     errors = []
     for v in ([variant] if variant else VARIANTS):
         net = transformer_net(v)

@@ -195,3 +195,61 @@ def test_an_interrupted_folder_run_says_what_it_wrote(params_dir, tmp_path, caps
     assert "interrupted" in err and "wrote 2 of 5 images" in err and str(out) in err, err
     written = sorted(os.listdir(out))
     assert len(written) == 2 and all(Image.open(out / f).size[1] == 30 for f in written)
+
+
+@pytest.mark.parametrize("change, expect", [
+    (lambda m: m.update(styles=[m["styles"]]), "\"styles\" is not an object"),
+    (lambda m: m["styles"].update(dots="dots.params"), "entry 'dots' is not an object"),
+    (lambda m: m["styles"]["dots"].pop("sha256"), "entry 'dots' has no \"sha256\""),
+    (lambda m: m["styles"]["dots"].pop("file"), "entry 'dots' has no \"file\""),
+    (lambda m: m["styles"]["dots"].update(file="../dots.params"), "entry 'dots': \"file\" "),
+    (lambda m: m["styles"]["dots"].update(sha256=7), "entry 'dots': \"sha256\" "),
+    (lambda m: m.clear(), "has no \"styles\""),
+])
+def test_a_manifest_of_the_wrong_shape_is_one_line(params_dir, tmp_path, capsys, change, expect):
+    path, photo = params_dir / "manifest.json", make_photo(tmp_path / "p.png")
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(Error) as e:
+        fast.list_styles()
+    assert str(e.value).startswith("style manifest %s: " % path) and expect in str(e.value)
+    for argv in (["styles"], ["fast", "--model", "dots", "--content", photo, "--output",
+                              str(tmp_path / "o.png")]):
+        assert transfer.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and expect in err, err
+    path.write_text("[]")
+    with pytest.raises(Error, match="has no \"styles\""):
+        fast.list_styles()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "noise", "empty dict"])
+def test_a_damaged_params_file_gets_our_own_one_line_message(params_dir, tmp_path, damage,
+                                                             capsys):
+    import mxnet as mx
+    path = tmp_path / "bad.params"
+    whole = (params_dir / "dots.params").read_bytes()
+    if damage == "truncated":
+        path.write_bytes(whole[:len(whole) // 2])
+    elif damage == "noise":
+        path.write_bytes(np.random.RandomState(0).bytes(4000))
+    else:
+        mx.nd.save(str(path), {})
+    with pytest.raises(Error) as e:
+        fast.load_style(str(path))
+    msg = str(e.value)
+    assert msg.startswith("model %s: " % path) and "Traceback" not in msg and "\n" not in msg
+    assert ("not an MXNet parameter file" if damage != "empty dict" else "no parameters") in msg
+    code = transfer.main(["fast", "--model", str(path), "--content", make_photo(tmp_path / "p.png"),
+                          "--output", str(tmp_path / "o.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_transformer_of_the_other_variant_is_named(params_dir):
+    from gluon_style import transformer
+    with pytest.raises(Error, match="parameter down1.weight has shape \\(16, 3, 9, 9\\); the "
+                                    "full network's is \\(32, 3, 9, 9\\)"):
+        transformer.load_weights(transformer.transformer_net("full"),
+                                 str(params_dir / "dots.params"))
