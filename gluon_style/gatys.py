@@ -402,6 +402,8 @@ class ScaledRun:
         while True:
             try:
                 step = next(self._run)
+            except optimizer.NonFiniteLoss as e:  # in the numbering of the whole run
+                raise e.after(self._offset) from None
             except StopIteration:
                 if self._scale + 1 == len(self.sizes) or self._last is None:
                     raise

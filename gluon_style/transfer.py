@@ -250,10 +250,10 @@ def run_optimize(argv):
                 frames.append(steps.picture(step.image))
     except NonFiniteLoss as e:
         bar.close()
-        if e.step > 0:
-            images.save_image(steps.picture(e.image), output)
-            raise Error("%s; wrote %s" % (e, output))
-        raise
+        if e.step == 0:
+            raise Error("%s (the starting image's loss); nothing written" % e) from None
+        images.save_image(steps.picture(e.image), output)
+        raise Error("%s; wrote %s (the image of iteration %d)" % (e, output, e.step)) from None
     except KeyboardInterrupt:
         bar.close()
         if image is None:

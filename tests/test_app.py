@@ -359,3 +359,19 @@ def test_a_photo_too_narrow_for_the_network_fails_with_the_reason(params, work, 
     assert done["status"] == "error" and "internal error" not in done["message"], done
     assert "'strip.png'" in done["message"] and "at least 16 px" in done["message"], done
     assert str(work) not in done["message"]
+
+
+def test_inf_at_the_first_iteration_is_an_error_with_no_result(params, work, tmp_path,
+                                                                monkeypatch):
+    from gluon_style import optimizer
+    real = optimizer._evaluate
+    monkeypatch.setattr(optimizer, "_evaluate",
+                        lambda f, x: dict(real(f, x), total=float("inf")))
+    c = create_app(str(work), network="vgg16-random").test_client()
+    form = {"photo": (open(make_photo(tmp_path / "p.png"), "rb"), "p.png"),
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png"),
+            "size": "32", "iterations": "2"}
+    done = _wait(c, c.post("/api/optimize", data=form, headers=H).get_json()["id"])[-1]
+    assert done["status"] == "error" and done["result"] is None, done
+    assert done["message"].startswith("loss became inf at iteration 1") and "kept" not in \
+        done["message"], done

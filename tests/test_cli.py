@@ -92,6 +92,42 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
     assert "interrupted after 2 iterations" in err and "--init" in err
 
 
+def _nan_at(monkeypatch, call, value=float("nan")):
+    """The loss is `value` at the `call`-th evaluation."""
+    from gluon_style import optimizer
+    real, calls = optimizer._evaluate, []
+
+    def sometimes_nan(loss_fn, x):
+        calls.append(1)
+        losses = real(loss_fn, x)
+        if len(calls) == call:
+            losses["total"] = value
+        return losses
+
+    monkeypatch.setattr(optimizer, "_evaluate", sometimes_nan)
+
+
+def test_inf_at_the_first_iteration_writes_nothing_and_says_so(photo, painting, tmp_path,
+                                                               capsys, monkeypatch):
+    _nan_at(monkeypatch, 1, float("inf"))
+    out = tmp_path / "o.png"
+    code, _, err = run(fast_argv(photo, painting, out, 5), capsys)
+    assert code == 2 and err.count("\n") == 1 and not out.exists(), err
+    assert "loss became inf at iteration 1" in err and "nothing written" in err, err
+    assert "kept" not in err
+
+
+def test_nan_at_the_start_of_a_scale_keeps_the_last_scales_image(photo, painting, tmp_path,
+                                                                  capsys, monkeypatch):
+    _nan_at(monkeypatch, 3)  # gd evaluates once per iteration: the second scale's first
+    out = tmp_path / "o.png"
+    argv = fast_argv(photo, painting, out, 2) + ["--optimizer", "gd", "--scales", "16", "24"]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "loss became nan at iteration 3; wrote %s (the image of iteration 2)" % out in err, err
+    assert Image.open(out).size == (24, 20)
+
+
 def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monkeypatch):
     from gluon_style import optimizer
     real = optimizer._evaluate

@@ -255,9 +255,11 @@ def run_optimization(jobs, job, network, previews=10):
                     save_png(run.picture(step.image), job.path("preview.png"))
                     job.preview_step = step.step
     except NonFiniteLoss as e:
-        job.message = str(e)
-        if e.image is not None:
+        if e.step == 0:
+            job.status, job.message = "error", "%s (the starting image's loss); no result" % e
+        else:
             save_png(run.picture(e.image), job.path("result.png"))
+            job.message = "%s; the result is the image of iteration %d" % (e, e.step)
         return
     if last is not None:
         with jobs.compute.urgent():
