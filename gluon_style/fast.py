@@ -21,7 +21,7 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, load_weights, read_weights, transformer_net
+from .transformer import MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -190,6 +190,55 @@ def load_style(model, *, ctx=None):
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
 
 
+def load_content(path, max_size=None):
+    """A content image shrunk to `max_size` (None: as it is); :class:`Error` naming the
+    file if it cannot be read or is then too small for the transformer."""
+    img = images.load_image(path, role="content image")
+    if not max_size:
+        return img
+    w, h = images.fit_size(img.size, max_size, upscale=False)
+    if min(w, h) < MIN_SIDE:
+        raise Error("%s (%dx%d) is %dx%d at max size %d; the transformer needs both sides at "
+                    "least %d px: a max size of at least %d"
+                    % (images._where("content image", path), img.size[0], img.size[1], w, h,
+                       max_size, MIN_SIDE, images.size_for_side(img.size, MIN_SIDE)))
+    return images.resize_max_side(img, max_size, upscale=False)
+
+
+def output_paths(inputs, top, output):
+    """Where :func:`stylize_files` writes a folder's images: the same relative paths under
+    `output`, as PNG for a format that is read but not written (GIF). Two inputs
+    with one output name are an :class:`Error`."""
+    outputs, seen = [], {}
+    for path in inputs:
+        stem, ext = os.path.splitext(os.path.relpath(path, top))
+        out = os.path.join(output, stem + (ext if ext.lower() in images.WRITE_EXTENSIONS
+                                           else ".png"))
+        if out in seen:
+            raise Error("content images %s and %s would both be written as %s; rename one"
+                        % (seen[out], path, out))
+        seen[out] = path
+        outputs.append(out)
+    return outputs
+
+
+def check_contents(inputs, max_size=None, *, role="content folder", top=None, most=10):
+    """Check every input with :func:`load_content` before anything is written: an
+    :class:`Error` naming each bad one (the first `most`) and how many there are."""
+    bad = []
+    for path in inputs:
+        try:
+            load_content(path, max_size)
+        except Error as e:
+            bad.append(str(e))
+    if bad and len(inputs) == 1:
+        raise Error(bad[0])
+    if bad:
+        raise Error("%s%d of %d images cannot be used, nothing written: %s%s" % (
+            "" if top is None else images._where(role, top) + ": ", len(bad), len(inputs),
+            "; ".join(bad[:most]), "; and %d more" % (len(bad) - most) if len(bad) > most else ""))
+
+
 def stylize_files(style, inputs, outputs, *, max_size=None):
     """Stylize each input file to its output file; yields the output paths.
 
@@ -197,9 +246,7 @@ def stylize_files(style, inputs, outputs, *, max_size=None):
     """
     groups, held = {}, 0
     for src, dst in zip(inputs, outputs):
-        img = images.load_image(src, role="content image")
-        if max_size:
-            img = images.resize_max_side(img, max_size, upscale=False)
+        img = load_content(src, max_size)
         groups.setdefault(img.size, []).append((img, dst))
         held += 1
         if len(groups[img.size]) == 4:

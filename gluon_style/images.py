@@ -24,7 +24,9 @@ STD = (0.229, 0.224, 0.225)
 MIN_SIDE = 16
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
             ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-IMAGE_EXTENSIONS = WRITE_EXTENSIONS = tuple(_FORMATS)  # read and written alike
+WRITE_EXTENSIONS = tuple(_FORMATS)
+#: what a folder is searched for: the formats written, and GIF (its first frame), read only
+IMAGE_EXTENSIONS = WRITE_EXTENSIONS + (".gif",)
 _LANCZOS = getattr(Image, "Resampling", Image).LANCZOS
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError,
                   struct.error, zlib.error)

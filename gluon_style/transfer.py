@@ -421,12 +421,11 @@ def run_fast(argv):
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
-        rel = [os.path.relpath(p, args.content) for p in inputs]
-        outputs = [os.path.join(args.output, r) for r in rel]
+        outputs = fast.output_paths(inputs, args.content, args.output)
     else:
         inputs, outputs = [args.content], [args.output]
-    for path in inputs:  # every input is checked before anything is written
-        images.load_image(path, role="content image")
+    # every input is checked before anything is written, and every bad one named
+    fast.check_contents(inputs, args.max_size, top=args.content if folder else None)
     for d in sorted({os.path.dirname(o) for o in outputs}) if folder else ():
         try:
             os.makedirs(d, exist_ok=True)

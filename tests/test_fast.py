@@ -253,3 +253,46 @@ def test_a_transformer_of_the_other_variant_is_named(params_dir):
                                     "full network's is \\(32, 3, 9, 9\\)"):
         transformer.load_weights(transformer.transformer_net("full"),
                                  str(params_dir / "dots.params"))
+
+
+def test_a_folder_run_takes_gifs_and_names_every_bad_file(params_dir, tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    make_photo(src / "a.png", 40, 30)
+    Image.open(make_photo(tmp_path / "g.png", 36, 28)).convert("P").save(src / "sub" / "b.gif")
+    (src / "z.jpg").write_text("not an image")
+    make_photo(src / "y.png", 40, 30)
+    (src / "y.png").write_bytes((src / "y.png").read_bytes()[:-40])  # truncated
+    argv = ["fast", "--model", "dots", "--content", str(src), "--output", str(out), "--quiet"]
+    assert transfer.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2 of 4 images" in err, err
+    assert "z.jpg" in err and "y.png" in err and "b.gif" not in err, err
+    assert not out.exists()
+    os.remove(src / "z.jpg")
+    os.remove(src / "y.png")
+    assert transfer.main(argv) == 0
+    assert "2 images" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["a.png", "sub"]
+    with Image.open(out / "sub" / "b.png") as gif_out:  # GIF is read, not written: PNG
+        assert gif_out.format == "PNG" and gif_out.size == (36, 28)
+    make_photo(src / "sub" / "b.png", 40, 30)  # two inputs, one output name
+    assert transfer.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "b.gif" in err and "b.png" in err, err
+
+
+def test_a_max_size_too_small_for_the_transformer_names_the_file(params_dir, tmp_path, capsys):
+    photo = make_photo(tmp_path / "wide.png", 96, 20)
+    for content in (photo, str(tmp_path)):
+        code = transfer.main(["fast", "--model", "dots", "--content", content, "--output",
+                              str(tmp_path / ("o.png" if content == photo else "out")),
+                              "--max-size", "20"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert "wide.png" in err and "20x4" in err and "at least 5 px" in err, err
+        assert "a max size of at least 22" in err, err  # 22x5
+    with pytest.raises(Error, match="wide.png"):
+        list(fast.stylize_files(fast.load_style("dots"), [photo], [str(tmp_path / "o.png")],
+                                max_size=20))
+    assert not (tmp_path / "o.png").exists()
