@@ -12,7 +12,7 @@ import mxnet as mx
 import numpy as np
 
 from . import color, features, images, optimizer, store
-from .errors import Error
+from .errors import Error, check_real, check_whole
 from .losses import PerceptualLoss, RegionLoss, check_weights, gram
 from .runtime import default_ctx
 
@@ -233,6 +233,9 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
         the content's colors put back in luminance mode).
     """
     size = _positive_int("size", size)
+    _check_numbers(lr=lr, lr_decay=lr_decay, lr_decay_every=lr_decay_every, style_scale=style_scale,
+                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                   seed=seed)
     sizes = scale_sizes(size, scales)
     counts = _per_scale("iterations", iterations, len(sizes))
     if len(sizes) > 1:
@@ -260,8 +263,6 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     masks = [] if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
     regions = [_mask_tensor(m, original.size, content_img.size, ctx) for m in masks]
     keep = mx.nd.clip(mx.nd.add_n(*regions), 0, 1) if regions else None
-    if not 0 < style_scale < float("inf"):
-        raise Error("style scale must be positive, got %r" % (style_scale,))
     styles = style if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise Error("no style image given")
@@ -319,6 +320,20 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
                                lr_decay=lr_decay, lr_decay_every=lr_decay_every, project=project)
     return Run(steps, iterations, finish)
+
+
+def _check_numbers(*, lr, lr_decay, lr_decay_every, style_scale, seed, **weights):
+    """The numeric settings of :func:`stylize_steps`, checked before any work."""
+    if lr is not None:
+        check_real("learning rate", lr, positive=True)
+    check_real("lr decay", lr_decay, positive=True, high=1)
+    if lr_decay_every is not None:
+        check_whole("lr decay period", lr_decay_every)
+    check_real("style scale", style_scale, positive=True)
+    if seed is not None:
+        check_whole("seed", seed, 0, 2 ** 32 - 1)
+    for name, value in weights.items():
+        check_real(name.replace("_", " "), value, positive=False)
 
 
 def _all_layers(style_layers, content_layers):

@@ -25,7 +25,7 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data, features, images, store, transformer
-from .errors import Error
+from .errors import Error, check_real, check_whole
 from .fast import check_style_name
 from .fileio import atomic_path, atomic_write
 from .losses import PerceptualLoss, check_weights, gram
@@ -106,13 +106,13 @@ class StyleTrainer:
         for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
                            ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch),
                            ("style_size", style_size or 1)):
-            _whole(key, value, 1)
-        _whole("seed", seed, 0, 2 ** 32 - 1)
-        _whole("workers", workers, 0)
-        _real("lr", lr, positive=True)
+            check_whole(key, value)
+        check_whole("seed", seed, 0, 2 ** 32 - 1)
+        check_whole("workers", workers, 0)
+        check_real("lr", lr, positive=True)
         for key, value in (("style_weight", style_weight), ("content_weight", content_weight),
                            ("tv_weight", tv_weight)):
-            _real(key, value, positive=False)
+            check_real(key, value, positive=False)
         layers = list(style_layers) + [content_layer]
         need = max(transformer.MIN_SIDE, features.min_input_side(layers))
         if image_size < need:
@@ -340,26 +340,3 @@ class StyleTrainer:
                     out.setdefault(k, []).append((int(row["step"]), float(row[k])))
         return out
 
-
-def _whole(name, value, low, high=None):
-    """`value` as an int, or an :class:`Error` unless it is a whole number in [low, high]."""
-    try:
-        ok = int(value) == value and low <= value and (high is None or value <= high)
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise Error("%s must be a %s, got %r" % (
-            name, "positive whole number" if (low, high) == (1, None) else "whole number >= %d" % low
-            if high is None else "whole number in %d..%d" % (low, high), value))
-    return int(value)
-
-
-def _real(name, value, *, positive):
-    """An :class:`Error` unless `value` is a finite number > 0 (`positive`) or >= 0."""
-    try:
-        ok = math.isfinite(value) and (value > 0 if positive else value >= 0)
-    except TypeError:
-        ok = False
-    if not ok:
-        raise Error("%s must be a finite number %s, got %r"
-                    % (name, "> 0" if positive else ">= 0", value))

@@ -327,3 +327,13 @@ def test_sigterm_before_the_first_iteration_is_a_clean_stop(photo, painting, tmp
     err = capsys.readouterr().err
     assert code == 130 and err.count("\n") == 1 and "interrupted" in err, err
     assert "nothing written" in err and not out.exists()
+
+
+@pytest.mark.parametrize("option, value", [("--lr", "nan"), ("--lr", "-1"), ("--lr-decay", "2"),
+                                           ("--style-scale", "inf"), ("--seed", "-1")])
+def test_numeric_options_are_refused_by_the_parser(photo, painting, tmp_path, capsys, option,
+                                                   value):
+    out = tmp_path / "o.png"
+    code, _, err = run(fast_argv(photo, painting, out) + [option, value], capsys)
+    assert code == 2 and err.count("\n") == 1 and option in err and value in err, err
+    assert not out.exists()
