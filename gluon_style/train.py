@@ -27,7 +27,7 @@ from mxnet import autograd, gluon
 from . import data, features, images, store, transformer
 from .errors import Error, check_real, check_whole
 from .fast import check_style_name
-from .fileio import atomic_path, atomic_write
+from .fileio import atomic_path, atomic_write, digest
 from .losses import PerceptualLoss, check_weights, gram
 from .runtime import interrupts_held, parse_ctx
 from .transformer import load_weights, transformer_net
@@ -204,7 +204,9 @@ class StyleTrainer:
 
     def save_checkpoint(self):
         """Write the network, the optimizer state and the step (each file atomically;
-        an interrupt waits until all three are written)."""
+        an interrupt waits until all three are written). ``state.json``, written
+        last, holds the sha256 of the other two: a checkpoint that a kill left
+        half written is refused by :meth:`_resume`, not resumed from a mix."""
         p = self._paths()
         with interrupts_held():
             os.makedirs(self.dir, exist_ok=True)
@@ -212,8 +214,10 @@ class StyleTrainer:
                 self.net.save_parameters(tmp)
             with atomic_path(p["states"], role="checkpoint") as tmp:
                 self.trainer.save_states(tmp)
+            files = {os.path.basename(p[k]): digest(p[k]) for k in ("params", "states")}
             with atomic_write(p["state"], "w", role="checkpoint") as f:
-                json.dump({"step": self.step, "config": self.config}, f, indent=1)
+                json.dump({"step": self.step, "config": self.config, "sha256": files}, f,
+                          indent=1)
             self.saved_step = self.step
         return self.dir
 
@@ -249,6 +253,12 @@ class StyleTrainer:
         if changed:
             raise Error("checkpoint %s was made with other settings (%s); use another --name"
                         % (self.dir, ", ".join(changed)))
+        for name, sha in state.get("sha256", {}).items():  # none in older checkpoints
+            path = os.path.join(self.dir, name)
+            if not os.path.isfile(path) or digest(path) != sha:
+                raise Error("checkpoint %s is incomplete: %s is not the one of step %s (a kill "
+                            "while it was written?); start again with another --name"
+                            % (self.dir, name, state["step"]))
         self.net.load_parameters(p["params"], ctx=self.ctx)
         self.trainer.load_states(p["states"])
         self.step = self.saved_step = int(state["step"])

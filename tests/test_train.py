@@ -155,6 +155,18 @@ def test_style_layer_weights_scale_each_layers_term(tmp_path, photos):
         _trainer(tmp_path, photos, style, name="plain", resume=True, style_layer_weights=[1, 1, 1, 2])
 
 
+def test_a_checkpoint_a_kill_left_half_written_is_refused(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, steps=4, checkpoint_every=2)
+    steps = t.steps()
+    next(steps), next(steps)  # the checkpoint of step 2
+    next(steps)  # step 3; killed while its checkpoint was written: the weights are new
+    t.net.save_parameters(os.path.join(t.dir, "model.params"))
+    with pytest.raises(Error, match="checkpoint .* is incomplete: model.params is not the one "
+                                    "of step 2"):
+        _trainer(tmp_path, photos, style, steps=4, resume=True)
+
+
 def test_resume_refuses_other_settings_and_overwrites_nothing(tmp_path, photos):
     style = make_painting(tmp_path / "s.png", 40, 40)
     t = _trainer(tmp_path, photos, style, steps=2)
