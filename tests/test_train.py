@@ -191,6 +191,10 @@ def test_bad_training_settings(tmp_path, photos):
     (tmp_path / "empty").mkdir()
     with pytest.raises(Error, match="empty"):
         _trainer(tmp_path, str(tmp_path / "empty"), style)
+    narrow = make_painting(tmp_path / "narrow.png", 200, 16)  # 24x2 at the style size 24
+    with pytest.raises(Error, match="style image .*narrow.png' \\(200x16\\) is 24x2 at size 24; "
+                                    ".* at least 8 px \\(up to relu4_3\\)"):
+        _trainer(tmp_path, photos, narrow)
 
 
 def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, monkeypatch):
