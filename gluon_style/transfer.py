@@ -12,8 +12,8 @@ Commands::
         stylize a video with a trained style (audio kept, optionally stabilized)
     python -m gluon_style.transfer styles
         list the trained styles
-    python -m gluon_style.transfer export --model NAME --output PREFIX [--onnx FILE]
-        export a trained style for plain MXNet and ONNX
+    python -m gluon_style.transfer export --model NAME|--arbitrary --output PREFIX [--onnx FILE]
+        export a trained style, or the arbitrary-style networks, for plain MXNet and ONNX
 
 Option defaults are read from the library functions, never repeated here. User
 errors print one line and exit with status 2; Ctrl-C saves what there is.
@@ -604,22 +604,20 @@ def _magenta_networks():
 def run_export(argv):
     p = _Parser(prog="python -m gluon_style.transfer export",
                 description="Export a trained style, or the arbitrary-style networks, for "
-                            "plain MXNet (and a trained style for ONNX).")
+                            "plain MXNet and ONNX.")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a style name or a .params file")
     src.add_argument("--arbitrary", action="store_true",
                      help="Magenta's networks: PREFIX-* the transformer (inputs data0: the "
                           "image, data1: the (N, 100) style vector), PREFIX-predictor-* the "
-                          "painting-to-vector network")
+                          "painting-to-vector network; with --onnx, FILE the transformer "
+                          "(inputs data, style) and FILE-predictor the predictor")
     p.add_argument("--output", required=True,
                    help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
     p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
     args = p.parse_args(argv)
     from . import export, fast
     if args.arbitrary:
-        if args.onnx:
-            raise Error("--onnx exports trained styles only; the arbitrary networks go to "
-                        "MXNet symbol files")
         from .arbitrary import ArbitraryStyle
         from .magenta import STYLE_DIM
         import mxnet as mx
@@ -628,6 +626,8 @@ def run_export(argv):
                                             shapes=((1, 3, 16, 16), (1, STYLE_DIM))))
         written += export.export_symbol(st.predictor, args.output + "-predictor",
                                         shapes=((1, 3, 64, 64),))
+        if args.onnx:
+            written += export.export_arbitrary_onnx(st.transformer, st.predictor, args.onnx)
         print("wrote " + ", ".join(written))
         return 0
     style = fast.load_style(args.model, ctx=None)
