@@ -156,6 +156,34 @@ def export_arbitrary_onnx(transformer, predictor, path):
     return path, pred_path
 
 
+def multistyle_twin(net, plain=False):
+    """A fresh :class:`~gluon_style.multistyle.MultiStyleNet` (standard operators
+    with `plain`) holding `net`'s table and transformer, on the CPU."""
+    from .multistyle import MultiStyleNet
+    return _holding(MultiStyleNet(net.n_styles, plain=plain), net, "the multi-style network")
+
+
+def export_multistyle_symbol(net, prefix):
+    """The multi-style network as symbol files: inputs ``data0`` (N, 3, H, W)
+    and ``data1`` the (N, S) style weights (see :func:`export_symbol`)."""
+    return export_symbol(multistyle_twin(net), prefix,
+                         shapes=((1, 3, 16, 16), (1, net.n_styles)))
+
+
+def export_multistyle_onnx(net, path):
+    """Write the multi-style network as ONNX, dynamic batch, height and width.
+
+    Inputs ``data`` (N, 3, H, W), normalized RGB, and ``weights`` (N, S): one
+    weight per style of the table (row order: the manifest's ``row``), >= 0,
+    normalized to sum to 1 inside the graph. Output (N, 3, H, W). Written from
+    the ``plain=True`` twin (standard operators).
+    """
+    _onnx_needed()
+    s = net.n_styles
+    return _write_onnx(multistyle_twin(net, plain=True), [(1, 3, 64, 64), (1, s)],
+                       [(None, 3, None, None), (None, s)], ["data", "weights"], path)
+
+
 def _write_onnx(net, shapes, dynamic_shapes, names, path):
     """Trace `net` (on the CPU) at `shapes`, export it through MXNet's symbol
     files, tidy it (:func:`_mend_onnx`) and name its inputs `names`."""
