@@ -12,6 +12,7 @@ ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
 import json
 import os
+import re
 import sys
 
 import mxnet as mx
@@ -20,10 +21,21 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, load_weights, transformer_net
+from .transformer import MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+#: a style's name names its files (NAME.params, NAME.jpg, checkpoints/NAME/): letters,
+#: digits and ``_-.``, not starting with a dot
+STYLE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
+def check_style_name(name):
+    """Return `name` if it is a plain style name (:data:`STYLE_NAME`), else raise :class:`Error`."""
+    if not isinstance(name, str) or not STYLE_NAME.fullmatch(name):
+        raise Error("style name %r: use letters, digits and _-. only, not starting with a dot, "
+                    "at most 100 characters (it names files)" % (name,))
+    return name
 
 
 def sha256_file(path):
@@ -46,16 +58,46 @@ def params_dirs():
 
 
 def read_manifest(directory):
+    """The manifest of a params folder (an empty one if there is none), checked:
+    anything but ``{"styles": {NAME: {"file": ..., "sha256": ..., ...}}}`` is an
+    :class:`Error` naming the manifest and the entry."""
     path = os.path.join(directory, MANIFEST)
     if not os.path.exists(path):
         return {"format": FORMAT_VERSION, "styles": {}}
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
-        manifest["styles"]
-    except (ValueError, KeyError, TypeError):
-        raise Error("style manifest %s is damaged" % path)
+    except OSError as e:
+        raise Error("style manifest %s: cannot read it (%s)" % (path, e.strerror)) from None
+    except ValueError:
+        raise Error("style manifest %s is damaged (not JSON)" % path) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise Error("style manifest %s: %s" % (path, problem))
     return manifest
+
+
+def _manifest_problem(manifest):
+    """What is wrong with a manifest's shape, or None."""
+    if not isinstance(manifest, dict) or "styles" not in manifest:
+        return 'has no "styles"'
+    if not isinstance(manifest["styles"], dict):
+        return '"styles" is not an object of named entries'
+    for name, entry in manifest["styles"].items():
+        if not isinstance(entry, dict):
+            return "entry %r is not an object" % name
+        for key in ("file", "sha256"):
+            if key not in entry:
+                return 'entry %r has no "%s"' % (name, key)
+        file = entry["file"]
+        if not isinstance(file, str) or not file or os.path.basename(file) != file \
+                or file in (os.curdir, os.pardir) or "\\" in file:
+            return 'entry %r: "file" must be a file name in the manifest\'s folder, got %r' % (
+                name, file)
+        if not isinstance(entry["sha256"], str) or not re.fullmatch("[0-9a-f]{64}",
+                                                                    entry["sha256"]):
+            return 'entry %r: "sha256" is not a sha256 digest' % name
+    return None
 
 
 def list_styles():
@@ -69,6 +111,7 @@ def list_styles():
 
 def register_style(directory, name, params_file, **entry):
     """Add (or replace) `name` in `directory`'s manifest, with the file's sha256."""
+    check_style_name(name)
     manifest = read_manifest(directory)
     manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
                                     sha256=sha256_file(params_file), format=FORMAT_VERSION)
@@ -223,6 +266,10 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
     if variant == "multistyle":
         return load_multistyle(model, ctx=ctx).style({model: 1.0}, name=model, strength=strength,
                                                      preserve_colors=preserve_colors)
+    try:
+        read_weights(path)  # a file MXNet cannot read is that, whatever the variant
+    except Error as e:
+        raise Error("model %s: %s" % (path, e)) from None
     errors = []
     for v in ([variant] if variant else VARIANTS):
         net = transformer_net(v)
@@ -237,6 +284,55 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
 
 
+def load_content(path, max_size=None):
+    """A content image shrunk to `max_size` (None: as it is); :class:`Error` naming the
+    file if it cannot be read or is then too small for the transformer."""
+    img = images.load_image(path, role="content image")
+    if not max_size:
+        return img
+    w, h = images.fit_size(img.size, max_size, upscale=False)
+    if min(w, h) < MIN_SIDE:
+        raise Error("%s (%dx%d) is %dx%d at max size %d; the transformer needs both sides at "
+                    "least %d px: a max size of at least %d"
+                    % (images._where("content image", path), img.size[0], img.size[1], w, h,
+                       max_size, MIN_SIDE, images.size_for_side(img.size, MIN_SIDE)))
+    return images.resize_max_side(img, max_size, upscale=False)
+
+
+def output_paths(inputs, top, output):
+    """Where :func:`stylize_files` writes a folder's images: the same relative paths under
+    `output`, as PNG for a format that is read but not written (GIF). Two inputs
+    with one output name are an :class:`Error`."""
+    outputs, seen = [], {}
+    for path in inputs:
+        stem, ext = os.path.splitext(os.path.relpath(path, top))
+        out = os.path.join(output, stem + (ext if ext.lower() in images.WRITE_EXTENSIONS
+                                           else ".png"))
+        if out in seen:
+            raise Error("content images %s and %s would both be written as %s; rename one"
+                        % (seen[out], path, out))
+        seen[out] = path
+        outputs.append(out)
+    return outputs
+
+
+def check_contents(inputs, max_size=None, *, role="content folder", top=None, most=10):
+    """Check every input with :func:`load_content` before anything is written: an
+    :class:`Error` naming each bad one (the first `most`) and how many there are."""
+    bad = []
+    for path in inputs:
+        try:
+            load_content(path, max_size)
+        except Error as e:
+            bad.append(str(e))
+    if bad and len(inputs) == 1:
+        raise Error(bad[0])
+    if bad:
+        raise Error("%s%d of %d images cannot be used, nothing written: %s%s" % (
+            "" if top is None else images._where(role, top) + ": ", len(bad), len(inputs),
+            "; ".join(bad[:most]), "; and %d more" % (len(bad) - most) if len(bad) > most else ""))
+
+
 def stylize_files(style, inputs, outputs, *, max_size=None):
     """Stylize each input file to its output file; yields the output paths.
 
@@ -244,9 +340,7 @@ def stylize_files(style, inputs, outputs, *, max_size=None):
     """
     groups, held = {}, 0
     for src, dst in zip(inputs, outputs):
-        img = images.load_image(src, role="content image")
-        if max_size:
-            img = images.resize_max_side(img, max_size, upscale=False)
+        img = load_content(src, max_size)
         groups.setdefault(img.size, []).append((img, dst))
         held += 1
         if len(groups[img.size]) == 4:

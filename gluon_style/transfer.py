@@ -58,8 +58,13 @@ def typed(kind, noun, ok, requirement):
 
 
 _positive_int = typed(int, "a whole number", lambda v: v >= 1, "must be positive")
+_nonneg_int = typed(int, "a whole number", lambda v: v >= 0, "must be 0 or more")
+_seed = typed(int, "a whole number", lambda v: 0 <= v < 2 ** 32, "must be in 0..4294967295")
 _nonneg_float = typed(float, "a number", lambda v: 0 <= v < float("inf"),
                       "must be a finite number >= 0")
+_positive_float = typed(float, "a number", lambda v: 0 < v < float("inf"),
+                        "must be a finite number > 0")
+_fraction = typed(float, "a number", lambda v: 0 < v <= 1, "must be above 0 and at most 1")
 
 
 def _setup_logging(quiet):
@@ -98,7 +103,7 @@ def optimize_parser(preset="default"):
     p.add_argument("--style-blend", type=_nonneg_float, nargs="+", metavar="W",
                    default=dflt("style_blend"),
                    help="one weight per style image: their Gram matrices are mixed (default: equal)")
-    p.add_argument("--style-scale", type=float, default=dflt("style_scale"),
+    p.add_argument("--style-scale", type=_positive_float, default=dflt("style_scale"),
                    help="style size relative to --size: above 1 gives larger strokes "
                         "(default %(default)s)")
     p.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
@@ -127,10 +132,10 @@ def optimize_parser(preset="default"):
                         "the last result (default %(default)s)")
     p.add_argument("--optimizer", choices=optimizer.METHODS, default=dflt("method"),
                    help="default %(default)s")
-    p.add_argument("--lr", type=float, default=dflt("lr"),
+    p.add_argument("--lr", type=_positive_float, default=dflt("lr"),
                    help="learning rate (default per optimizer: %s)"
                    % ", ".join("%s %g" % kv for kv in optimizer.DEFAULT_LR.items()))
-    p.add_argument("--lr-decay", type=float, default=dflt("lr_decay"),
+    p.add_argument("--lr-decay", type=_fraction, default=dflt("lr_decay"),
                    help="multiply the learning rate by this ... (default %(default)s)")
     p.add_argument("--lr-decay-every", type=_positive_int, default=dflt("lr_decay_every"),
                    help="... every this many iterations (default: 40%% of --iterations)")
@@ -160,7 +165,7 @@ def optimize_parser(preset="default"):
                         "cache, else the offline VGG16)" % ", ".join(store.NETWORKS))
     p.add_argument("--pooling", choices=features.POOLINGS, default=dflt("pooling"))
     p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
-    p.add_argument("--seed", type=int, default=dflt("seed"))
+    p.add_argument("--seed", type=_seed, default=dflt("seed"))
     p.add_argument("--save-every", type=_positive_int, metavar="N",
                    help="also save the image every N iterations as OUTPUT_<iteration>")
     p.add_argument("--plot", nargs="?", const="", metavar="PATH",
@@ -248,10 +253,10 @@ def run_optimize(argv):
                 frames.append(steps.picture(step.image))
     except NonFiniteLoss as e:
         bar.close()
-        if e.step > 0:
-            images.save_image(steps.picture(e.image), output)
-            raise Error("%s; wrote %s" % (e, output))
-        raise
+        if e.step == 0:
+            raise Error("%s (the starting image's loss); nothing written" % e) from None
+        images.save_image(steps.picture(e.image), output)
+        raise Error("%s; wrote %s (the image of iteration %d)" % (e, output, e.step)) from None
     except KeyboardInterrupt:
         bar.close()
         if image is None:
@@ -293,7 +298,7 @@ def train_parser():
             ("image_size", _positive_int, "side of the training crops"),
             ("style_size", _positive_int, "longer side of the style image (default: image size)"),
             ("batch_size", _positive_int, "photos per step"),
-            ("lr", float, "Adam learning rate"),
+            ("lr", _positive_float, "Adam learning rate"),
             ("style_weight", _nonneg_float, "weight of the (normalized) style error"),
             ("content_weight", _nonneg_float, "weight of the (normalized) content error"),
             ("tv_weight", _nonneg_float, "total-variation weight"),
@@ -301,12 +306,12 @@ def train_parser():
             ("network", str, "loss network: auto, vgg16, vgg16-hed or a .params file"),
             ("checkpoint_dir", str, "where checkpoints go (one folder per name)"),
             ("checkpoint_every", _positive_int, "steps between checkpoints"),
-            ("seed", int, "seeds initialization, photo order and crops"),
+            ("seed", _seed, "seeds initialization, photo order and crops"),
             ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
             ("micro_batch", _positive_int, "images per forward/backward pass, gradients summed "
                                            "over a step's passes (less memory; on a GPU use "
                                            "the batch size)"),
-            ("workers", int, "DataLoader worker processes"),
+            ("workers", _nonneg_int, "DataLoader worker threads"),
             ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
         d = default(fn, opt)
         p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
@@ -340,22 +345,24 @@ def run_train(argv):
     from tqdm import tqdm
 
     from . import fast, images
+    from .runtime import interrupts_held
     from .train import StyleTrainer
     from .transformer import STORE_DTYPE, save_weights
 
+    fast.check_style_name(args.name)  # it names files: before anything is read or written
     images.load_image(args.style, role="style image")
-    try:
-        os.makedirs(args.params_dir, exist_ok=True)
-    except OSError as e:
-        raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
-    out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
-                                   inputs=[args.style], role="style params", extensions=(".params",))
     opts = {k: getattr(args, k) for k in (
         "steps", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
         "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
         "network", "checkpoint_dir", "checkpoint_every", "resume", "seed", "ctx", "micro_batch",
         "workers", "init_from")}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, **opts)
+    try:
+        os.makedirs(args.params_dir, exist_ok=True)
+    except OSError as e:
+        raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
+    out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
+                                   inputs=[args.style], role="style params", extensions=(".params",))
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)
     t0 = time.perf_counter()
@@ -365,20 +372,23 @@ def run_train(argv):
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
-        trainer.save_checkpoint()
-        print("interrupted at step %d; checkpoint in %s (continue with --resume)"
-              % (trainer.step, trainer.dir), file=sys.stderr)
+        saved = trainer.stop()
+        print("interrupted before the first step finished; nothing written" if saved is None
+              else "interrupted at step %d; checkpoint in %s (continue with --resume)"
+              % (saved, trainer.dir), file=sys.stderr)
         return 130
     bar.close()
-    with images.atomic_path(out, role="style params") as tmp:
-        save_weights(trainer.net, tmp)
     cfg = dict(trainer.config, style=os.path.basename(trainer.config["style"]),
                init_from=trainer.config["init_from"] and _shown_path(trainer.config["init_from"]),
                steps=trainer.total_steps, dataset=os.path.basename(os.path.abspath(args.dataset)),
                dataset_size=len(trainer.dataset))
-    thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
-    fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
-                        dtype=STORE_DTYPE, training=cfg, credit=args.credit, thumbnail=os.path.basename(thumb))
+    with interrupts_held():  # the style's files and its manifest entry go together
+        with images.atomic_path(out, role="style params") as tmp:
+            save_weights(trainer.net, tmp)
+        thumb = fast.write_thumbnail(args.style, os.path.dirname(out), args.name)
+        fast.register_style(os.path.dirname(out), args.name, out, variant=cfg["variant"],
+                            dtype=STORE_DTYPE, training=cfg, credit=args.credit,
+                            thumbnail=os.path.basename(thumb))
     if args.plot:
         from .plot import loss_figure
         loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)
@@ -420,14 +430,13 @@ def multistyle_parser():
 
 def run_multistyle(argv):
     args = multistyle_parser().parse_args(argv)
-    from . import images, multistyle
+    from . import fast, images, multistyle
     for opt, n in (("--name", args.name), ("--credit", args.credit)):
         if n is not None and len(n) != len(args.style):
             raise Error("%s: %d values for %d paintings" % (opt, len(n), len(args.style)))
     names = args.name or [os.path.splitext(os.path.basename(s))[0] for s in args.style]
     for n in names:
-        if not n.replace("_", "").replace("-", "").isalnum():
-            raise Error("style name %r: letters, digits, _ and - only" % n)
+        fast.check_style_name(n)
     if not os.path.isdir(args.params_dir):
         raise Error("params folder %s does not exist" % args.params_dir)
     if args.steps < 0:
@@ -445,7 +454,10 @@ def run_multistyle(argv):
             for _ in tr.steps():
                 pass
         except KeyboardInterrupt:
-            print("interrupted at step %d; continue with --resume" % tr.step, file=sys.stderr)
+            step = tr.stop()
+            print("interrupted: %s" % ("nothing saved" if step is None else
+                                       "checkpoint of step %d kept; continue with --resume"
+                                       % step), file=sys.stderr)
             return 130
         rows = tr.rows()
         record = dict(tr.config, styles=None, style=None, steps=tr.total_steps)
@@ -554,17 +566,17 @@ def fast_parser():
 
 def _fast_files(args):
     """(inputs, outputs) of a fast run: one file, or a folder mirrored into a folder."""
-    from . import images
+    from . import fast, images
     folder = os.path.isdir(args.content)
     if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
             raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
-        outputs = [os.path.join(args.output, os.path.relpath(p, args.content)) for p in inputs]
+        outputs = fast.output_paths(inputs, args.content, args.output)
     else:
         inputs, outputs = [args.content], [args.output]
-    for path in inputs:  # every input is checked before anything is written
-        images.load_image(path, role="content image")
+    # every input is checked before anything is written, and every bad one named
+    fast.check_contents(inputs, args.max_size, top=args.content if folder else None)
     for d in sorted({os.path.dirname(o) for o in outputs}) if folder else ():
         try:
             os.makedirs(d, exist_ok=True)
@@ -584,13 +596,19 @@ def run_fast(argv):
     style = load_style_source(args)
     t0 = time.perf_counter()
     done = 0
-    with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
-              file=sys.stderr) as bar:
-        for _ in fast.stylize_files(style, inputs, outputs, max_size=args.max_size):
-            done += 1
-            bar.update(1)
-    seconds = time.perf_counter() - t0
     where = outputs[0] if len(outputs) == 1 else args.output
+    try:
+        with tqdm(total=len(inputs), disable=args.quiet or len(inputs) == 1, unit="img",
+                  file=sys.stderr) as bar:
+            for _ in fast.stylize_files(style, inputs, outputs, max_size=args.max_size):
+                done += 1
+                bar.update(1)
+    except KeyboardInterrupt:  # every output is written whole or not at all
+        print("interrupted; wrote %d of %d images in %s (each whole; the others not at all)"
+              % (done, len(inputs), where) if done else "interrupted; nothing written",
+              file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - t0
     print("wrote %s (%d image%s) in %.2f s, %.3f s/image"
           % (where, done, "" if done == 1 else "s", seconds, seconds / max(done, 1)))
     return 0
@@ -750,7 +768,8 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None):
-    """Run the CLI; returns the exit status.
+    """Run the CLI; returns the exit status: 0, 2 for a user error (one line), 130
+    when interrupted.
 
     SIGTERM is handled like Ctrl-C (what there is gets saved), so a run sent to
     the background can be stopped cleanly with ``kill``.
@@ -765,6 +784,9 @@ def main(argv=None):
     except Error as e:
         print("error: %s" % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before a command had anything to save
+        print("interrupted; nothing written", file=sys.stderr)
+        return 130
 
 
 def main_exit():

@@ -57,7 +57,8 @@ from .errors import Error
 from .images import MEAN, STD
 
 __all__ = ["VARIANTS", "TransformerNet", "transformer_net", "instance_norm", "save_weights",
-           "load_weights", "reflect_pad", "upsample_conv3", "conv9_to_rgb", "normalized_rgb"]
+           "load_weights", "read_weights", "reflect_pad", "upsample_conv3", "conv9_to_rgb",
+           "normalized_rgb"]
 
 #: name -> (channels of the three resolutions, number of residual blocks)
 VARIANTS = {
@@ -110,17 +111,55 @@ def save_weights(net, path, *, dtype=STORE_DTYPE):
     mx.nd.save(path, arrays)
 
 
+def read_weights(path):
+    """The named arrays of a ``.params`` file; :class:`Error` (our words, one line)
+    when MXNet cannot read it or it holds no parameters."""
+    try:
+        arrays = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise Error("not an MXNet parameter file (truncated, damaged or another format)") from None
+    if not isinstance(arrays, dict) or not arrays:
+        raise Error("holds no parameters")
+    return arrays
+
+
 def load_weights(net, path, *, ctx=None):
     """Load parameters saved by :func:`save_weights` or ``save_parameters``.
 
     Whatever dtype the file holds, the parameters keep the network's (float32).
-    A file that does not fit `net` raises :class:`Error` with the first line of
-    MXNet's complaint.
+    A file that does not fit `net` raises :class:`Error` saying which parameter
+    is missing, extra or of another shape.
     """
+    problem = _misfit(net, read_weights(path))
+    if problem:
+        raise Error(problem)
     try:
         net.load_parameters(path, ctx=ctx, cast_dtype=True, dtype_source="current")
     except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-        raise Error(str(e).splitlines()[0][:100] if str(e) else type(e).__name__) from None
+        raise Error("cannot load its parameters (%s)" % (
+            " ".join(str(e).split()[:12]) or type(e).__name__)) from None
+
+
+def _misfit(net, arrays):
+    """How `arrays` (a ``.params`` file's) do not fit `net`, or None."""
+    if not any("." in key for key in arrays):  # the legacy layout: load_parameters checks it
+        return None
+    params = net._collect_params_with_prefix()
+    whose = next(("the %s network's" % v for v, spec in VARIANTS.items()
+                  if spec == (net.channels, net.n_residual)), "the network's")
+    for key, param in params.items():
+        if key in arrays and arrays[key].shape != param.shape:
+            return "parameter %s has shape %s; %s is %s" % (
+                key, arrays[key].shape, whose, param.shape)
+    missing = [k for k in params if k not in arrays]
+    extra = [k for k in arrays if k not in params]
+    parts = ["lacks %d of %s %d parameters (%s)" % (
+        len(missing), whose, len(params), " ".join(missing[:3]) + " ..." * (len(missing) > 3))
+        ] if missing else []
+    if extra:
+        parts.append("has %d it does not have (%s)" % (
+            len(extra), " ".join(extra[:3]) + " ..." * (len(extra) > 3)))
+    return "; ".join(parts) or None
 
 
 def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_sample=False):

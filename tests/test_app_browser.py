@@ -189,3 +189,14 @@ def test_your_painting_answers_in_one_pass(server, browser, files, tmp_path):
     browser.find_element(By.ID, "method-optimize").click()  # the high-quality option stays
     assert browser.find_element(By.ID, "settings-optimize").is_displayed()
     assert not browser.find_element(By.ID, "settings-fast").is_displayed()
+
+
+def test_the_page_states_the_limits(server, browser):
+    from selenium.webdriver.common.by import By
+
+    from gluon_style.app import server as app
+    _open(browser, server["url"])
+    text = browser.find_element(By.ID, "limits").text
+    assert "%g MB" % app.MAX_UPLOAD_MB in text, text
+    assert "%.2g megapixels per transfer" % (app.MAX_PIXELS / 1e6) in text, text
+    assert "at most %d optimizations waiting" % app.MAX_QUEUED in text, text

@@ -235,7 +235,7 @@ def test_tampered_onnx_file_is_refused(installed_synthetic, tmp_path, monkeypatc
         store.magenta_params("transformer")
 
 
-def test_conversion_is_cached_and_a_tampered_cache_converted_again(installed_synthetic):
+def test_conversion_is_cached_and_a_tampered_cache_converted_again(installed_synthetic, caplog):
     params = store.magenta_params("transformer")
     assert params.startswith(os.environ["MXNET_HOME"])
     mtime = os.stat(params).st_mtime_ns
@@ -244,7 +244,30 @@ def test_conversion_is_cached_and_a_tampered_cache_converted_again(installed_syn
     with open(params, "r+b") as f:
         f.seek(-8, os.SEEK_END)
         f.write(b"\0" * 8)
-    assert store.magenta_params("transformer") == params and store.sha1_file(params) == good
+    caplog.clear()  # MXNET_HOME is the session's: another test's conversion may be there first
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        assert store.magenta_params("transformer") == params and store.sha1_file(params) == good
+    assert [r.getMessage().count("\n") for r in caplog.records] == [0]
+    assert "converting it again" in caplog.text and params in caplog.text
+
+
+def test_a_cache_recorded_from_another_source_digest_is_converted_again(installed_synthetic,
+                                                                        caplog):
+    import json
+    params = store.magenta_params("predictor")
+    record = os.path.splitext(params)[0] + ".json"
+    with open(record) as f:
+        meta = json.load(f)
+    meta["source_sha256"] = "0" * 64  # the pin is the wheel's: this record is not of its file
+    with open(record, "w") as f:
+        json.dump(meta, f)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        assert store.magenta_params("predictor") == params
+    assert "source file is another" in caplog.text
+    with open(record) as f:
+        assert json.load(f)["source_sha256"] == store.digest(installed_synthetic["predictor"],
+                                                             "sha256")
 
 
 def test_onnx_file_of_another_network_is_one_line(synthetic, tmp_path):

@@ -54,12 +54,24 @@ def test_layer_weights_scale_each_layer(photo, painting):
     (dict(style_blend=[1.0]), "1 weights given for 2 layers"),
     (dict(style_blend=[1.0, -0.5]), "non-negative"),
     (dict(style_blend=[0.0, 0.0]), "must not all be zero"),
-    (dict(style_scale=0), "style scale must be positive"),
+    (dict(style_scale=0), "style scale must be a finite number > 0"),
     (dict(style_layer_weights=[1.0]), "style layer weights"),
 ])
 def test_bad_control_values(photo, painting, kw, msg):
     with pytest.raises(Error, match=msg):
         gatys.stylize_steps(photo, [painting, painting], **dict(OPTS, **kw))
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(lr=float("nan")), "learning rate must be a finite number > 0, got nan"),
+    (dict(lr=-1), "learning rate"), (dict(lr_decay=float("nan")), "lr decay"),
+    (dict(style_scale=float("inf")), "style scale"), (dict(style_weight=float("nan")), "style weight"),
+    (dict(tv_weight=-1), "tv weight"), (dict(seed=-1), "seed"), (dict(lr_decay_every=0.5), "period"),
+])
+def test_numbers_are_checked_before_any_work(tmp_path, kw, msg):
+    missing = str(tmp_path / "not-read-yet.png")
+    with pytest.raises(Error, match=msg):
+        gatys.stylize_steps(missing, missing, **dict(OPTS, **kw))
 
 
 def _chroma(img):

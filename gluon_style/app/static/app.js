@@ -116,7 +116,16 @@
     else setMode("painting");
   }
 
+  function showLimits(cfg) {
+    const mp = (cfg.max_pixels / 1e6).toPrecision(2);
+    const q = cfg.optimize.max_queued;
+    $("limits").textContent = "Limits: uploads up to " + cfg.max_upload_mb + " MB; at most " +
+      mp + " megapixels per transfer, at the chosen size; at most " + q + " optimization" +
+      (q === 1 ? "" : "s") + " waiting behind the one running.";
+  }
+
   function fillSettings(cfg) {
+    showLimits(cfg);
     const strength = $("strength");
     strength.value = Math.round(cfg.fast.strength * 100);
     const showStrength = () => { $("strength-out").textContent = strength.value + "%"; };
