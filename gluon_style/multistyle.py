@@ -222,6 +222,7 @@ class _Rows(gluon.Block):
             for i, r in enumerate(np.asarray(init, np.float32)):
                 p = self.params.get("row%d" % i, shape=(1, len(r)),
                                     init=mx.init.Constant(r[None].tolist()))
+                setattr(self, "row%d" % i, p)  # saved and loaded by name
                 self.rows.append(p)
 
     def forward(self, i, n, ctx):
@@ -280,6 +281,7 @@ class MultiStyleTrainer(_train_base()):
         from .losses import gram
         cfg = self.config
         cfg.update(styles=self._styles, init=self._init)
+        mx.random.seed(cfg["seed"])  # a random loss network is the same on resume
         if len(self.ctx) != 1:
             raise Error("multi-style training runs on one device, got %d" % len(self.ctx))
         ctx = self.ctx[0]
