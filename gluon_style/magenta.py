@@ -151,7 +151,10 @@ class StylePredictor(gluon.HybridBlock):
         return super().forward(x)
 
     def hybrid_forward(self, F, x):
-        pooled = F.mean(self.body(_rgb01(F, x)), axis=(2, 3), keepdims=True)
+        # the mean over the image as a global average pool (ONNX's exporter in
+        # MXNet 1.9 writes a mean over axes as an invalid ReduceMean)
+        pooled = F.Pooling(self.body(_rgb01(F, x)), kernel=(1, 1), global_pool=True,
+                           pool_type="avg")
         return F.flatten(self.out(pooled))
 
 
@@ -159,15 +162,18 @@ class _CondConv(gluon.HybridBlock):
     """[Nearest-upsample x2,] reflect-pad, conv, conditional instance norm, [ReLU].
 
     The norm's scale is ``gamma_weight @ style + gamma_bias`` (one row per
-    image), its shift likewise with ``beta_*``.
+    image), its shift likewise with ``beta_*``. `plain`: standard operators
+    only (see :class:`StyleTransformer`).
     """
 
     inference = False  # set by StyleTransformer.forward before each trace
 
-    def __init__(self, scope, cin, cout, k, up=False, relu=True, rgb=False, **kwargs):
+    def __init__(self, scope, cin, cout, k, up=False, relu=True, rgb=False, plain=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.scope, self._k, self._cout, self._up, self._relu, self._rgb = (
             scope, k, cout, up, relu, rgb)
+        self._plain = plain
         self.gamma_scope = "style_params/%s/StyleNorm/Conv_1" % scope
         self.beta_scope = "style_params/%s/StyleNorm/Conv" % scope
         with self.name_scope():
@@ -180,6 +186,10 @@ class _CondConv(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x, style, weight, bias, gamma_weight, gamma_bias, beta_weight,
                        beta_bias):
+        gamma = F.FullyConnected(style, gamma_weight, gamma_bias, num_hidden=self._cout)
+        beta = F.FullyConnected(style, beta_weight, beta_bias, num_hidden=self._cout)
+        if self._plain:
+            return self._plain_forward(F, x, weight, bias, gamma, beta, gamma_bias)
         if self._up:
             y = upsample_conv3(F, x, weight, bias, self._cout, inference=self.inference)
         elif self._rgb:  # the 9x9 conv to RGB, on the (even-sided) upsampled map
@@ -187,20 +197,31 @@ class _CondConv(gluon.HybridBlock):
         else:
             y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias,
                               kernel=(self._k, self._k), num_filter=self._cout)
-        gamma = F.FullyConnected(style, gamma_weight, gamma_bias, num_hidden=self._cout)
-        beta = F.FullyConnected(style, beta_weight, beta_bias, num_hidden=self._cout)
         return instance_norm(F, y, gamma, beta, eps=CIN_EPS, relu=self._relu,
                              inference=self.inference, per_sample=True)
+
+    def _plain_forward(self, F, x, weight, bias, gamma, beta, like):
+        """UpSampling, Pad, Convolution, InstanceNorm (unit scale, zero shift)
+        and the per-image scale and shift as broadcasts: the same result."""
+        if self._up:
+            x = F.UpSampling(x, scale=2, sample_type="nearest")
+        y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias,
+                          kernel=(self._k, self._k), num_filter=self._cout)
+        y = F.InstanceNorm(y, F.ones_like(like), F.zeros_like(like), eps=CIN_EPS)
+        y = F.broadcast_add(F.broadcast_mul(y, gamma.reshape((0, 0, 1, 1))),
+                            beta.reshape((0, 0, 1, 1)))
+        return F.relu(y) if self._relu else y
 
 
 class _CondResidual(gluon.HybridBlock):
     """x + CIN(conv(ReLU(CIN(conv(x)))))."""
 
-    def __init__(self, scope, c, **kwargs):
+    def __init__(self, scope, c, plain=False, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
-            self.conv1 = _CondConv(scope + "/conv1", c, c, 3, prefix="conv1_")
-            self.conv2 = _CondConv(scope + "/conv2", c, c, 3, relu=False, prefix="conv2_")
+            self.conv1 = _CondConv(scope + "/conv1", c, c, 3, plain=plain, prefix="conv1_")
+            self.conv2 = _CondConv(scope + "/conv2", c, c, 3, relu=False, plain=plain,
+                                   prefix="conv2_")
 
     def hybrid_forward(self, F, x, style):
         return x + self.conv2(self.conv1(x, style), style)
@@ -212,11 +233,17 @@ class StyleTransformer(gluon.HybridBlock):
     ``net(x, style)``: `x` the package's tensor ``(N, 3, H, W)``, H, W >= 5;
     `style` ``(N, STYLE_DIM)``. Returns the package's tensor of `x`'s shape,
     denormalizing to pixels in [0, 255].
+
+    ``plain=True`` computes the same with MXNet's standard operators only
+    (UpSampling, Pad, Convolution, InstanceNorm, broadcasts), the formulation
+    that ONNX has an operator for each of (:func:`gluon_style.export.export_arbitrary_onnx`);
+    the default one is faster (matrix-product norms, transposed-conv upsampling:
+    see :mod:`gluon_style.transformer`). Same parameters under the same names.
     """
 
     inference = False
 
-    def __init__(self, **kwargs):
+    def __init__(self, plain=False, **kwargs):
         super().__init__(**kwargs)
         c1, c2, c3 = TRANSFORMER_CHANNELS
         self._steps = []
@@ -226,13 +253,15 @@ class StyleTransformer(gluon.HybridBlock):
                                                    (c2, c3, 3, 2)], 1):
                 self.contract.add(_Conv("transformer/contract/conv%d" % i, cin, cout, k, s,
                                         act="relu", pad="reflect", prefix="contract%d_" % i))
-            steps = [_CondResidual("transformer/residual/residual%d" % i, c3,
+            steps = [_CondResidual("transformer/residual/residual%d" % i, c3, plain=plain,
                                    prefix="res%d_" % i) for i in range(1, N_RESIDUAL + 1)]
             steps += [
-                _CondConv("transformer/expand/conv1/conv", c3, c2, 3, up=True, prefix="expand1_"),
-                _CondConv("transformer/expand/conv2/conv", c2, c1, 3, up=True, prefix="expand2_"),
+                _CondConv("transformer/expand/conv1/conv", c3, c2, 3, up=True, plain=plain,
+                          prefix="expand1_"),
+                _CondConv("transformer/expand/conv2/conv", c2, c1, 3, up=True, plain=plain,
+                          prefix="expand2_"),
                 _CondConv("transformer/expand/conv3/conv", c1, 3, 9, relu=False, rgb=True,
-                          prefix="expand3_")]
+                          plain=plain, prefix="expand3_")]
             for block in steps:
                 name = block.prefix[len(self.prefix):].rstrip("_")
                 setattr(self, name, block)

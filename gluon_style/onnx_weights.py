@@ -134,7 +134,7 @@ def for_reference_evaluator(model, opset=19):
     """A copy of `model` that onnx 1.14-1.16's ``ReferenceEvaluator`` runs as written.
 
     Two changes that leave the result the same: the default opset is raised to
-    `opset` (the evaluator has ``DequantizeLinear``/``QuantizeLinear`` kernels for
+    `opset` (None: left as it is; the evaluator has ``DequantizeLinear``/``QuantizeLinear`` kernels for
     opset 19 and later only; for int8 they are unchanged since opset 13), and
     an empty ``roi`` input of ``Resize`` (used by no mode but
     tf_crop_and_resize) is left out, which the evaluator's Resize requires.
@@ -144,7 +144,7 @@ def for_reference_evaluator(model, opset=19):
     out = type(model)()
     out.CopyFrom(model)
     for o in out.opset_import:
-        if o.domain in ("", "ai.onnx"):
+        if opset and o.domain in ("", "ai.onnx"):
             o.version = max(o.version, opset)
     for node in out.graph.node:
         if node.op_type == "Resize" and len(node.input) > 1 and node.input[1] in empty:
@@ -152,20 +152,34 @@ def for_reference_evaluator(model, opset=19):
     return out
 
 
+def _whole_factor_nearest(scales, ndim, attrs):
+    """Whether a ``Resize`` is nearest-neighbour upsampling by whole factors
+    that maps output pixel ``i`` to input pixel ``i // scale``: with
+    "asymmetric" coordinates and "floor" rounding (tf2onnx's), or with
+    "half_pixel" and either round-to-nearest mode (mx.onnx's; ONNX's defaults),
+    since ``(i + 0.5) / s - 0.5`` is then within 0.5 of ``i // s``."""
+    if (scales is None or len(scales) != ndim or attrs.get("mode") != "nearest"
+            or attrs.get("antialias") or attrs.get("axes") is not None):
+        return False
+    scales = np.asarray(scales)
+    if not (np.all(scales == np.round(scales)) and np.all(scales >= 1)):
+        return False
+    coords = attrs.get("coordinate_transformation_mode") or "half_pixel"
+    rounding = attrs.get("nearest_mode") or "round_prefer_floor"
+    return ((coords, rounding) == ("asymmetric", "floor")
+            or (coords == "half_pixel" and rounding in ("round_prefer_floor", "round_prefer_ceil")))
+
+
 def _fast_resize_class():
     """onnx's reference ``Resize`` with a numpy fast path for nearest-neighbour
-    upsampling by whole factors ("asymmetric", "floor": output pixel ``i`` is
-    input pixel ``i // scale``), which its general code computes per element
-    in Python (minutes for a 64x64 image). Anything else goes to onnx's code."""
+    upsampling by whole factors (:func:`_whole_factor_nearest`), which its
+    general code computes per element in Python (minutes for a 64x64 image).
+    Anything else goes to onnx's code."""
     from onnx.reference.ops.op_resize import Resize as _Resize
 
     class Resize(_Resize):
         def _run(self, X, roi, scales=None, sizes=None, **attrs):
-            whole = (scales is not None and len(scales) == X.ndim
-                     and np.all(np.asarray(scales) == np.round(scales)) and np.all(scales >= 1))
-            if (whole and attrs.get("mode") == "nearest" and not attrs.get("antialias")
-                    and attrs.get("coordinate_transformation_mode") == "asymmetric"
-                    and attrs.get("nearest_mode") == "floor" and attrs.get("axes") is None):
+            if _whole_factor_nearest(scales, X.ndim, attrs):
                 for axis, s in enumerate(np.asarray(scales, int)):
                     X = np.repeat(X, s, axis=axis) if s > 1 else X
                 return (X,)
@@ -173,10 +187,11 @@ def _fast_resize_class():
     return Resize
 
 
-def reference_evaluator(model, fast_resize=True):
-    """onnx's ``ReferenceEvaluator`` on :func:`for_reference_evaluator` (`model`),
-    with the whole-factor nearest ``Resize`` computed by numpy when `fast_resize`."""
+def reference_evaluator(model, fast_resize=True, opset=19):
+    """onnx's ``ReferenceEvaluator`` on :func:`for_reference_evaluator` (`model`,
+    `opset`; None: the model's own), with the whole-factor nearest ``Resize``
+    computed by numpy when `fast_resize`."""
     _onnx()
     from onnx.reference import ReferenceEvaluator
-    return ReferenceEvaluator(for_reference_evaluator(model),
+    return ReferenceEvaluator(for_reference_evaluator(model, opset),
                               new_ops=[_fast_resize_class()] if fast_resize else None)

@@ -96,6 +96,9 @@ class StyleTrainer:
         initialization: fine-tuning, e.g. with another style weight.
     """
 
+    #: settings that must match to resume a checkpoint
+    resume_keys = _RESUME_KEYS
+
     def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
                  style_size=None, batch_size=4, lr=1e-3, style_weight=1.5, content_weight=1.0,
                  tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS, style_layer_weights=None,
@@ -249,7 +252,7 @@ class StyleTrainer:
             raise Error("no checkpoint to resume in %s" % self.dir)
         except ValueError:
             raise Error("checkpoint %s: state.json is damaged" % self.dir)
-        changed = [k for k in _RESUME_KEYS if state["config"].get(k) != self.config.get(k)]
+        changed = [k for k in self.resume_keys if state["config"].get(k) != self.config.get(k)]
         if changed:
             raise Error("checkpoint %s was made with other settings (%s); use another --name"
                         % (self.dir, ", ".join(changed)))

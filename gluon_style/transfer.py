@@ -6,14 +6,16 @@ Commands::
         optimization mode (Gatys et al.); ``optimize`` may be written first
     python -m gluon_style.transfer train --style S --dataset DIR --name NAME
         train a fast-mode style (Johnson et al.)
-    python -m gluon_style.transfer fast --model NAME --content IMG|DIR --output O
-        stylize with a trained style
+    python -m gluon_style.transfer multistyle --style P [P ...] [--steps N --dataset DIR]
+        add paintings as styles of the folder's multi-style network
+    python -m gluon_style.transfer fast --model NAME|--style-weights A:W,B:W --content IMG|DIR ...
+        stylize with a trained style or a blend of multi-style ones
     python -m gluon_style.transfer video --model NAME --input IN.mp4 --output OUT.mp4
         stylize a video with a trained style (audio kept, optionally stabilized)
     python -m gluon_style.transfer styles
         list the trained styles
-    python -m gluon_style.transfer export --model NAME --output PREFIX [--onnx FILE]
-        export a trained style for plain MXNet and ONNX
+    python -m gluon_style.transfer export --model NAME|--arbitrary --output PREFIX [--onnx FILE]
+        export a trained style, or the arbitrary-style networks, for plain MXNet and ONNX
 
 Option defaults are read from the library functions, never repeated here. User
 errors print one line and exit with status 2; Ctrl-C saves what there is.
@@ -395,15 +397,99 @@ def run_train(argv):
     return 0
 
 
+# ---------------------------------------------------------------- multistyle
+def multistyle_parser():
+    from .arbitrary import ArbitraryStyle
+    from .multistyle import INITS, TABLE_FILE
+    from .train import StyleTrainer
+    fn = StyleTrainer.__init__
+    p = _Parser(prog="python -m gluon_style.transfer multistyle",
+                description="Add paintings (or replace them) as styles of a folder's multi-style "
+                            "network (%s: one row of style vectors each over Magenta's shared "
+                            "transformer, Dumoulin et al. 2017); the other styles are left "
+                            "bit-identical." % TABLE_FILE)
+    p.add_argument("--style", required=True, nargs="+", metavar="PAINTING")
+    p.add_argument("--name", nargs="+", help="one per painting (default: the file names)")
+    p.add_argument("--credit", nargs="+", help="one per painting (artist, title, year, licence)")
+    p.add_argument("--params-dir", default="params", help="default %(default)s")
+    p.add_argument("--steps", type=int, default=0,
+                   help="0: each row is the painting's predicted style vector (read at %d px); "
+                        "N: then fine-tuned N steps with the VGG16 loss on --dataset, the "
+                        "shared network frozen (default %%(default)s)"
+                   % default(ArbitraryStyle.style_vector, "style_size"))
+    t = p.add_argument_group("fine-tuning (--steps N)")
+    t.add_argument("--dataset", help="a folder of photos")
+    t.add_argument("--init", choices=INITS, default="predicted", help="default %(default)s")
+    for opt in ("image_size", "batch_size", "lr", "style_weight", "seed"):
+        t.add_argument("--" + opt.replace("_", "-"), type=type(default(fn, opt)),
+                       default=default(fn, opt), help="default %(default)s")
+    t.add_argument("--checkpoint-dir", default=default(fn, "checkpoint_dir"))
+    t.add_argument("--resume", action="store_true")
+    return p
+
+
+def run_multistyle(argv):
+    args = multistyle_parser().parse_args(argv)
+    from . import fast, images, multistyle
+    for opt, n in (("--name", args.name), ("--credit", args.credit)):
+        if n is not None and len(n) != len(args.style):
+            raise Error("%s: %d values for %d paintings" % (opt, len(n), len(args.style)))
+    names = args.name or [os.path.splitext(os.path.basename(s))[0] for s in args.style]
+    for n in names:
+        fast.check_style_name(n)
+    if not os.path.isdir(args.params_dir):
+        raise Error("params folder %s does not exist" % args.params_dir)
+    if args.steps < 0:
+        raise Error("--steps must be >= 0, got %d" % args.steps)
+    t0 = time.perf_counter()
+    if args.steps:
+        if not args.dataset:
+            raise Error("--steps %d needs --dataset" % args.steps)
+        tr = multistyle.MultiStyleTrainer(
+            args.style, args.dataset, name="multistyle-" + "-".join(names), init=args.init,
+            steps=args.steps, image_size=args.image_size, style_size=args.image_size,
+            batch_size=args.batch_size, lr=args.lr, style_weight=args.style_weight,
+            seed=args.seed, checkpoint_dir=args.checkpoint_dir, resume=args.resume)
+        try:
+            for _ in tr.steps():
+                pass
+        except KeyboardInterrupt:
+            step = tr.stop()
+            print("interrupted: %s" % ("nothing saved" if step is None else
+                                       "checkpoint of step %d kept; continue with --resume"
+                                       % step), file=sys.stderr)
+            return 130
+        rows = tr.rows()
+        record = dict(tr.config, styles=None, style=None, steps=tr.total_steps)
+    else:
+        from .arbitrary import ArbitraryStyle
+        st = ArbitraryStyle()
+        rows = [st.style_vector(images.load_image(s, role="style image")) for s in args.style]
+        record = dict(init="predicted", steps=0,
+                      style_size=default(ArbitraryStyle.style_vector, "style_size"))
+    seconds = time.perf_counter() - t0
+    training = [dict(record, style=os.path.basename(s),
+                     cpu_hours=round(seconds / 3600 / len(names), 4)) for s in args.style]
+    order = multistyle.add_styles(args.params_dir, rows, names, paintings=args.style,
+                                  credits=args.credit, training=training)
+    print("wrote %s: %d styles (%s)" % (os.path.join(args.params_dir, multistyle.TABLE_FILE),
+                                       len(order), ", ".join(order)))
+    return 0
+
+
 # ---------------------------------------------------------------- fast
 def add_style_source(p, verb, per_photo=True):
-    """--model | --style-image (with the arbitrary-mode controls) on parser `p`;
+    """--model | --style-weights | --style-image (with the controls) on parser `p`;
     without `per_photo` only those that do not depend on the photo."""
     from . import color
     from .arbitrary import ArbitraryStyle
     fn = ArbitraryStyle.painter
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a trained style: a name (see 'styles') or a .params file")
+    src.add_argument("--style-weights", metavar="NAME:W,NAME:W",
+                     help="a blend of styles of the multi-style network, e.g. "
+                          "starry_night:0.5,wave:0.5 (weights normalized to sum to 1): their "
+                          "style vectors, hence every norm's scales and shifts, are mixed")
     src.add_argument("--style-image", nargs="+", metavar="PAINTING",
                      help="any painting(s), no training: Magenta's arbitrary-style network "
                           "(Ghiasi et al. 2017) %s in one pass at full resolution" % verb)
@@ -415,33 +501,40 @@ def add_style_source(p, verb, per_photo=True):
                         "reads coarser structures (default %(default)s)")
     if not per_photo:
         return
-    g.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
-                                            "must be in [0, 1]"),
-                   default=default(fn, "strength"),
-                   help="1 = the painting's style, 0 = the photo's own; between, the style "
-                        "vector is interpolated (default %(default)s)")
     g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
                                                "must be > 0"),
                    default=default(fn, "style_scale"),
                    help="strokes this many times larger: the network runs at the size "
                         "divided by this and the result is scaled up (default %(default)s)")
-    g.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
+    c = p.add_argument_group("controls")
+    c.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
+                                            "must be in [0, 1]"),
+                   default=default(fn, "strength"),
+                   help="1 = the full style, 0 = the photo; with --style-image the style "
+                        "vector is interpolated toward the photo's own, with a trained style "
+                        "the pixels are blended with the photo's (default %(default)s)")
+    c.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
                    default=default(fn, "preserve_colors"),
                    help="keep the photo's colours: its chroma under the painted luminance, or "
-                        "the painting recolored to the photo's before it is read "
-                        "(default %(default)s)")
+                        "histogram matching (with --style-image the painting is recolored to "
+                        "the photo's before it is read, with a trained style the result is "
+                        "recolored) (default %(default)s)")
 
 
 def load_style_source(args):
-    """The style of parsed `args`: a trained :class:`~gluon_style.fast.FastStyle`, or
-    the arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
+    """The style of parsed `args`: a trained :class:`~gluon_style.fast.FastStyle`
+    (a name, a file or a blend of multi-style names, with the controls), or the
+    arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
     from . import fast, images
     from .runtime import parse_ctx
     ctx = parse_ctx(args.ctx)[0]
-    if args.model:
+    if args.model or args.style_weights:
         if args.style_blend is not None:
-            raise Error("--style-blend goes with --style-image")
-        return fast.load_style(args.model, ctx=ctx)
+            raise Error("--style-blend goes with --style-image; blend trained styles with "
+                        "--style-weights")
+        controls = {k: getattr(args, k) for k in ("strength", "preserve_colors")
+                    if hasattr(args, k)}
+        return fast.load_style(args.model, ctx=ctx, weights=args.style_weights, **controls)
     from .arbitrary import ArbitraryStyle, blend_weights
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
@@ -620,22 +713,22 @@ def _magenta_networks():
 def run_export(argv):
     p = _Parser(prog="python -m gluon_style.transfer export",
                 description="Export a trained style, or the arbitrary-style networks, for "
-                            "plain MXNet (and a trained style for ONNX).")
+                            "plain MXNet and ONNX.")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="a style name or a .params file")
+    src.add_argument("--model", help="a style name or a .params file; a style of the "
+                                      "multi-style network exports that whole network, with "
+                                      "the style weights as its second input")
     src.add_argument("--arbitrary", action="store_true",
                      help="Magenta's networks: PREFIX-* the transformer (inputs data0: the "
                           "image, data1: the (N, 100) style vector), PREFIX-predictor-* the "
-                          "painting-to-vector network")
+                          "painting-to-vector network; with --onnx, FILE the transformer "
+                          "(inputs data, style) and FILE-predictor the predictor")
     p.add_argument("--output", required=True,
                    help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
     p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
     args = p.parse_args(argv)
     from . import export, fast
     if args.arbitrary:
-        if args.onnx:
-            raise Error("--onnx exports trained styles only; the arbitrary networks go to "
-                        "MXNet symbol files")
         from .arbitrary import ArbitraryStyle
         from .magenta import STYLE_DIM
         import mxnet as mx
@@ -644,7 +737,19 @@ def run_export(argv):
                                             shapes=((1, 3, 16, 16), (1, STYLE_DIM))))
         written += export.export_symbol(st.predictor, args.output + "-predictor",
                                         shapes=((1, 3, 64, 64),))
+        if args.onnx:
+            written += export.export_arbitrary_onnx(st.transformer, st.predictor, args.onnx)
         print("wrote " + ", ".join(written))
+        return 0
+    if fast.list_styles().get(args.model, {}).get("variant") == "multistyle":
+        import mxnet as mx
+        ms = fast.load_multistyle(args.model, ctx=mx.cpu())
+        written = list(export.export_multistyle_symbol(ms.net, args.output))
+        if args.onnx:
+            written.append(export.export_multistyle_onnx(ms.net, args.onnx))
+        print("wrote %s: the multi-style network of %s, inputs the image and (N, %d) style "
+              "weights in the order %s" % (", ".join(written), args.model, len(ms.names),
+                                           ",".join(ms.names)))
         return 0
     style = fast.load_style(args.model, ctx=None)
     written = list(export.export_symbol(style.net, args.output))
@@ -655,7 +760,7 @@ def run_export(argv):
 
 
 RUNNERS = {"optimize": run_optimize, "train": run_train, "fast": run_fast, "styles": run_styles,
-           "export": run_export, "video": run_video}
+           "export": run_export, "video": run_video, "multistyle": run_multistyle}
 
 
 def _interrupt(signum, frame):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_style import arbitrary, images, magenta, store, transfer
+from gluon_style import arbitrary, export, images, magenta, store, transfer
 from gluon_style.errors import Error
 
 from .conftest import make_painting, make_photo
@@ -123,12 +123,19 @@ def test_float_model_only_drops_activation_rounding(synthetic):
     assert 0 < diff < 0.2 * np.abs(flt).max()  # rounding changed it, a little
 
 
-def test_fast_resize_equals_onnx_resize():
+@pytest.mark.parametrize("coords, rounding", [
+    ("asymmetric", "floor"),  # tf2onnx's (the wheel's files)
+    ("half_pixel", None),  # mx.onnx's (the exports): ONNX's default rounding
+    ("half_pixel", "round_prefer_ceil"),
+    ("half_pixel", "floor")])  # not i // scale: onnx's own code
+def test_fast_resize_equals_onnx_resize(coords, rounding):
     from onnx import TensorProto, helper, numpy_helper
     x = np.random.RandomState(0).rand(1, 2, 3, 5).astype(np.float32)
     for scales in ([1, 1, 2, 2], [1, 1, 3, 1], [1, 1, 1.5, 2]):  # the last: onnx's own code
-        node = helper.make_node("Resize", ["x", "roi", "s"], ["y"], mode="nearest",
-                                coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        attrs = dict(coordinate_transformation_mode=coords)
+        if rounding:
+            attrs["nearest_mode"] = rounding
+        node = helper.make_node("Resize", ["x", "roi", "s"], ["y"], mode="nearest", **attrs)
         graph = helper.make_graph(
             [node], "resize", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
             [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
@@ -139,6 +146,10 @@ def test_fast_resize_equals_onnx_resize():
                 for f in (True, False)]
         np.testing.assert_array_equal(*runs)
         assert runs[0].shape[2:] == (int(3 * scales[2]), int(5 * scales[3]))
+        if scales == [1, 1, 2, 2]:  # onnx's own code is i // 2 exactly where the fast path says
+            repeated = np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)
+            assert np.array_equal(runs[1], repeated) == (rounding != "floor"
+                                                         or coords == "asymmetric")
 
 
 @pytest.mark.parametrize("h, w", [(5, 5), (37, 50), (64, 21)])
@@ -357,3 +368,55 @@ def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_pat
     assert out.size == (37, 26)
     assert np.abs(np.asarray(out, int) - np.asarray(st.paint(photo, vec.asnumpy()[0]), int)
                   ).max() <= 1
+
+
+#: the ONNX exports agree with the Gluon networks within this (measured on the
+#: real networks: ~5e-6 on pixels in [0, 1], 2e-7 of the vector's largest entry)
+EXPORT_TOL = 1e-4
+
+
+@pytest.mark.parametrize("weights", ["synthetic", "real"])
+def test_onnx_export_takes_the_style_vector_and_matches_mxnet(weights, request, tmp_path,
+                                                              capsys):
+    """Both exported files, run by onnx's reference evaluator as written (at the
+    opset they are labelled with), on small inputs of free batch and size."""
+    if weights == "synthetic":
+        request.getfixturevalue("installed_synthetic")
+        st = request.getfixturevalue("st")
+    else:
+        _real("predictor"), _real("transformer")
+        st = arbitrary.ArbitraryStyle(mx.cpu())
+    path = str(tmp_path / "magenta.onnx")
+    assert transfer.main(["export", "--arbitrary", "--output", str(tmp_path / "m"),
+                          "--onnx", path]) == 0
+    assert "magenta-predictor.onnx" in capsys.readouterr().out
+    models = {n: onnx.load(p) for n, p in (("transformer", path),
+                                           ("predictor", str(tmp_path / "magenta-predictor.onnx")))}
+    for model in models.values():
+        onnx.checker.check_model(model, full_check=True)
+        assert [o.version for o in model.opset_import] == [export.MX_ONNX_OPSET]
+    shapes = {n: [[d.dim_value for d in i.type.tensor_type.shape.dim] for i in m.graph.input]
+              for n, m in models.items()}
+    assert [i.name for i in models["transformer"].graph.input] == ["data", "style"]
+    assert shapes == {"transformer": [[0, 3, 0, 0], [0, magenta.STYLE_DIM]],
+                      "predictor": [[0, 3, 0, 0]]}  # 0: free
+    ops = {n.op_type for n in models["transformer"].graph.node}
+    assert {"InstanceNormalization", "Resize", "Gemm", "Conv", "Pad"} <= ops
+    run = {n: onnx_weights.reference_evaluator(m, opset=None) for n, m in models.items()}
+    rng = np.random.RandomState(4)
+    paintings = rng.randn(2, 3, 32, 48).astype(np.float32)
+    vec = run["predictor"].run(None, {"data": paintings})[0]
+    want = st.predictor(mx.nd.array(paintings)).asnumpy()
+    assert vec.shape == (2, magenta.STYLE_DIM) and not np.allclose(want[0], want[1])
+    assert np.abs(vec - want).max() <= EXPORT_TOL * np.abs(want).max()
+    std = np.asarray(images.STD, np.float32).reshape(1, 3, 1, 1)  # to pixels in [0, 1]
+    for shape in [(1, 3, 12, 14), (2, 3, 11, 13)]:
+        x = rng.randn(*shape).astype(np.float32)
+        style = want[:shape[0]]
+        got = run["transformer"].run(None, {"data": x, "style": style})[0]
+        ref = st.transformer(mx.nd.array(x), mx.nd.array(style)).asnumpy()
+        assert got.shape == shape
+        assert ref.std() > 0.1 and np.abs((got - ref) * std).max() <= EXPORT_TOL
+        if shape[0] == 2:  # each image its own style vector
+            one = run["transformer"].run(None, {"data": x[1:], "style": style[1:]})[0]
+            np.testing.assert_allclose(one[0], got[1], atol=1e-5)
