@@ -17,4 +17,8 @@ def test_contact_sheet_writes_captions_under_their_images(tmp_path):
                                 5 + col * 55:5 + col * 55 + 50]
     assert line(0, 0).min() < 100 and line(1, 1).min() < 100  # text there
     assert line(0, 1).min() == 255 and line(1, 0).min() == 255  # none, or empty
-    assert tuple(np.asarray(sheet)[5 + 71 + 25, 5 + 55 + 25]) == (200, 0, 0)  # row 2 image
+    rgb = np.asarray(sheet)
+    assert tuple(rgb[5 + 71 + 45, 5 + 55 + 25]) == (200, 0, 0)  # row 2's image
+    assert tuple(rgb[5 + 49, 5 + 25]) == (200, 0, 0)  # a wide image sits on its caption
+    assert tuple(rgb[5 + 20, 5 + 25]) == (255, 255, 255)
+    assert tuple(np.asarray(plain)[5 + 25, 5 + 25]) == (200, 0, 0)  # centred without
