@@ -103,7 +103,7 @@ class ArbitraryStyle:
                 raise Error("weights file %s: not Magenta's %s (%s)"
                             % (path, name, str(e).splitlines()[0][:100])) from None
             net.collect_params().setattr("grad_req", "null")
-            net.hybridize(static_alloc=True)
+            net.hybridize(static_alloc=True, **magenta.hybridize_options(name, self.ctx))
             self.nets[name] = net
         self.predictor, self.transformer = self.nets["predictor"], self.nets["transformer"]
 

@@ -5,7 +5,9 @@ standard operators only (InstanceNorm, UpSampling, Convolution, Pad): the
 reference model that :class:`gluon_style.transformer.TransformerNet` computes
 faster with oneDNN-friendly rewrites, with the same parameters under the same
 names. ONNX exports go through it, since ONNX has an operator for each of its
-layers (InstanceNormalization, Resize, Conv, Pad).
+layers (InstanceNormalization, Resize, Conv, Pad). Magenta's arbitrary-style
+transformer is exported likewise from its ``plain=True`` twin
+(:func:`export_arbitrary_onnx`), with the style vector as a second input.
 """
 import os
 

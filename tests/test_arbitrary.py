@@ -152,6 +152,21 @@ def test_fast_resize_equals_onnx_resize(coords, rounding):
                                                          or coords == "asymmetric")
 
 
+def test_fused_predictor_computes_what_the_plain_one_does(st, synthetic):
+    _, params = synthetic
+    opts = magenta.hybridize_options("predictor", mx.cpu())
+    assert magenta.hybridize_options("transformer", mx.cpu()) == {}
+    if mx.runtime.Features().is_enabled("MKLDNN"):
+        assert opts == {"backend": magenta.PREDICTOR_CPU_BACKEND}
+    plain = magenta.StylePredictor()
+    plain.load_parameters(params["predictor"])
+    for shape in [(1, 3, 64, 96), (2, 3, 40, 40)]:  # the fused graph at several sizes
+        x = mx.nd.array(np.random.RandomState(shape[2]).randn(*shape))
+        want = plain(x).asnumpy()
+        np.testing.assert_allclose(st.predictor(x).asnumpy(), want,
+                                   atol=1e-5 * np.abs(want).max())
+
+
 @pytest.mark.parametrize("h, w", [(5, 5), (37, 50), (64, 21)])
 def test_any_size_in_is_the_same_size_out(st, h, w):
     photo = Image.fromarray(np.random.RandomState(h).randint(0, 256, (h, w, 3), np.uint8))
