@@ -45,9 +45,9 @@ def _looks_like_path(s):
 
 
 def _positive_int(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
+    if isinstance(value, bool):  # check_whole takes True for 1
         raise Error("%s must be a positive whole number, got %r" % (name, value))
-    return int(value)
+    return check_whole(name, value)
 
 
 class LossProblem:
