@@ -89,6 +89,11 @@ def min_input_side(layers):
     return 2 ** max(poolings(n) for n in layers)
 
 
+def deepest_layer(layers):
+    """The one of `layers` that needs the largest input (see :func:`min_input_side`)."""
+    return max(layers, key=lambda name: min_input_side([name]))
+
+
 class TooNarrow(Error):
     """An image too narrow at the run's size for VGG's poolings; ``needed`` is the
     smallest size that would do."""
@@ -112,12 +117,12 @@ def check_reach(img, source, role, size, layers, scale=1.0):
     needed = size
     while max(images.MIN_SIDE, round(needed * scale)) < side:
         needed += 1
-    deepest = max(layers, key=lambda name: min_input_side([name]))
     where = role if hasattr(source, "convert") else images._where(role, source)
     raise TooNarrow("%s (%dx%d) is %dx%d at %s %d; the loss network's poolings need both "
                     "sides at least %d px (up to %s)" % (
                         where, img.size[0], img.size[1], w, h,
-                        "size" if scale == 1 else "the style's size", at, need, deepest),
+                        "size" if scale == 1 else "the style's size", at, need,
+                        deepest_layer(layers)),
                     needed, "it needs a size of at least %d" + (
                         "" if scale == 1 else " (times the style scale %g)" % scale))
 

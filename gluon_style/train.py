@@ -120,8 +120,8 @@ class StyleTrainer:
         need = max(transformer.MIN_SIDE, features.min_input_side(layers))
         if image_size < need:
             raise Error("image size %d is too small: the loss network's poolings need crops of at "
-                        "least %d px (up to %s)" % (image_size, need, max(
-                            layers, key=lambda n: features.min_input_side([n]))))
+                        "least %d px (up to %s)"
+                        % (image_size, need, features.deepest_layer(layers)))
         self.ctx = parse_ctx(ctx)
         if batch_size % len(self.ctx):
             raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
