@@ -263,9 +263,10 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
         return load_multistyle(next(iter(spec)), ctx=ctx).style(
             spec, strength=strength, preserve_colors=preserve_colors)
     path, variant, entry = _resolve(model)
-    if variant == "multistyle":
-        return load_multistyle(model, ctx=ctx).style({model: 1.0}, name=model, strength=strength,
-                                                     preserve_colors=preserve_colors)
+    if variant == "multistyle":  # resolved and checked already: not through load_multistyle
+        from .multistyle import MultiStyle
+        return MultiStyle(path, multistyle_names(path), ctx=ctx).style(
+            {model: 1.0}, name=model, strength=strength, preserve_colors=preserve_colors)
     try:
         read_weights(path)  # a file MXNet cannot read is that, whatever the variant
     except Error as e:
