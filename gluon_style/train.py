@@ -328,7 +328,7 @@ class StyleTrainer:
             self._discard()
             raise
 
-    def _train_step(self, batch, writer, log):
+    def _train_step(self, batch, writer, log_file):
         t0 = time.perf_counter()
         losses = self._batch_losses(batch)
         if not all(math.isfinite(v) for v in losses.values()):
@@ -340,7 +340,7 @@ class StyleTrainer:
         writer.writerow(dict(step=self.step, seconds=round(seconds, 4),
                              **{k: "%.6g" % v for k, v in losses.items()}))
         if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
-            log.flush()
+            log_file.flush()
             self.save_checkpoint()
         return TrainStep(self.step, losses, seconds)
 
