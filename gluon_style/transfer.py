@@ -612,9 +612,10 @@ def run_fast(argv):
                 done += 1
                 bar.update(1)
     except KeyboardInterrupt:  # every output is written whole or not at all
+        if not done:
+            raise  # main's "nothing written"
         print("interrupted; wrote %d of %d images in %s (each whole; the others not at all)"
-              % (done, len(inputs), where) if done else "interrupted; nothing written",
-              file=sys.stderr)
+              % (done, len(inputs), where), file=sys.stderr)
         return 130
     seconds = time.perf_counter() - t0
     print("wrote %s (%d image%s) in %.2f s, %.3f s/image"
