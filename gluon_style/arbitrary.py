@@ -88,20 +88,12 @@ class ArbitraryStyle:
     """
 
     def __init__(self, ctx=None, *, predictor=None, transformer=None):
-        import mxnet as mx
-
-        from . import magenta, store
+        from . import magenta
         from .runtime import default_ctx
         self.ctx = ctx or default_ctx()
         self.nets = {}
         for name, path in (("predictor", predictor), ("transformer", transformer)):
-            net = magenta.NETWORKS[name][0]()
-            path = path or store.magenta_params(name)
-            try:
-                net.load_parameters(path, ctx=self.ctx)
-            except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-                raise Error("weights file %s: not Magenta's %s (%s)"
-                            % (path, name, str(e).splitlines()[0][:100])) from None
+            net = magenta.load_parameters(magenta.NETWORKS[name][0](), name, path, ctx=self.ctx)
             net.collect_params().setattr("grad_req", "null")
             net.hybridize(static_alloc=True, **magenta.hybridize_options(name, self.ctx))
             self.nets[name] = net

