@@ -69,7 +69,7 @@ def _side_multiple(img, size, multiple):
     s = size / max(w, h)
     new = (max(multiple, int(round(w * s / multiple)) * multiple),
            max(multiple, int(round(h * s / multiple)) * multiple))
-    return img if new == img.size else img.resize(new, images._LANCZOS)
+    return images.resize_to(img, *new)
 
 
 class ArbitraryStyle:
