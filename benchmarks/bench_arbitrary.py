@@ -130,10 +130,10 @@ def quant_change(photo, painting):
     img = images.resize_max_side(images.load_image(photo), 384)
     img = img.crop((0, 0, img.width // 4 * 4, img.height // 4 * 4))
     runs = {}
+    shipped = {n: onnx.load(store.magenta_onnx_path(f)) for n, (_, f) in magenta.NETWORKS.items()}
     for kind in ("int8 activations", "float"):
-        models = {n: onnx.load(store.magenta_onnx_path(f)) for n, (_, f) in magenta.NETWORKS.items()}
-        if kind == "float":
-            models = {n: onnx_weights.float_model(m) for n, m in models.items()}
+        models = shipped if kind != "float" else {
+            n: onnx_weights.float_model(m) for n, m in shipped.items()}
         pred = onnx_weights.reference_evaluator(models["predictor"])
         vec = pred.run(None, {"style_image": np.asarray(art, np.float32)[None] / 255})[0]
         tr = onnx_weights.reference_evaluator(models["transformer"])

