@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument("--size", type=int, default=384,
                    help="longer side of the result in pixels (default: %(default)s)")
     p.add_argument("--iterations", type=int,
-                   help="iterations at each scale (default: the library's, %d)"
+                   help="iterations at the first scale (default: the library's, %d)"
                    % gatys.stylize_steps.__kwdefaults__["iterations"])
     return p.parse_args(argv)
 

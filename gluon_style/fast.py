@@ -16,6 +16,7 @@ ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
 import json
 import os
+import re
 import sys
 
 import mxnet as mx
@@ -24,11 +25,23 @@ from . import images
 from .errors import Error
 from .fileio import atomic_write, digest
 from .runtime import default_ctx
-from .transformer import VARIANTS, load_weights, transformer_net, weights_output
+from .transformer import (MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net,
+                          weights_output)
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2  # written; format 1 (no "output": sigmoid) is still read
 READ_FORMATS = (1, 2)
+#: a style's name names its files (NAME.params, NAME.jpg, checkpoints/NAME/): letters,
+#: digits and ``_-.``, not starting with a dot
+STYLE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}")
+
+
+def check_style_name(name):
+    """Return `name` if it is a plain style name (:data:`STYLE_NAME`), else raise :class:`Error`."""
+    if not isinstance(name, str) or not STYLE_NAME.fullmatch(name):
+        raise Error("style name %r: use letters, digits and _-. only, not starting with a dot, "
+                    "at most 100 characters (it names files)" % (name,))
+    return name
 
 
 def sha256_file(path):
@@ -51,16 +64,46 @@ def params_dirs():
 
 
 def read_manifest(directory):
+    """The manifest of a params folder (an empty one if there is none), checked:
+    anything but ``{"styles": {NAME: {"file": ..., "sha256": ..., ...}}}`` is an
+    :class:`Error` naming the manifest and the entry."""
     path = os.path.join(directory, MANIFEST)
     if not os.path.exists(path):
         return {"format": FORMAT_VERSION, "styles": {}}
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
-        manifest["styles"]
-    except (ValueError, KeyError, TypeError):
-        raise Error("style manifest %s is damaged" % path)
+    except OSError as e:
+        raise Error("style manifest %s: cannot read it (%s)" % (path, e.strerror)) from None
+    except ValueError:
+        raise Error("style manifest %s is damaged (not JSON)" % path) from None
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise Error("style manifest %s: %s" % (path, problem))
     return manifest
+
+
+def _manifest_problem(manifest):
+    """What is wrong with a manifest's shape, or None."""
+    if not isinstance(manifest, dict) or "styles" not in manifest:
+        return 'has no "styles"'
+    if not isinstance(manifest["styles"], dict):
+        return '"styles" is not an object of named entries'
+    for name, entry in manifest["styles"].items():
+        if not isinstance(entry, dict):
+            return "entry %r is not an object" % name
+        for key in ("file", "sha256"):
+            if key not in entry:
+                return 'entry %r has no "%s"' % (name, key)
+        file = entry["file"]
+        if not isinstance(file, str) or not file or os.path.basename(file) != file \
+                or file in (os.curdir, os.pardir) or "\\" in file:
+            return 'entry %r: "file" must be a file name in the manifest\'s folder, got %r' % (
+                name, file)
+        if not isinstance(entry["sha256"], str) or not re.fullmatch("[0-9a-f]{64}",
+                                                                    entry["sha256"]):
+            return 'entry %r: "sha256" is not a sha256 digest' % name
+    return None
 
 
 def list_styles():
@@ -75,6 +118,7 @@ def list_styles():
 def register_style(directory, name, params_file, **entry):
     """Add (or replace) `name` in `directory`'s manifest, with the file's sha256
     and output mapping."""
+    check_style_name(name)
     manifest = read_manifest(directory)
     manifest["styles"][name] = dict(entry, file=os.path.basename(params_file),
                                     sha256=sha256_file(params_file), format=FORMAT_VERSION,
@@ -116,27 +160,125 @@ def _resolve(model):
     return entry["path"], entry.get("variant"), entry
 
 
+#: the controls' defaults are arbitrary mode's (1 = the full style, 0 = the
+#: photo; "none" or keep the photo's colours, see :func:`apply_controls`)
+from .arbitrary import PRESERVE_COLORS, STRENGTH  # noqa: E402
+
+
+def check_controls(strength, preserve_colors):
+    """`strength` as a float in [0, 1] and `preserve_colors`, checked (one line)."""
+    from .arbitrary import check_preserve_colors, check_strength
+    return check_strength(strength), check_preserve_colors(preserve_colors)
+
+
+def apply_controls(out, photo, *, strength=STRENGTH, preserve_colors=PRESERVE_COLORS):
+    """A fast-mode result `out` (PIL) of `photo` with the controls applied.
+
+    `preserve_colors`: "luminance" keeps the photo's chroma under the painted
+    luminance, "histogram" recolors the result to the photo's colour mean and
+    covariance (Gatys et al. 2016, "Preserving Color in Neural Artistic Style
+    Transfer": a trained network cannot re-read a recolored painting, so the
+    histogram is matched on its output). Then `strength` blends the pixels:
+    ``strength * out + (1 - strength) * photo``, so 0 is the photo itself and
+    1 the result, whatever the network.
+    """
+    from . import color
+    if preserve_colors == "luminance":
+        out = color.luminance_only(out, photo)
+    elif preserve_colors == "histogram":
+        out = color.match_histogram(out, photo)
+    if strength == 1.0:
+        return out
+    if strength == 0.0:
+        return photo.convert("RGB").copy()
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(out.convert("RGB"), np.float32)
+    b = np.asarray(photo.convert("RGB"), np.float32)
+    return Image.fromarray(np.clip(np.rint(strength * a + (1.0 - strength) * b), 0, 255)
+                           .astype(np.uint8))
+
+
 class FastStyle:
     """A trained transformer, hybridized, ready to stylize.
 
     ``style(img)`` takes a PIL image (or a list of same-size images) and returns
-    the stylized image(s) at the same size.
+    the stylized image(s) at the same size, with the controls of
+    :func:`apply_controls` (`strength`, `preserve_colors`) applied.
     """
 
-    def __init__(self, net, *, variant, name="", entry=None, ctx=None):
+    def __init__(self, net, *, variant, name="", entry=None, ctx=None, strength=STRENGTH,
+                 preserve_colors=PRESERVE_COLORS):
         self.net, self.variant, self.name = net, variant, name
         self.entry, self.ctx = entry or {}, ctx or mx.cpu()
+        self.strength, self.preserve_colors = check_controls(strength, preserve_colors)
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
         out = images.to_images(self.net(images.to_tensor(batch, ctx=self.ctx)))
+        if self.strength != 1.0 or self.preserve_colors != "none":
+            out = [apply_controls(o, p, strength=self.strength,
+                                  preserve_colors=self.preserve_colors)
+                   for o, p in zip(out, batch)]
         return out if isinstance(img, list) else out[0]
 
 
-def load_style(model, *, ctx=None):
-    """Load a trained style by name (see :func:`list_styles`) or ``.params`` path."""
+def multistyle_names(path):
+    """The styles of the multi-style table `path`, by row (from the manifests)."""
+    rows = {}
+    for name, entry in list_styles().items():
+        if entry.get("variant") == "multistyle" and os.path.abspath(entry["path"]) == \
+                os.path.abspath(path):
+            rows[int(entry["row"])] = name
+    if sorted(rows) != list(range(len(rows))):
+        raise Error("style table %s: the manifest gives rows %s, not 0..%d"
+                    % (path, sorted(rows), len(rows) - 1))
+    return [rows[i] for i in range(len(rows))]
+
+
+def load_multistyle(name=None, *, ctx=None):
+    """The :class:`~gluon_style.multistyle.MultiStyle` network holding style
+    `name` (default: the first multi-style table found)."""
+    from .multistyle import MultiStyle
+    if name is None:
+        found = [n for n, e in sorted(list_styles().items()) if e.get("variant") == "multistyle"]
+        if not found:
+            raise Error("no multi-style network found (in %s)" % (", ".join(params_dirs())
+                                                                  or "no params folder"))
+        name = found[0]
+    path, variant, entry = _resolve(name)
+    if variant != "multistyle":
+        raise Error("style %r is not a style of a multi-style network" % name)
+    return MultiStyle(path, multistyle_names(path), ctx=ctx or default_ctx())
+
+
+def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
+               preserve_colors=PRESERVE_COLORS):
+    """Load a trained style by name (see :func:`list_styles`) or ``.params`` path,
+    with the controls of :func:`apply_controls`.
+
+    Styles of a multi-style network (variant ``"multistyle"``) may be blended:
+    `weights` (``{name: weight}`` or ``"starry_night:0.5,wave:0.5"``) names
+    styles of one network and replaces `model`, which may then be None.
+    """
     ctx = ctx or default_ctx()
+    check_controls(strength, preserve_colors)
+    if weights is not None:
+        from .multistyle import parse_style_weights
+        spec = parse_style_weights(weights) if isinstance(weights, str) else dict(weights)
+        if not spec:
+            raise Error("an empty blend")
+        return load_multistyle(next(iter(spec)), ctx=ctx).style(
+            spec, strength=strength, preserve_colors=preserve_colors)
     path, variant, entry = _resolve(model)
+    if variant == "multistyle":  # resolved and checked already: not through load_multistyle
+        from .multistyle import MultiStyle
+        return MultiStyle(path, multistyle_names(path), ctx=ctx).style(
+            {model: 1.0}, name=model, strength=strength, preserve_colors=preserve_colors)
+    try:
+        read_weights(path)  # a file MXNet cannot read is that, whatever the variant
+    except Error as e:
+        raise Error("model %s: %s" % (path, e)) from None
     errors = []
     for v in ([variant] if variant else VARIANTS):
         net = transformer_net(v)
@@ -150,8 +292,58 @@ def load_style(model, *, ctx=None):
             raise Error("style %r: its manifest says output %r, %s holds %r weights"
                         % (model, expected, path, net.output))
         net.hybridize(static_alloc=True)
-        return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx)
+        return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx, strength=strength,
+                         preserve_colors=preserve_colors)
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
+
+
+def load_content(path, max_size=None):
+    """A content image shrunk to `max_size` (None: as it is); :class:`Error` naming the
+    file if it cannot be read or is then too small for the transformer."""
+    img = images.load_image(path, role="content image")
+    if not max_size:
+        return img
+    w, h = images.fit_size(img.size, max_size, upscale=False)
+    if min(w, h) < MIN_SIDE:
+        raise Error("%s (%dx%d) is %dx%d at max size %d; the transformer needs both sides at "
+                    "least %d px: a max size of at least %d"
+                    % (images._where("content image", path), img.size[0], img.size[1], w, h,
+                       max_size, MIN_SIDE, images.size_for_side(img.size, MIN_SIDE)))
+    return images.resize_max_side(img, max_size, upscale=False)
+
+
+def output_paths(inputs, top, output):
+    """Where :func:`stylize_files` writes a folder's images: the same relative paths under
+    `output`, as PNG for a format that is read but not written (GIF). Two inputs
+    with one output name are an :class:`Error`."""
+    outputs, seen = [], {}
+    for path in inputs:
+        stem, ext = os.path.splitext(os.path.relpath(path, top))
+        out = os.path.join(output, stem + (ext if ext.lower() in images.WRITE_EXTENSIONS
+                                           else ".png"))
+        if out in seen:
+            raise Error("content images %s and %s would both be written as %s; rename one"
+                        % (seen[out], path, out))
+        seen[out] = path
+        outputs.append(out)
+    return outputs
+
+
+def check_contents(inputs, max_size=None, *, role="content folder", top=None, most=10):
+    """Check every input with :func:`load_content` before anything is written: an
+    :class:`Error` naming each bad one (the first `most`) and how many there are."""
+    bad = []
+    for path in inputs:
+        try:
+            load_content(path, max_size)
+        except Error as e:
+            bad.append(str(e))
+    if bad and len(inputs) == 1:
+        raise Error(bad[0])
+    if bad:
+        raise Error("%s%d of %d images cannot be used, nothing written: %s%s" % (
+            "" if top is None else images._where(role, top) + ": ", len(bad), len(inputs),
+            "; ".join(bad[:most]), "; and %d more" % (len(bad) - most) if len(bad) > most else ""))
 
 
 def stylize_files(style, inputs, outputs, *, max_size=None):
@@ -161,9 +353,7 @@ def stylize_files(style, inputs, outputs, *, max_size=None):
     """
     groups, held = {}, 0
     for src, dst in zip(inputs, outputs):
-        img = images.load_image(src, role="content image")
-        if max_size:
-            img = images.resize_max_side(img, max_size, upscale=False)
+        img = load_content(src, max_size)
         groups.setdefault(img.size, []).append((img, dst))
         held += 1
         if len(groups[img.size]) == 4:

@@ -14,6 +14,7 @@ import re
 import mxnet as mx
 from mxnet.gluon import nn
 
+from . import images
 from .errors import Error
 
 #: convolutions per block
@@ -72,6 +73,58 @@ def conv_channels(arch, name):
     """Number of channels of layer `name` (a conv, relu or pool of block b)."""
     layer_index(arch, name)
     return CHANNELS[int(re.search(r"\d", name).group()) - 1]
+
+
+def min_input_side(layers):
+    """The smallest image side on which a VGG reaches every one of `layers`.
+
+    Each 2x2 pooling halves the side, rounding down, and needs 2 pixels, so a
+    layer of block b (after b - 1 poolings; pool b after b) needs ``2**(b-1)``
+    pixels: 16 for relu5_1, 8 for relu4_3. An unknown name is an :class:`Error`.
+    """
+    def poolings(name):
+        layer_index("vgg19", name)  # VGG19's names hold VGG16's
+        block = int(re.search(r"\d", name).group())
+        return block - (0 if name.startswith("pool") else 1)
+    return 2 ** max(poolings(n) for n in layers)
+
+
+def deepest_layer(layers):
+    """The one of `layers` that needs the largest input (see :func:`min_input_side`)."""
+    return max(layers, key=lambda name: min_input_side([name]))
+
+
+class TooNarrow(Error):
+    """An image too narrow at the run's size for VGG's poolings; ``needed`` is the
+    smallest size that would do."""
+
+    def __init__(self, problem, needed, advice):
+        super().__init__("%s: %s" % (problem, advice % needed))
+        self.problem, self.needed = problem, needed
+
+
+def check_reach(img, source, role, size, layers, scale=1.0):
+    """Refuse (:class:`TooNarrow`) an image that is too narrow at ``size * scale`` (see
+    :func:`images.resize_max_side`) for VGG's poolings to reach `layers`: MXNet
+    would fail inside the network. `source` is its path or the image, `role` says
+    what it is."""
+    need = min_input_side(layers)
+    at = size if scale == 1 else max(images.MIN_SIDE, round(size * scale))
+    w, h = images.fit_size(img.size, at)
+    if min(w, h) >= need:
+        return
+    side = images.size_for_side(img.size, need)
+    needed = size
+    while max(images.MIN_SIDE, round(needed * scale)) < side:
+        needed += 1
+    where = role if hasattr(source, "convert") else images._where(role, source)
+    raise TooNarrow("%s (%dx%d) is %dx%d at %s %d; the loss network's poolings need both "
+                    "sides at least %d px (up to %s)" % (
+                        where, img.size[0], img.size[1], w, h,
+                        "size" if scale == 1 else "the style's size", at, need,
+                        deepest_layer(layers)),
+                    needed, "it needs a size of at least %d" + (
+                        "" if scale == 1 else " (times the style scale %g)" % scale))
 
 
 def conv_indices(arch):

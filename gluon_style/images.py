@@ -24,14 +24,16 @@ STD = (0.229, 0.224, 0.225)
 MIN_SIDE = 16
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
             ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
-IMAGE_EXTENSIONS = WRITE_EXTENSIONS = tuple(_FORMATS)  # read and written alike
+WRITE_EXTENSIONS = tuple(_FORMATS)
+#: what a folder is searched for: the formats written, and GIF (its first frame), read only
+IMAGE_EXTENSIONS = WRITE_EXTENSIONS + (".gif",)
 _LANCZOS = getattr(Image, "Resampling", Image).LANCZOS
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError,
                   struct.error, zlib.error)
 _MEAN64, _STD64 = np.array(MEAN), np.array(STD)
 
 
-def load_image(path, *, role="image"):
+def load_image(path, *, role="image", max_pixels=None):
     """Read an image file as an upright 8-bit RGB image.
 
     Parameters
@@ -39,6 +41,9 @@ def load_image(path, *, role="image"):
     path : str or os.PathLike
     role : str
         What the file is, for messages ("content image", "style image").
+    max_pixels : int or None
+        Refuse (before decoding) an image of more pixels than this; None:
+        ``PIL.Image.MAX_IMAGE_PIXELS`` alone.
 
     Returns
     -------
@@ -69,6 +74,9 @@ def load_image(path, *, role="image"):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(f)
             (w, h), limit = img.size, Image.MAX_IMAGE_PIXELS
+            if max_pixels and w * h > max_pixels:
+                raise Error("%s: image is %dx%d = %d pixels, over the limit of %d"
+                            % (where, w, h, w * h, max_pixels))
             if limit and w * h > limit:
                 raise Image.DecompressionBombError(
                     "%dx%d = %d pixels, over Pillow's limit of %d" % (w, h, w * h, limit))
@@ -136,14 +144,29 @@ def resize_max_side(img, size, *, upscale=True):
     PIL.Image.Image
         Each side at least 1 px.
     """
+    new = fit_size(img.size, size, upscale=upscale)
+    return img.copy() if new == img.size else img.resize(new, _LANCZOS)
+
+
+def fit_size(wh, size, *, upscale=True):
+    """The ``(width, height)`` that :func:`resize_max_side` gives an image of size `wh`."""
     size = _check_size(size, "size")
-    w, h = img.size
+    w, h = wh
     if not upscale and max(w, h) <= size:
-        return img.copy()
+        return w, h
     long_, short = max(w, h), min(w, h)
     short = max(1, (2 * short * size + long_) // (2 * long_))  # round half up
-    new = (size, short) if w >= h else (short, size)
-    return img.copy() if new == (w, h) else img.resize(new, _LANCZOS)
+    return (size, short) if w >= h else (short, size)
+
+
+def size_for_side(wh, side):
+    """The smallest `size` at which :func:`resize_max_side` gives an image of size
+    `wh` both sides of at least `side` pixels."""
+    w, h = wh
+    size = max(side, -(-max(w, h) * (2 * side - 1) // (2 * min(w, h))))  # the rounding's bound
+    while min(fit_size(wh, size)) < side:  # pragma: no cover - the bound is exact
+        size += 1
+    return size
 
 
 def resize_to(img, width, height):

@@ -47,12 +47,17 @@ NDArray (the optimized array itself: copy it to keep it)."""
 
 
 class NonFiniteLoss(Error):
-    """The loss became NaN or infinite; ``.image`` is the last finite image."""
+    """The loss became `value` (NaN or infinite) at iteration ``step + 1``; ``.image``
+    is the image of iteration `step` (the starting image when `step` is 0), whose
+    loss was finite. The message says only that: what was kept is the caller's to say."""
 
-    def __init__(self, message, image, step):
-        super().__init__(message)
-        self.image = image
-        self.step = step
+    def __init__(self, value, image, step):
+        super().__init__("loss became %s at iteration %d" % (value, step + 1))
+        self.value, self.image, self.step = value, image, step
+
+    def after(self, steps):
+        """The same failure `steps` iterations later (a coarse-to-fine run's next scale)."""
+        return NonFiniteLoss(self.value, self.image, self.step + steps)
 
 
 def _evaluate(loss_fn, x):
@@ -65,8 +70,7 @@ def _evaluate(loss_fn, x):
 
 def _check(losses, step, last_good):
     if not math.isfinite(losses["total"]):
-        raise NonFiniteLoss("loss became %s at iteration %d; kept the image of iteration %d"
-                            % (losses["total"], step, step - 1), last_good, step - 1)
+        raise NonFiniteLoss(losses["total"], last_good, step - 1)
 
 
 def optimize(loss_fn, x, *, iterations, method=DEFAULT_METHOD, lr=None, lr_decay=LR_DECAY,

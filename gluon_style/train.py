@@ -12,9 +12,11 @@ layer. The terms are then relative errors whatever the loss net's activation
 scale, and `style_weight` / `content_weight` keep their meaning across styles
 and networks.
 """
+import contextlib
 import csv
 import json
 import logging
+import math
 import os
 import time
 from collections import namedtuple
@@ -22,11 +24,12 @@ from collections import namedtuple
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import data, features, images, store
-from .errors import Error
-from .fileio import atomic_path, atomic_write
+from . import data, features, images, store, transformer
+from .errors import Error, check_real, check_whole
+from .fast import check_style_name
+from .fileio import atomic_path, atomic_write, digest
 from .losses import PerceptualLoss, check_weights, gram
-from .runtime import parse_ctx
+from .runtime import interrupts_held, parse_ctx
 from .transformer import DEFAULT_OUTPUT, OUTPUTS, load_weights, save_weights, transformer_net
 
 log = logging.getLogger("gluon_style")
@@ -97,18 +100,34 @@ class StyleTrainer:
         initialization: fine-tuning, e.g. with another style weight.
     """
 
+    #: settings that must match to resume a checkpoint
+    resume_keys = _RESUME_KEYS
+
     def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
                  style_size=None, batch_size=4, lr=1e-3, style_weight=1.5, content_weight=1.0,
                  tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS, style_layer_weights=None,
                  content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
                  checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
                  ctx="auto", micro_batch=2, workers=2, init_from=None, output=DEFAULT_OUTPUT):
+        check_style_name(name)
         for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
-                           ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch)):
-            if int(value) != value or value < 1:
-                raise Error("%s must be a positive whole number, got %r" % (key, value))
+                           ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch),
+                           ("style_size", style_size or 1)):
+            check_whole(key, value)
+        check_whole("seed", seed, 0, 2 ** 32 - 1)
+        check_whole("workers", workers, 0)
+        check_real("lr", lr, positive=True)
+        for key, value in (("style_weight", style_weight), ("content_weight", content_weight),
+                           ("tv_weight", tv_weight)):
+            check_real(key, value, positive=False)
         if output not in OUTPUTS:
             raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
+        layers = list(style_layers) + [content_layer]
+        need = max(transformer.MIN_SIDE, features.min_input_side(layers))
+        if image_size < need:
+            raise Error("image size %d is too small: the loss network's poolings need crops of at "
+                        "least %d px (up to %s)"
+                        % (image_size, need, features.deepest_layer(layers)))
         self.ctx = parse_ctx(ctx)
         if batch_size % len(self.ctx):
             raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
@@ -128,6 +147,7 @@ class StyleTrainer:
                            init_from=os.path.abspath(init_from) if init_from else None,
                            output=output)
         self.name, self.total_steps = name, int(steps)
+        self.saved_step = None  # the step of the checkpoint on disk
         self.checkpoint_every, self.workers = int(checkpoint_every), int(workers)
         self.dir = os.path.join(checkpoint_dir, name)
         self.dataset = data.PhotoFolder(dataset, size=image_size)
@@ -163,8 +183,9 @@ class StyleTrainer:
         layers = list(cfg["style_layers"]) + [cfg["content_layer"]]
         self.extractor = store.load_extractor(net, layers, ctx=self.ctx[0])
         taps = self.extractor.taps
-        style_img = images.resize_max_side(images.load_image(style, role="style image"),
-                                           cfg["style_size"])
+        style_img = images.load_image(style, role="style image")
+        features.check_reach(style_img, style, "style image", cfg["style_size"], layers)
+        style_img = images.resize_max_side(style_img, cfg["style_size"])
         feats = self.extractor(images.to_tensor(style_img, ctx=self.ctx[0]))
         grams = [gram(mx.nd, feats[n]) for n in cfg["style_layers"]]
         n = len(grams)
@@ -195,16 +216,42 @@ class StyleTrainer:
                  ("state", "state.json"), ("csv", "log.csv"))}
 
     def save_checkpoint(self):
-        """Write the network, the optimizer state and the step (atomically)."""
+        """Write the network, the optimizer state and the step (each file atomically;
+        an interrupt waits until all three are written). ``state.json``, written
+        last, holds the sha256 of the other two: a checkpoint that a kill left
+        half written is refused by :meth:`_resume`, not resumed from a mix."""
         p = self._paths()
-        os.makedirs(self.dir, exist_ok=True)
-        with atomic_path(p["params"], role="checkpoint") as tmp:
-            save_weights(self.net, tmp, dtype="float32")  # exact, with its output mapping
-        with atomic_path(p["states"], role="checkpoint") as tmp:
-            self.trainer.save_states(tmp)
-        with atomic_write(p["state"], "w", role="checkpoint") as f:
-            json.dump({"step": self.step, "config": self.config}, f, indent=1)
+        with interrupts_held():
+            os.makedirs(self.dir, exist_ok=True)
+            with atomic_path(p["params"], role="checkpoint") as tmp:
+                save_weights(self.net, tmp, dtype="float32")  # exact, with its output mapping
+            with atomic_path(p["states"], role="checkpoint") as tmp:
+                self.trainer.save_states(tmp)
+            files = {os.path.basename(p[k]): digest(p[k]) for k in ("params", "states")}
+            with atomic_write(p["state"], "w", role="checkpoint") as f:
+                json.dump({"step": self.step, "config": self.config, "sha256": files}, f,
+                          indent=1)
+            self.saved_step = self.step
         return self.dir
+
+    def stop(self):
+        """After an interrupt: save the checkpoint of the last finished step unless it is
+        on disk already. Returns the step of the checkpoint, or None when no step
+        had finished (then nothing is left: the run's empty log goes)."""
+        if self.step == 0 and self.saved_step is None:
+            self._discard()
+            return None
+        if self.saved_step != self.step:
+            self.save_checkpoint()
+        return self.step
+
+    def _discard(self):
+        """Remove the log of a run that wrote no checkpoint (and its folder if empty)."""
+        if self.saved_step is None:
+            with contextlib.suppress(OSError):
+                os.remove(self._paths()["csv"])
+            with contextlib.suppress(OSError):
+                os.rmdir(self.dir)
 
     def _resume(self):
         p = self._paths()
@@ -216,13 +263,19 @@ class StyleTrainer:
         except ValueError:
             raise Error("checkpoint %s: state.json is damaged" % self.dir)
         state["config"].setdefault("output", "sigmoid")  # checkpoints from before the option
-        changed = [k for k in _RESUME_KEYS if state["config"].get(k) != self.config.get(k)]
+        changed = [k for k in self.resume_keys if state["config"].get(k) != self.config.get(k)]
         if changed:
             raise Error("checkpoint %s was made with other settings (%s); use another --name"
                         % (self.dir, ", ".join(changed)))
+        for name, sha in state.get("sha256", {}).items():  # none in older checkpoints
+            path = os.path.join(self.dir, name)
+            if not os.path.isfile(path) or digest(path) != sha:
+                raise Error("checkpoint %s is incomplete: %s is not the one of step %s (a kill "
+                            "while it was written?); start again with another --name"
+                            % (self.dir, name, state["step"]))
         load_weights(self.net, p["params"], ctx=self.ctx)
         self.trainer.load_states(p["states"])
-        self.step = int(state["step"])
+        self.step = self.saved_step = int(state["step"])
         self._truncate_csv()
         log.info("resumed %s at step %d", self.dir, self.step)
 
@@ -262,33 +315,45 @@ class StyleTrainer:
         return dict(zip(("total", "content", "style", "tv"), (float(v) for v in values)))
 
     def steps(self):
-        """Train to ``steps``, yielding a :class:`TrainStep` after each step."""
+        """Train to ``steps``, yielding a :class:`TrainStep` after each step.
+
+        A step is never stopped halfway: Ctrl-C or SIGTERM during one is delivered
+        when it has finished (its log row and any checkpoint due written), so that
+        :meth:`stop` then saves exactly that step. A loss that stops being finite
+        is an :class:`Error` naming the checkpoint that is kept.
+        """
         cfg = self.config
         loader = data.photo_loader(self.dataset, batch_size=cfg["batch_size"], seed=cfg["seed"],
                                    start=self.step, stop=self.total_steps, workers=self.workers)
-        csv_path = self._paths()["csv"]
         os.makedirs(self.dir, exist_ok=True)
-        new = not os.path.exists(csv_path)
-        with open(csv_path, "a", newline="") as f:
-            writer = csv.DictWriter(f, CSV_FIELDS)
-            if new:
-                writer.writeheader()
-            for batch in loader:
-                t0 = time.perf_counter()
-                losses = self._batch_losses(batch)
-                if not all(v == v and abs(v) != float("inf") for v in losses.values()):
-                    raise Error("loss became %s at step %d; the checkpoint of step %d is kept "
-                                "in %s" % (losses["total"], self.step + 1,
-                                           self.step // self.checkpoint_every * self.checkpoint_every,
-                                           self.dir))
-                self.step += 1
-                seconds = time.perf_counter() - t0
-                writer.writerow(dict(step=self.step, seconds=round(seconds, 4),
-                                     **{k: "%.6g" % v for k, v in losses.items()}))
-                if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
-                    f.flush()
-                    self.save_checkpoint()
-                yield TrainStep(self.step, losses, seconds)
+        try:
+            with open(self._paths()["csv"], "w" if self.step == 0 else "a", newline="") as f:
+                writer = csv.DictWriter(f, CSV_FIELDS)
+                if self.step == 0:  # a new log (one left by a run that saved nothing goes)
+                    writer.writeheader()
+                for batch in loader:
+                    with interrupts_held():
+                        done = self._train_step(batch, writer, f)
+                    yield done
+        except Error:
+            self._discard()
+            raise
+
+    def _train_step(self, batch, writer, log_file):
+        t0 = time.perf_counter()
+        losses = self._batch_losses(batch)
+        if not all(math.isfinite(v) for v in losses.values()):
+            kept = ("no checkpoint was written (try a lower --lr)" if self.saved_step is None
+                    else "the checkpoint of step %d is kept in %s" % (self.saved_step, self.dir))
+            raise Error("loss became %s at step %d; %s" % (losses["total"], self.step + 1, kept))
+        self.step += 1
+        seconds = time.perf_counter() - t0
+        writer.writerow(dict(step=self.step, seconds=round(seconds, 4),
+                             **{k: "%.6g" % v for k, v in losses.items()}))
+        if self.step % self.checkpoint_every == 0 or self.step == self.total_steps:
+            log_file.flush()
+            self.save_checkpoint()
+        return TrainStep(self.step, losses, seconds)
 
     def history(self):
         """The CSV log as ``{term: [(step, value)]}``."""
@@ -298,3 +363,4 @@ class StyleTrainer:
                 for k in ("total", "content", "style", "tv"):
                     out.setdefault(k, []).append((int(row["step"]), float(row[k])))
         return out
+

@@ -67,8 +67,9 @@ from mxnet import gluon
 from .errors import Error
 from .images import MEAN, STD
 
-__all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net", "instance_norm", "save_weights",
-           "load_weights"]
+__all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net",
+           "instance_norm", "save_weights", "load_weights", "weights_output", "read_weights",
+           "reflect_pad", "upsample_conv3", "conv9_to_rgb", "normalized_rgb", "map_output"]
 
 #: name -> (channels of the three resolutions, number of residual blocks)
 VARIANTS = {
@@ -147,15 +148,30 @@ def weights_output(path):
     return _output_of(loaded) if isinstance(loaded, dict) else "sigmoid"
 
 
+def read_weights(path):
+    """The named arrays of a ``.params`` file; :class:`Error` (our words, one line)
+    when MXNet cannot read it or it holds no parameters."""
+    try:
+        arrays = mx.nd.load(path)
+    except mx.base.MXNetError:
+        raise Error("not an MXNet parameter file (truncated, damaged or another format)") from None
+    if not isinstance(arrays, dict) or not arrays:
+        raise Error("holds no parameters")
+    return arrays
+
+
 def load_weights(net, path, *, ctx=None):
     """Load parameters saved by :func:`save_weights` or ``save_parameters``, and
     set `net`'s output mapping to the one they were trained with (files without
     a marker: "sigmoid"). Returns that mapping.
 
     Whatever dtype the file holds, the parameters keep the network's (float32).
-    A file that does not fit `net` raises :class:`Error` with the first line of
-    MXNet's complaint.
+    A file that does not fit `net` raises :class:`Error` saying which parameter
+    is missing, extra or of another shape.
     """
+    problem = _misfit(net, read_weights(path))
+    if problem:
+        raise Error(problem)
     try:
         loaded = mx.nd.load(path)
         if not isinstance(loaded, dict):
@@ -171,12 +187,35 @@ def load_weights(net, path, *, ctx=None):
                                  "the network" % (name, path))
             params[name]._load_init(loaded[name], ctx, cast_dtype=True, dtype_source="current")
     except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
-        raise Error(str(e).splitlines()[0][:100] if str(e) else type(e).__name__) from None
+        raise Error("cannot load its parameters (%s)" % (
+            " ".join(str(e).split()[:12]) or type(e).__name__)) from None
     net.output = output
     return output
 
 
-def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
+def _misfit(net, arrays):
+    """How `arrays` (a ``.params`` file's) do not fit `net`, or None."""
+    if not any("." in key for key in arrays):  # the legacy layout: load_parameters checks it
+        return None
+    params = net._collect_params_with_prefix()
+    whose = next(("the %s network's" % v for v, spec in VARIANTS.items()
+                  if spec == (net.channels, net.n_residual)), "the network's")
+    for key, param in params.items():
+        if key in arrays and arrays[key].shape != param.shape:
+            return "parameter %s has shape %s; %s is %s" % (
+                key, arrays[key].shape, whose, param.shape)
+    missing = [k for k in params if k not in arrays]
+    extra = [k for k in arrays if k not in params and k != OUTPUT_KEY]
+    parts = ["lacks %d of %s %d parameters (%s)" % (
+        len(missing), whose, len(params), " ".join(missing[:3]) + " ..." * (len(missing) > 3))
+        ] if missing else []
+    if extra:
+        parts.append("has %d it does not have (%s)" % (
+            len(extra), " ".join(extra[:3]) + " ..." * (len(extra) > 3)))
+    return "; ".join(parts) or None
+
+
+def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_sample=False):
     """Affine instance normalization (optionally followed by ReLU).
 
     Same result as ``F.InstanceNorm(x, gamma, beta, eps=eps)``, forward and
@@ -191,11 +230,14 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
     x : NDArray or Symbol
         ``(N, C, H, W)``.
     gamma, beta : NDArray or Symbol
-        ``(C,)`` scale and shift.
+        ``(C,)`` scale and shift, or ``(N, C)`` with `per_sample` (conditional
+        instance norm: each image its own, as in Dumoulin et al. 2017).
     eps : float
         Added to the variance.
     relu : bool
         Apply ReLU to the result.
+    per_sample : bool
+        `gamma` and `beta` are ``(N, C)``, one row per image.
     inference : bool
         Apply the normalization with broadcasts: fastest forward, slow
         backward. The default uses matrix products, whose gradients (sums over
@@ -224,9 +266,12 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
     # E[x^2] - mean^2 in float32 is accurate for conv outputs (|mean| ~ std);
     # relu guards the rounding below zero.
     var = F.relu(F.broadcast_div(sumsq, count) - F.square(mean))
-    per_n = dict(lhs_axes=(0,), rhs_axes=(0,))
-    g = F.broadcast_like(gamma.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
-    b = F.broadcast_like(beta.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
+    if per_sample:
+        g, b = gamma.reshape((-1, 1)), beta.reshape((-1, 1))                   # (N*C, 1)
+    else:
+        per_n = dict(lhs_axes=(0,), rhs_axes=(0,))
+        g = F.broadcast_like(gamma.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
+        b = F.broadcast_like(beta.reshape((1, -1, 1, 1)), per_nc, **per_n).reshape((-1, 1))
     scale = g * F.rsqrt(var + eps)
     shift = b - mean * scale
     if inference:
@@ -241,8 +286,56 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False):
     return F.relu(y) if relu else y
 
 
-def _reflect(F, x, p):
+def reflect_pad(F, x, p):
+    """Reflection-pad the two spatial axes of NCHW `x` by `p` on every side."""
     return F.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, p, p, p, p))
+
+
+
+def upsample_conv3(F, x, weight, bias, cout, *, inference):
+    """Nearest-upsample x2, reflect-pad 1, conv 3x3 (`weight` ``(cout, cin, 3, 3)``).
+
+    At inference, without the upsampled tensor: reflect-padding the upsampled
+    image equals upsampling the edge-padded one, and each output phase of the
+    3x3 conv sees a 2x2 window of the low-res image, so the whole is a stride-2
+    transposed conv whose 4x4 kernel sums the 3x3 taps as [w2, w1+w2, w0+w1, w0]
+    along each axis (2.25x fewer FLOPs). Not under autograd, where MXNet 1.9's
+    oneDNN Deconvolution crashes when its weight is computed.
+    """
+    if inference:
+        kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
+        return F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
+                               kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
+                               num_filter=cout, no_bias=False)
+    return F.Convolution(reflect_pad(F, F.UpSampling(x, scale=2, sample_type="nearest"), 1),
+                         weight, bias, kernel=(3, 3), num_filter=cout)
+
+
+def conv9_to_rgb(F, x, weight, bias):
+    """Reflect-pad 4 and conv 9x9 to 3 channels, for `x` with even H and W.
+
+    oneDNN has no fast kernel for 3 output filters (4x slower than 16), so the
+    conv is computed per output phase (py, px) in {0, 1}^2: one stride-2 conv
+    whose 10x10 kernels are the 9x9 one shifted by (py, px), 4 x 3 = 12 filters
+    plus 4 zero ones (16: the fast path, 3.3x fewer FLOPs than padding the 3
+    filters to 16), then depth_to_space interleaves the phases. The kernels
+    are built in the graph: no parameters of their own.
+    """
+    shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
+               for py in (0, 1) for px in (0, 1)]
+    zero = F.zeros_like(F.slice_axis(shifted[0], axis=0, begin=0, end=1))
+    kern = F.concat(*(shifted + [zero] * (_PHASE_FILTERS - 12)), dim=0)
+    bzero = F.zeros_like(F.slice_axis(bias, axis=0, begin=0, end=1))
+    b = F.concat(*([bias] * 4 + [bzero] * (_PHASE_FILTERS - 12)), dim=0)
+    z = F.Convolution(reflect_pad(F, x, 4), kern, b, kernel=(10, 10), stride=(2, 2),
+                      num_filter=_PHASE_FILTERS)
+    return F.depth_to_space(F.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
+
+
+def normalized_rgb(F, rgb):
+    """RGB in [0, 1] (NCHW) to the package normalization ``(rgb - MEAN) / STD``."""
+    rgb = F.split(rgb, num_outputs=3, axis=1)
+    return F.concat(*[(c - m) / s for c, m, s in zip(rgb, MEAN, STD)], dim=1)
 
 
 def _up_kernel(F, w, axis):
@@ -276,7 +369,7 @@ class _ConvNorm(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
         k, s = self._k, self._stride
-        y = F.Convolution(_reflect(F, x, k // 2), weight, bias, kernel=(k, k),
+        y = F.Convolution(reflect_pad(F, x, k // 2), weight, bias, kernel=(k, k),
                           stride=(s, s), num_filter=self._cout, no_bias=False)
         return instance_norm(F, y, gamma, beta, relu=self._relu, inference=self.inference)
 
@@ -294,19 +387,7 @@ class _UpConvNorm(gluon.HybridBlock):
             _norm_params(self, cout)
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
-        if self.inference:
-            # Without the upsampled tensor: reflect-padding the upsampled image
-            # equals upsampling the edge-padded one, and each output phase of
-            # the 3x3 conv sees a 2x2 window of the low-res image, so the whole
-            # is a stride-2 transposed conv whose 4x4 kernel sums the 3x3 taps
-            # as [w2, w1+w2, w0+w1, w0] along each axis.
-            kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
-            y = F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
-                                kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
-                                num_filter=self._cout, no_bias=False)
-        else:
-            y = F.Convolution(_reflect(F, F.UpSampling(x, scale=2, sample_type="nearest"), 1),
-                              weight, bias, kernel=(3, 3), num_filter=self._cout)
+        y = upsample_conv3(F, x, weight, bias, self._cout, inference=self.inference)
         return instance_norm(F, y, gamma, beta, relu=True, inference=self.inference)
 
 
@@ -337,23 +418,8 @@ class _Output(gluon.HybridBlock):
             _conv_params(self, cin, 3, 9)
 
     def hybrid_forward(self, F, x, like, weight, bias):
-        # oneDNN has no fast kernel for 3 output filters (4x slower than 16).
-        # x's sides are even (it was upsampled twice), so the 9x9 conv is
-        # computed per output phase (py, px) in {0, 1}^2: one stride-2 conv
-        # whose 10x10 kernels are the 9x9 one shifted by (py, px), 4 x 3 = 12
-        # filters plus 4 zero ones (16: the fast path, 3.3x fewer FLOPs than
-        # padding the 3 filters to 16), then depth_to_space interleaves the
-        # phases. The kernels are built in the graph: no parameters of their own.
-        shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
-                   for py in (0, 1) for px in (0, 1)]
-        zero = F.zeros_like(F.slice_axis(shifted[0], axis=0, begin=0, end=1))
-        kern = F.concat(*(shifted + [zero] * (_PHASE_FILTERS - 12)), dim=0)
-        bzero = F.zeros_like(F.slice_axis(bias, axis=0, begin=0, end=1))
-        b = F.concat(*([bias] * 4 + [bzero] * (_PHASE_FILTERS - 12)), dim=0)
-        z = F.Convolution(_reflect(F, x, 4), kern, b, kernel=(10, 10), stride=(2, 2),
-                          num_filter=_PHASE_FILTERS)
-        z = F.depth_to_space(F.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
-        z = F.slice_like(z, like, axes=(2, 3))
+        # x's sides are even (it was upsampled twice): see conv9_to_rgb.
+        z = F.slice_like(conv9_to_rgb(F, x, weight, bias), like, axes=(2, 3))
         return map_output(F, z, self.output, self.inference)
 
 
@@ -371,8 +437,7 @@ def map_output(F, z, output, inference):
         z = F.clip(z, 0.0, 1.0) if inference else z
     else:
         raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
-    rgb = F.split(z, num_outputs=3, axis=1)
-    return F.concat(*[(c - m) / s for c, m, s in zip(rgb, MEAN, STD)], dim=1)
+    return normalized_rgb(F, z)
 
 
 class TransformerNet(gluon.HybridBlock):

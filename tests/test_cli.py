@@ -92,6 +92,42 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
     assert "interrupted after 2 iterations" in err and "--init" in err
 
 
+def _nan_at(monkeypatch, call, value=float("nan")):
+    """The loss is `value` at the `call`-th evaluation."""
+    from gluon_style import optimizer
+    real, calls = optimizer._evaluate, []
+
+    def sometimes_nan(loss_fn, x):
+        calls.append(1)
+        losses = real(loss_fn, x)
+        if len(calls) == call:
+            losses["total"] = value
+        return losses
+
+    monkeypatch.setattr(optimizer, "_evaluate", sometimes_nan)
+
+
+def test_inf_at_the_first_iteration_writes_nothing_and_says_so(photo, painting, tmp_path,
+                                                               capsys, monkeypatch):
+    _nan_at(monkeypatch, 1, float("inf"))
+    out = tmp_path / "o.png"
+    code, _, err = run(fast_argv(photo, painting, out, 5), capsys)
+    assert code == 2 and err.count("\n") == 1 and not out.exists(), err
+    assert "loss became inf at iteration 1" in err and "nothing written" in err, err
+    assert "kept" not in err
+
+
+def test_nan_at_the_start_of_a_scale_keeps_the_last_scales_image(photo, painting, tmp_path,
+                                                                  capsys, monkeypatch):
+    _nan_at(monkeypatch, 3)  # gd evaluates once per iteration: the second scale's first
+    out = tmp_path / "o.png"
+    argv = fast_argv(photo, painting, out, 2) + ["--optimizer", "gd", "--scales", "16", "24"]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "loss became nan at iteration 3; wrote %s (the image of iteration 2)" % out in err, err
+    assert Image.open(out).size == (24, 20)
+
+
 def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monkeypatch):
     from gluon_style import optimizer
     real = optimizer._evaluate
@@ -239,3 +275,77 @@ def test_train_output_mapping_defaults_to_the_library_and_a_bad_one_is_one_line(
     assert err.strip().splitlines() == [
         "error: unknown output mapping 'tanh' (valid: linear, sigmoid)"]
     assert not (tmp_path / "ck").exists()
+def _noise(path, w, h):
+    Image.fromarray(np.random.RandomState(0).randint(0, 255, (h, w, 3), np.uint8)).save(path)
+    return str(path)
+
+
+def test_an_image_too_narrow_for_the_pooling_names_the_size_it_needs(photo, painting, tmp_path,
+                                                                     capsys):
+    import re
+
+    from gluon_style import gatys
+    narrow = _noise(tmp_path / "narrow.jpg", 640, 128)
+    out = tmp_path / "o.png"
+    base = ["--output", str(out), "--iterations", "1", "--network", "vgg16-random", "--quiet"]
+
+    def needed(argv):
+        code, _, err = run(argv + base, capsys)
+        assert code == 2 and err.count("\n") == 1 and not out.exists(), err
+        return err, int(re.search(r"a size of at least (\d+)", err).group(1))
+
+    err, size = needed(["--content", narrow, "--style", painting, "--size", "64", "--scales", "1"])
+    assert "content image '%s' (640x128) is 64x13 at size 64" % narrow in err, err
+    assert "at least 16 px (up to relu5_1)" in err, err
+    assert needed(["--content", narrow, "--style", painting, "--size", str(size - 1),
+                   "--scales", "1"])[1] == size
+    assert run(["--content", narrow, "--style", painting, "--size", str(size),
+                "--scales", "1"] + base, capsys)[0] == 0  # the size it names is enough
+    assert Image.open(out).size == (78, 16)
+    out.unlink()
+    err, total = needed(["--content", narrow, "--style", painting, "--size", "256",
+                         "--scales", "3"])  # 64x13 at the first scale
+    assert "64x13 at size 64" in err and "with 3 scales" in err, err
+    assert gatys.scale_sizes(total - 1, 3)[0] < size <= gatys.scale_sizes(total, 3)[0]
+    err, _ = needed(["--content", photo, "--style", _noise(tmp_path / "thin.jpg", 3000, 90),
+                     "--size", "64", "--scales", "1"])
+    assert "style image '%s' (3000x90) is 64x2 at size 64" % (tmp_path / "thin.jpg") in err, err
+
+
+def test_sigterm_before_the_first_iteration_is_a_clean_stop(photo, painting, tmp_path, capsys,
+                                                            monkeypatch):
+    import signal
+
+    from gluon_style import gatys
+    real = gatys.stylize_steps
+
+    @functools.wraps(real)
+    def stopped(*a, **kw):
+        run = real(*a, **kw)
+
+        def steps():  # SIGTERM while the first iteration runs
+            signal.raise_signal(signal.SIGTERM)
+            yield from run
+        return gatys.Run(steps(), run.total, run._finish)
+
+    monkeypatch.setattr(gatys, "stylize_steps", stopped)
+    out = tmp_path / "o.png"
+    monkeypatch.setattr(sys, "argv", ["gluon_style.transfer"] + fast_argv(photo, painting, out))
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        code = transfer.main()  # the real command line: SIGTERM is handled like Ctrl-C
+    finally:
+        signal.signal(signal.SIGTERM, handler)
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1 and "interrupted" in err, err
+    assert "nothing written" in err and not out.exists()
+
+
+@pytest.mark.parametrize("option, value", [("--lr", "nan"), ("--lr", "-1"), ("--lr-decay", "2"),
+                                           ("--style-scale", "inf"), ("--seed", "-1")])
+def test_numeric_options_are_refused_by_the_parser(photo, painting, tmp_path, capsys, option,
+                                                   value):
+    out = tmp_path / "o.png"
+    code, _, err = run(fast_argv(photo, painting, out) + [option, value], capsys)
+    assert code == 2 and err.count("\n") == 1 and option in err and value in err, err
+    assert not out.exists()

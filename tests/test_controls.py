@@ -54,12 +54,24 @@ def test_layer_weights_scale_each_layer(photo, painting):
     (dict(style_blend=[1.0]), "1 weights given for 2 layers"),
     (dict(style_blend=[1.0, -0.5]), "non-negative"),
     (dict(style_blend=[0.0, 0.0]), "must not all be zero"),
-    (dict(style_scale=0), "style scale must be positive"),
+    (dict(style_scale=0), "style scale must be a finite number > 0"),
     (dict(style_layer_weights=[1.0]), "style layer weights"),
 ])
 def test_bad_control_values(photo, painting, kw, msg):
     with pytest.raises(Error, match=msg):
         gatys.stylize_steps(photo, [painting, painting], **dict(OPTS, **kw))
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(lr=float("nan")), "learning rate must be a finite number > 0, got nan"),
+    (dict(lr=-1), "learning rate"), (dict(lr_decay=float("nan")), "lr decay"),
+    (dict(style_scale=float("inf")), "style scale"), (dict(style_weight=float("nan")), "style weight"),
+    (dict(tv_weight=-1), "tv weight"), (dict(seed=-1), "seed"), (dict(lr_decay_every=0.5), "period"),
+])
+def test_numbers_are_checked_before_any_work(tmp_path, kw, msg):
+    missing = str(tmp_path / "not-read-yet.png")
+    with pytest.raises(Error, match=msg):
+        gatys.stylize_steps(missing, missing, **dict(OPTS, **kw))
 
 
 def _chroma(img):
@@ -118,11 +130,12 @@ def test_coarse_to_fine_reaches_the_size_and_lowers_the_loss_at_each_scale(photo
     run = gatys.stylize_steps(photo, painting, **opts)
     assert run.sizes == [32, 64, 128]
     steps = list(run)
-    assert [s.step for s in steps] == list(range(1, 19))
+    # later scales refine: half the first scale's iterations each
+    assert run.iterations == [6, 3, 3] and [s.step for s in steps] == list(range(1, 13))
     totals = [s.losses["total"] for s in steps]
-    for k in range(3):
-        scale = totals[6 * k: 6 * k + 6]
-        assert scale[-1] < scale[0], (k, scale)
+    for begin, end in ((0, 6), (6, 9), (9, 12)):
+        scale = totals[begin:end]
+        assert scale[-1] < scale[0], (begin, scale)
     assert steps[-1].image.shape == (1, 3, 107, 128)  # the 48x40 photo at 128 px
     # each scale starts from the last one's result, not from noise again
     assert totals[6] < totals[0]

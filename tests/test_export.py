@@ -60,12 +60,12 @@ def test_onnx_export_is_valid_with_dynamic_shape(net, tmp_path):
     assert {"InstanceNormalization", "Resize", "Conv", "Pad"} <= ops
 
 
-@pytest.mark.slow
 def test_onnx_output_matches_mxnet(net, tmp_path):
-    """ONNX's reference evaluator (pure NumPy: minutes even for a tiny image)."""
+    """ONNX's reference evaluator on the file as written (its nearest Resize by
+    whole factors computed by numpy: onnx's own code takes minutes)."""
     onnx, model = _onnx_model(net, tmp_path)
-    from onnx.reference import ReferenceEvaluator
-    ev = ReferenceEvaluator(model)
+    from gluon_style import onnx_weights
+    ev = onnx_weights.reference_evaluator(model, opset=None)
     for shape in [(1, 3, 12, 14), (2, 3, 11, 13)]:
         x = np.random.RandomState(2).randn(*shape).astype(np.float32)
         got = ev.run(None, {"data": x})[0]

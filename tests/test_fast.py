@@ -152,9 +152,18 @@ def test_shipped_styles_are_whole_small_and_carry_their_paintings_colors(tmp_pat
     monkeypatch.setenv("GLUON_STYLE_PARAMS", SHIPPED)
     assert sum(os.path.getsize(os.path.join(SHIPPED, f)) for f in os.listdir(SHIPPED)) < 20e6
     photo = np.asarray(Image.open(make_photo(tmp_path / "p.png", 96, 72)), float)
+    from gluon_style import store
+    wheel = store.magenta_onnx_path("arbitrary_transform.onnx") is not None
     for name, entry in _shipped():
-        assert "public domain" in entry["credit"] and entry["training"]["steps"] >= 200
-        assert entry["dtype"] == "float16" and entry["variant"] == "full"
+        assert "public domain" in entry["credit"]
+        if entry["variant"] == "multistyle":  # a row of the multi-style table (Magenta's net)
+            assert entry["dtype"] == "float32" and "Apache-2.0" in entry["credit"]
+            assert entry["training"]["init"] == "predicted" and "cpu_hours" in entry["training"]
+            if not wheel:
+                continue
+        else:
+            assert entry["training"]["steps"] >= 200
+            assert entry["dtype"] == "float16" and entry["variant"] == "full"
         painting = np.asarray(Image.open(os.path.join(SHIPPED, entry["thumbnail"]))
                               .convert("RGB"), float).reshape(-1, 3)
         out = np.asarray(fast.load_style(name)(Image.fromarray(photo.astype(np.uint8))), float)
@@ -228,3 +237,127 @@ def test_the_manifest_records_the_output_mapping_of_the_weights(tmp_path, monkey
     (d / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(Error, match="format 3; this gluon_style reads formats 1, 2"):
         fast.load_style("lin")
+def test_an_interrupted_folder_run_says_what_it_wrote(params_dir, tmp_path, capsys, monkeypatch):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(5):
+        make_photo(src / ("p%d.png" % i), 40 + 8 * i, 30)  # sizes differ: one image per batch
+    real, saves = Image.Image.save, []
+
+    def save(img, fp, *args, **kwargs):  # Ctrl-C while the third output is being written
+        saves.append(fp)
+        if len(saves) == 3:
+            fp.write(b"half an image")
+            raise KeyboardInterrupt
+        return real(img, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
+                          "--quiet"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 130 and err.count("\n") == 1, err
+    assert "interrupted" in err and "wrote 2 of 5 images" in err and str(out) in err, err
+    written = sorted(os.listdir(out))
+    assert len(written) == 2 and all(Image.open(out / f).size[1] == 30 for f in written)
+
+
+@pytest.mark.parametrize("change, expect", [
+    (lambda m: m.update(styles=[m["styles"]]), "\"styles\" is not an object"),
+    (lambda m: m["styles"].update(dots="dots.params"), "entry 'dots' is not an object"),
+    (lambda m: m["styles"]["dots"].pop("sha256"), "entry 'dots' has no \"sha256\""),
+    (lambda m: m["styles"]["dots"].pop("file"), "entry 'dots' has no \"file\""),
+    (lambda m: m["styles"]["dots"].update(file="../dots.params"), "entry 'dots': \"file\" "),
+    (lambda m: m["styles"]["dots"].update(sha256=7), "entry 'dots': \"sha256\" "),
+    (lambda m: m.clear(), "has no \"styles\""),
+])
+def test_a_manifest_of_the_wrong_shape_is_one_line(params_dir, tmp_path, capsys, change, expect):
+    path, photo = params_dir / "manifest.json", make_photo(tmp_path / "p.png")
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(Error) as e:
+        fast.list_styles()
+    assert str(e.value).startswith("style manifest %s: " % path) and expect in str(e.value)
+    for argv in (["styles"], ["fast", "--model", "dots", "--content", photo, "--output",
+                              str(tmp_path / "o.png")]):
+        assert transfer.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(path) in err and expect in err, err
+    path.write_text("[]")
+    with pytest.raises(Error, match="has no \"styles\""):
+        fast.list_styles()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "noise", "empty dict"])
+def test_a_damaged_params_file_gets_our_own_one_line_message(params_dir, tmp_path, damage,
+                                                             capsys):
+    import mxnet as mx
+    path = tmp_path / "bad.params"
+    whole = (params_dir / "dots.params").read_bytes()
+    if damage == "truncated":
+        path.write_bytes(whole[:len(whole) // 2])
+    elif damage == "noise":
+        path.write_bytes(np.random.RandomState(0).bytes(4000))
+    else:
+        mx.nd.save(str(path), {})
+    with pytest.raises(Error) as e:
+        fast.load_style(str(path))
+    msg = str(e.value)
+    assert msg.startswith("model %s: " % path) and "Traceback" not in msg and "\n" not in msg
+    assert ("not an MXNet parameter file" if damage != "empty dict" else "no parameters") in msg
+    code = transfer.main(["fast", "--model", str(path), "--content", make_photo(tmp_path / "p.png"),
+                          "--output", str(tmp_path / "o.png")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_transformer_of_the_other_variant_is_named(params_dir):
+    from gluon_style import transformer
+    with pytest.raises(Error, match="parameter down1.weight has shape \\(16, 3, 9, 9\\); the "
+                                    "full network's is \\(32, 3, 9, 9\\)"):
+        transformer.load_weights(transformer.transformer_net("full"),
+                                 str(params_dir / "dots.params"))
+
+
+def test_a_folder_run_takes_gifs_and_names_every_bad_file(params_dir, tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    (src / "sub").mkdir(parents=True)
+    make_photo(src / "a.png", 40, 30)
+    Image.open(make_photo(tmp_path / "g.png", 36, 28)).convert("P").save(src / "sub" / "b.gif")
+    (src / "z.jpg").write_text("not an image")
+    make_photo(src / "y.png", 40, 30)
+    (src / "y.png").write_bytes((src / "y.png").read_bytes()[:-40])  # truncated
+    argv = ["fast", "--model", "dots", "--content", str(src), "--output", str(out), "--quiet"]
+    assert transfer.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2 of 4 images" in err, err
+    assert "z.jpg" in err and "y.png" in err and "b.gif" not in err, err
+    assert not out.exists()
+    os.remove(src / "z.jpg")
+    os.remove(src / "y.png")
+    assert transfer.main(argv) == 0
+    assert "2 images" in capsys.readouterr().out
+    assert sorted(os.listdir(out)) == ["a.png", "sub"]
+    with Image.open(out / "sub" / "b.png") as gif_out:  # GIF is read, not written: PNG
+        assert gif_out.format == "PNG" and gif_out.size == (36, 28)
+    make_photo(src / "sub" / "b.png", 40, 30)  # two inputs, one output name
+    assert transfer.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "b.gif" in err and "b.png" in err, err
+
+
+def test_a_max_size_too_small_for_the_transformer_names_the_file(params_dir, tmp_path, capsys):
+    photo = make_photo(tmp_path / "wide.png", 96, 20)
+    for content in (photo, str(tmp_path)):
+        code = transfer.main(["fast", "--model", "dots", "--content", content, "--output",
+                              str(tmp_path / ("o.png" if content == photo else "out")),
+                              "--max-size", "20"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1, err
+        assert "wide.png" in err and "20x4" in err and "at least 5 px" in err, err
+        assert "a max size of at least 22" in err, err  # 22x5
+    with pytest.raises(Error, match="wide.png"):
+        list(fast.stylize_files(fast.load_style("dots"), [photo], [str(tmp_path / "o.png")],
+                                max_size=20))
+    assert not (tmp_path / "o.png").exists()

@@ -103,3 +103,14 @@ def test_subset_runs_only_as_deep_as_needed_on_shared_weights():
     np.testing.assert_array_equal(sub(x)[0].asnumpy(), taps(x)[1].asnumpy())
     with pytest.raises(Error, match="relu5_1 is deeper"):
         taps.subset(["relu5_1"])
+
+
+@pytest.mark.parametrize("layers, side", [(["conv1_1"], 1), (["pool1"], 2), (["relu4_3"], 8),
+                                          (["relu1_1", "relu5_1", "relu4_2"], 16)])
+def test_min_input_side_is_what_the_poolings_need(layers, side):
+    assert features.min_input_side(layers) == side
+    ext = store.load_extractor("vgg16-random", layers, hybridize=False)
+    ext(mx.nd.zeros((1, 3, side, 40)))  # runs at that side
+    if side > 1:
+        with pytest.raises(mx.base.MXNetError):
+            ext(mx.nd.zeros((1, 3, side - 1, 40))).popitem()[1].wait_to_read()

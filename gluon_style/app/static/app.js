@@ -59,12 +59,29 @@
   }
 
   // ------------------------------------------------------------ styles and settings
+  // modes: "fast" (a trained style), "arbitrary" (your painting, one pass) and
+  // "optimize" (your painting, Gatys); the second tab holds the last two
   function setMode(mode) {
+    if (mode === "painting") mode = $("method-optimize").checked ? "optimize" : "arbitrary";
     state.mode = mode;
+    const tab = mode === "fast" ? "fast" : "optimize";
     for (const m of ["fast", "optimize"]) {
-      $("tab-" + m).classList.toggle("active", m === mode);
-      $("pane-" + m).hidden = m !== mode;
-      $("settings-" + m).hidden = m !== mode;
+      $("tab-" + m).classList.toggle("active", m === tab);
+      $("pane-" + m).hidden = m !== tab;
+    }
+    $("settings-fast").hidden = mode === "optimize";
+    $("settings-optimize").hidden = mode !== "optimize";
+  }
+
+  function setupMethods(cfg) {
+    const a = cfg.arbitrary;
+    $("method-arbitrary").disabled = !a.available;
+    $("method-" + (a.available ? "arbitrary" : "optimize")).checked = true;
+    $("method-arbitrary").parentElement.title = a.credit;
+    $("arbitrary-missing").hidden = a.available;
+    $("arbitrary-missing").textContent = "For the fast method, install Magenta's networks: " + a.install;
+    for (const m of ["arbitrary", "optimize"]) {
+      $("method-" + m).addEventListener("change", () => setMode("painting"));
     }
   }
 
@@ -96,10 +113,19 @@
     }
     $("no-styles").hidden = data.styles.length > 0;
     if (data.styles.length) pickStyle(data.styles[0].name);
-    else setMode("optimize");
+    else setMode("painting");
+  }
+
+  function showLimits(cfg) {
+    const mp = (cfg.max_pixels / 1e6).toPrecision(2);
+    const q = cfg.optimize.max_queued;
+    $("limits").textContent = "Limits: uploads up to " + cfg.max_upload_mb + " MB; at most " +
+      mp + " megapixels per transfer, at the chosen size; at most " + q + " optimization" +
+      (q === 1 ? "" : "s") + " waiting behind the one running.";
   }
 
   function fillSettings(cfg) {
+    showLimits(cfg);
     const strength = $("strength");
     strength.value = Math.round(cfg.fast.strength * 100);
     const showStrength = () => { $("strength-out").textContent = strength.value + "%"; };
@@ -127,6 +153,8 @@
     $("opt-size").max = o.max_size;
     $("iterations").value = o.iterations;
     $("iterations").max = o.max_iterations;
+    $("iterations").parentElement.title = "at the first scale of the coarse-to-fine run; each " +
+      "later scale runs " + Math.round(100 * o.refine_fraction) + "% of them";
     for (const mode of o.preserve_colors_choices) {
       const opt = new Option(mode, mode);
       opt.selected = mode === o.preserve_colors;
@@ -139,15 +167,19 @@
     const form = new FormData();
     if (!state.photo) throw new Error("choose a photo first");
     form.append("photo", state.photo, state.photo.name);
-    if (state.mode === "fast") {
-      if (!state.style) throw new Error("no trained style to pick: upload a painting instead");
-      form.append("style", state.style);
+    if (state.mode !== "fast") {
+      if (!state.painting) throw new Error("choose a painting first");
+      form.append("painting", state.painting, state.painting.name);
+    }
+    if (state.mode !== "optimize") {
+      if (state.mode === "fast" && !state.style) {
+        throw new Error("no trained style to pick: upload a painting instead");
+      }
+      if (state.mode === "fast") form.append("style", state.style);
       form.append("strength", $("strength").value / 100);
       form.append("size", $("fast-size").value);
       return form;
     }
-    if (!state.painting) throw new Error("choose a painting for optimization mode");
-    form.append("painting", state.painting, state.painting.name);
     form.append("style_weight", Math.pow(10, $("style-weight").value));
     form.append("content_weight", $("content-weight").value);
     form.append("size", $("opt-size").value);
@@ -161,18 +193,19 @@
     let form;
     try {
       form = formFor();
-      const big = tooLarge(state.photo) || (state.mode === "optimize" && tooLarge(state.painting));
+      const big = tooLarge(state.photo) || (state.mode !== "fast" && tooLarge(state.painting));
       if (big) throw new Error(big);
     } catch (err) { showMessage(err.message); return; }
     $("transfer").disabled = true;
-    $("result-info").textContent = state.mode === "fast" ? "stylizing..." : "";
+    const onePass = state.mode !== "optimize";
+    $("result-info").textContent = onePass ? "stylizing..." : "";
     try {
       const size = Number($("fast-size").value), preview = state.config.fast.preview;
-      if (state.mode === "fast" && (size === 0 || size > preview)) {
+      if (onePass && (size === 0 || size > preview)) {
         // a quick small pass first, shown while the full size is computed
         const small = formFor();
         small.set("size", preview);
-        const p = await api("/api/fast", { method: "POST", body: small });
+        const p = await api("/api/" + state.mode, { method: "POST", body: small });
         showImages(p.content, p.result);
         $("download").hidden = true;
         $("result-info").textContent = "preview at " + preview + " px; full size coming...";
@@ -247,7 +280,9 @@
     dl.hidden = false;
     $("result-info").textContent = j.mode === "fast"
       ? "stylized with " + j.options.style + " in " + j.seconds.toFixed(2) + " s"
-      : "optimized: " + j.step + " iterations in " + j.elapsed.toFixed(1) + " s";
+      : j.mode === "arbitrary"
+        ? "painted like " + j.options.painting + " in " + j.seconds.toFixed(2) + " s (one pass)"
+        : "optimized: " + j.step + " iterations in " + j.elapsed.toFixed(1) + " s";
   }
 
   function setSplit() {
@@ -259,7 +294,8 @@
   async function start() {
     setupDrop("photo");
     setupDrop("painting");
-    for (const m of ["fast", "optimize"]) $("tab-" + m).addEventListener("click", () => setMode(m));
+    $("tab-fast").addEventListener("click", () => setMode("fast"));
+    $("tab-optimize").addEventListener("click", () => setMode("painting"));
     $("transfer").addEventListener("click", transfer);
     $("stop").addEventListener("click", () => {
       if (state.job) api("/api/jobs/" + state.job + "/cancel", { method: "POST" }).catch(() => {});
@@ -270,6 +306,7 @@
     try {
       state.config = await api("/api/config");
       fillSettings(state.config);
+      setupMethods(state.config);
       await loadStyles();
     } catch (err) { showMessage(err.message); }
     document.body.dataset.ready = "1";

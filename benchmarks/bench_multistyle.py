@@ -1,0 +1,68 @@
+"""Speed: a multi-style forward pass beside a single-style Johnson network's.
+
+    python benchmarks/bench_multistyle.py [--sizes 256 512] [--runs 10] [--batch 1]
+
+At each size (a square image of that side), times in turns, so a busy machine
+slows them alike: the single-style Johnson network (``full`` variant, as
+``fast --model starry_night_johnson`` runs it), the multi-style network
+painting one style and a blend (``fast --model NAME`` / ``--style-weights``:
+the shared transformer with the blended vector fixed) and the multi-style
+network with the weights as an input (what is exported). Prints the median
+seconds per forward pass of each (after a warm-up) and the multi-style /
+single-style ratio. The PyTorch reference of the Johnson network is
+``../shared/bench/pt_bench.py``.
+"""
+import argparse
+import time
+
+import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
+import mxnet as mx
+import numpy as np
+
+from gluon_style import fast
+from gluon_style.transformer import transformer_net
+
+
+def johnson(ctx):
+    net = transformer_net("full")
+    net.initialize(mx.init.Xavier(), ctx=ctx)
+    net.hybridize(static_alloc=True)
+    return net
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--batch", type=int, default=1)
+    args = p.parse_args(argv)
+    ctx = mx.cpu()
+    ms = fast.load_multistyle(ctx=ctx)
+    one = ms.style({ms.names[0]: 1.0}).net
+    names = ms.names[:2]
+    blend = ms.style({names[0]: 0.5, names[1]: 0.5}).net
+    net = ms.net
+    w = {args.batch: mx.nd.array(np.tile(np.eye(ms.net.n_styles)[:1], (args.batch, 1)), ctx=ctx)}
+    nets = {"johnson (single style)": johnson(ctx),
+            "multi-style, one style": one,
+            "multi-style, blend": blend,
+            "multi-style, weights input": lambda x: net(x, w[x.shape[0]])}
+    print("%-28s %6s %10s %8s" % ("network", "size", "s/forward", "ratio"))
+    for size in args.sizes:
+        x = mx.nd.array(np.random.default_rng(0).standard_normal(
+            (args.batch, 3, size, size)).astype(np.float32) * 0.5, ctx=ctx)
+        times = {k: [] for k in nets}
+        for k, f in nets.items():  # warm-up (traces, allocations)
+            f(x).wait_to_read()
+        for _ in range(args.runs):
+            for k, f in nets.items():
+                t0 = time.perf_counter()
+                f(x).wait_to_read()
+                times[k].append(time.perf_counter() - t0)
+        base = np.median(times["johnson (single style)"])
+        for k, t in times.items():
+            print("%-28s %6d %10.4f %8.2f" % (k, size, np.median(t), np.median(t) / base))
+
+
+if __name__ == "__main__":
+    main()
