@@ -125,7 +125,8 @@ def save_weights(net, path, *, dtype=STORE_DTYPE):
     """
     arrays = {name: p._reduce().astype(dtype)
               for name, p in net._collect_params_with_prefix().items()}
-    arrays[OUTPUT_KEY] = mx.nd.array([OUTPUTS.index(net.output)], dtype=dtype)
+    if getattr(net, "output", None) in OUTPUTS:  # a transformer (not, e.g., a table of rows)
+        arrays[OUTPUT_KEY] = mx.nd.array([OUTPUTS.index(net.output)], dtype=dtype)
     mx.nd.save(path, arrays)
 
 
@@ -189,7 +190,8 @@ def load_weights(net, path, *, ctx=None):
     except (mx.base.MXNetError, AssertionError, ValueError, KeyError) as e:
         raise Error("cannot load its parameters (%s)" % (
             " ".join(str(e).split()[:12]) or type(e).__name__)) from None
-    net.output = output
+    if hasattr(net, "output"):
+        net.output = output
     return output
 
 

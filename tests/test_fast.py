@@ -195,7 +195,10 @@ def test_the_shipped_styles_still_load_with_their_sigmoid_and_paint_as_before(mo
     monkeypatch.setenv("GLUON_STYLE_PARAMS", shipped)
     assert DEFAULT_OUTPUT == "linear"
     img = Image.fromarray(np.random.RandomState(3).randint(0, 255, (28, 36, 3), np.uint8))
-    for name, entry in fast.read_manifest(shipped)["styles"].items():
+    johnson = {n: e for n, e in fast.read_manifest(shipped)["styles"].items()
+               if e.get("variant") != "multistyle"}
+    assert len(johnson) >= 3
+    for name, entry in johnson.items():
         assert entry["format"] == 1 and "output" not in entry
         style = fast.load_style(name)
         assert style.net.output == "sigmoid"
