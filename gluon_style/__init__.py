@@ -4,8 +4,9 @@ Two modes:
 
 * optimization (Gatys et al.): :func:`stylize` optimizes the image itself
   against VGG features of a content and a style image;
-* fast (Johnson et al.): :func:`train_style` trains a feed-forward transformer
-  per style, :func:`load_style` loads one to stylize in one forward pass.
+* fast (Johnson et al.): :class:`~gluon_style.train.StyleTrainer` trains a
+  feed-forward transformer per style (``python -m gluon_style train``),
+  :func:`~gluon_style.fast.load_style` loads one to stylize in one forward pass.
 
 Importing the package is cheap: MXNet is imported on first use. The one thing
 done at import is a default for ``OMP_NUM_THREADS`` (every usable core), which

@@ -26,14 +26,15 @@ import numpy as np
 
 from . import color, images
 from .errors import Error
+from .options import FastOptions
 
 #: longer side of the painting when the style is read (px)
-STYLE_SIZE = 256
+STYLE_SIZE = FastOptions.style_size
 #: output size / size the network runs at
-STYLE_SCALE = 1.0
+STYLE_SCALE = FastOptions.style_scale
 #: 1 = the painting's style vector, 0 = the photo's own
-STRENGTH = 1.0
-PRESERVE_COLORS = "none"
+STRENGTH = FastOptions.strength
+PRESERVE_COLORS = FastOptions.preserve_colors
 
 
 def check_strength(strength):
@@ -106,7 +107,7 @@ class ArbitraryStyle:
         from .magenta import PREDICTOR_MULTIPLE
         if style_size < PREDICTOR_MULTIPLE:
             raise Error("style size must be at least %d, got %d" % (PREDICTOR_MULTIPLE, style_size))
-        img = _side_multiple(images._to_rgb(painting), style_size, PREDICTOR_MULTIPLE)
+        img = _side_multiple(images.to_rgb(painting), style_size, PREDICTOR_MULTIPLE)
         return self.predictor(images.to_tensor(img, ctx=self.ctx)).asnumpy()[0]
 
     def blend(self, paintings, weights=None, *, style_size=STYLE_SIZE):

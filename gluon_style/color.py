@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import Error
-from .images import _to_rgb
+from .images import to_rgb
 
 __all__ = ["PRESERVE_COLORS", "HISTOGRAM_METHODS", "COLOR_SPACES",
            "match_histogram", "luminance_only", "to_luminance", "match_luminance",
@@ -53,7 +53,7 @@ def _check_image(img, name):
         raise Error("%s must be a PIL image, got %s" % (name, type(img).__name__))
     if img.width < 1 or img.height < 1:
         raise Error("%s is empty (%dx%d)" % (name, img.width, img.height))
-    return _to_rgb(img)
+    return to_rgb(img)
 
 
 def _as_float(img, name):

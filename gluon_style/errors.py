@@ -38,3 +38,17 @@ def check_real(name, value, *, positive, high=None):
         raise Error("%s must be a finite number %s%s, got %r" % (
             name, "> 0" if positive else ">= 0", "" if high is None else " and <= %g" % high, value))
     return float(value)
+
+
+def did_you_mean(name, valid):
+    """``"; did you mean 'x'?"`` for the closest of `valid` to `name`, or ``""``."""
+    import difflib
+    close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=1)
+    return "; did you mean %r?" % close[0] if close else ""
+
+
+def unknown(kind, name, valid, *, where="", sep=", ", extra=""):
+    """The :class:`Error` for an unknown `kind` `name` (`where`: e.g. " for vgg19"):
+    the valid names, then the closest one."""
+    return Error("unknown %s %r%s (valid: %s%s)%s" % (kind, name, where, sep.join(valid), extra,
+                                                        did_you_mean(name, valid)))

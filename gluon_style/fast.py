@@ -22,8 +22,9 @@ import sys
 import mxnet as mx
 
 from . import images
-from .errors import Error
+from .errors import Error, did_you_mean
 from .fileio import atomic_write, digest
+from .options import FastOptions
 from .runtime import default_ctx
 from .transformer import (MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net,
                           weights_output)
@@ -146,8 +147,9 @@ def _resolve(model):
         return model, None, None
     styles = list_styles()
     if model not in styles:
-        raise Error("unknown style %r (available: %s; or give a .params file)"
-                    % (model, ", ".join(sorted(styles)) or "none found"))
+        raise Error("unknown style %r (available: %s; or give a .params file)%s"
+                    % (model, ", ".join(sorted(styles)) or "none found",
+                       did_you_mean(model, styles)))
     entry = styles[model]
     if entry.get("format") not in READ_FORMATS:
         raise Error("style %r has format %r; this gluon_style reads formats %s"
@@ -307,7 +309,7 @@ def load_content(path, max_size=None):
     if min(w, h) < MIN_SIDE:
         raise Error("%s (%dx%d) is %dx%d at max size %d; the transformer needs both sides at "
                     "least %d px: a max size of at least %d"
-                    % (images._where("content image", path), img.size[0], img.size[1], w, h,
+                    % (images.where("content image", path), img.size[0], img.size[1], w, h,
                        max_size, MIN_SIDE, images.size_for_side(img.size, MIN_SIDE)))
     return images.resize_max_side(img, max_size, upscale=False)
 
@@ -342,11 +344,11 @@ def check_contents(inputs, max_size=None, *, role="content folder", top=None, mo
         raise Error(bad[0])
     if bad:
         raise Error("%s%d of %d images cannot be used, nothing written: %s%s" % (
-            "" if top is None else images._where(role, top) + ": ", len(bad), len(inputs),
+            "" if top is None else images.where(role, top) + ": ", len(bad), len(inputs),
             "; ".join(bad[:most]), "; and %d more" % (len(bad) - most) if len(bad) > most else ""))
 
 
-def stylize_files(style, inputs, outputs, *, max_size=None):
+def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
     """Stylize each input file to its output file; yields the output paths.
 
     Images of the same size (after `max_size`) go through in one batch.

@@ -15,7 +15,7 @@ import mxnet as mx
 from mxnet.gluon import nn
 
 from . import images
-from .errors import Error
+from .errors import Error, unknown
 
 #: convolutions per block
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
@@ -65,7 +65,7 @@ def layer_index(arch, name):
     names = layer_names(arch)
     if name not in names:
         valid = [n for n in names if not n.startswith("pool")]
-        raise Error("unknown layer %r for %s (valid: %s)" % (name, arch, " ".join(valid)))
+        raise unknown("layer", name, valid, where=" for %s" % arch, sep=" ")
     return names.index(name)
 
 
@@ -117,7 +117,7 @@ def check_reach(img, source, role, size, layers, scale=1.0):
     needed = size
     while max(images.MIN_SIDE, round(needed * scale)) < side:
         needed += 1
-    where = role if hasattr(source, "convert") else images._where(role, source)
+    where = role if hasattr(source, "convert") else images.where(role, source)
     raise TooNarrow("%s (%dx%d) is %dx%d at %s %d; the loss network's poolings need both "
                     "sides at least %d px (up to %s)" % (
                         where, img.size[0], img.size[1], w, h,

@@ -12,7 +12,7 @@ import tempfile
 from .errors import Error
 
 
-def _where(role, path):
+def where(role, path):
     return "%s '%s'" % (role, str(os.fspath(path)).replace("\n", "\\n"))
 
 
@@ -59,17 +59,17 @@ def atomic_path(path, *, role="output"):
     For libraries that write by file name (``save_parameters``, ``savefig``).
     An ``OSError`` (full disk, no permission) becomes an :class:`Error`.
     """
-    where, final = _where(role, path), os.path.abspath(os.fspath(path))
+    shown, final = where(role, path), os.path.abspath(os.fspath(path))
     folder, name = os.path.split(final)
     stem, ext = os.path.splitext(name)
     if os.path.isdir(final):
-        raise Error("%s: is a directory; give a file name" % where)
+        raise Error("%s: is a directory; give a file name" % shown)
     try:
         fd, tmp = tempfile.mkstemp(prefix="." + stem + ".tmp-", suffix=ext, dir=folder)
         os.close(fd)
     except OSError as e:
         raise Error("%s: cannot write in directory '%s' (%s)"
-                    % (where, folder, e.strerror or _oneline(e))) from None
+                    % (shown, folder, e.strerror or _oneline(e))) from None
     try:
         yield tmp
         os.chmod(tmp, _new_file_mode(final))
@@ -79,7 +79,7 @@ def atomic_path(path, *, role="output"):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(e, OSError):
-            raise Error("%s: cannot write (%s)" % (where, e.strerror or _oneline(e))) from e
+            raise Error("%s: cannot write (%s)" % (shown, e.strerror or _oneline(e))) from e
         raise
     with contextlib.suppress(OSError):  # make the rename itself durable
         _fsync(folder)

@@ -8,23 +8,19 @@ import functools
 import gc
 import logging
 import math
+from collections import namedtuple
 
 import mxnet as mx
 import numpy as np
 
 from . import color, features, images, optimizer, store
-from .errors import Error, check_real, check_whole
+from .errors import Error, check_whole
 from .losses import PerceptualLoss, RegionLoss, check_weights, gram
+from .options import INITS, NORMALIZATIONS, OptimizeOptions, takes  # noqa: F401
 from .runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
 
-INITS = ("palette", "content", "noise", "style")
-#: how the loss terms are scaled before their weights apply: "target" divides each
-#: style layer's Gram error by its target Gram matrix's mean square and the content
-#: error by its target features' mean square (weights mean the same for every
-#: painting, size and network); "notes" is the Gluon notes' 1/C^2 per style layer
-NORMALIZATIONS = ("target", "notes")
 
 
 def _mean_square(x):
@@ -135,12 +131,8 @@ class LossProblem:
         return self.loss(x, *self.grams, *self.masks, *self.contents)
 
 
-def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.DEFAULT_METHOD,
-                  lr=None, lr_decay=optimizer.LR_DECAY, lr_decay_every=None, content_weight=1.0,
-                  style_weight=3.0, tv_weight=0.5, style_layers=None, content_layers=None,
-                  init="palette", network="auto", pooling="max", ctx=None, seed=None,
-                  style_blend=None, style_scale=1.0, style_layer_weights=None,
-                  preserve_colors="none", scales=2, mask=None, normalize="target"):
+@takes(OptimizeOptions, after=2)
+def stylize_steps(content, style, options):
     """Stylize `content` after `style`: an iterator of :class:`optimizer.Step`, one per iteration.
 
     The images are loaded and the loss network built when this is called (so bad
@@ -229,41 +221,71 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
         How the terms are scaled before their weights apply (see
         `content_weight`).
 
+    options : OptimizeOptions or None
+        All of the above at once (:class:`gluon_style.options.OptimizeOptions`);
+        keywords override it.
+
     Returns
     -------
     Run
-        An iterator of :class:`optimizer.Step`; ``step.image`` is the
-        optimized NDArray and ``run.picture(step.image)`` the PIL result (with
-        the content's colors put back in luminance mode).
+        An iterator of :class:`RunStep`; ``step.picture()`` is the PIL result to
+        save or show (with the content's colors put back in luminance mode),
+        ``step.image`` the optimized NDArray.
     """
-    size = _positive_int("size", size)
-    _check_numbers(lr=lr, lr_decay=lr_decay, lr_decay_every=lr_decay_every, style_scale=style_scale,
-                   content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                   seed=seed)
-    sizes = scale_sizes(size, scales)
-    counts = scale_iterations(iterations, len(sizes))
+    o = options
+    size = _positive_int("size", o.size)
+    sizes = scale_sizes(size, o.scales)
+    counts = scale_iterations(o.iterations, len(sizes))
     if len(sizes) > 1:
-        options = {k: v for k, v in locals().items()
-                   if k not in ("content", "style", "size", "scales", "init", "iterations",
-                                "sizes", "counts")}
-        if not isinstance(network, store.Network):  # resolve (and check) the weights once
-            options["network"] = store.resolve(network)
+        if not isinstance(o.network, store.Network):  # resolve (and check) the weights once
+            o = o.replace(network=store.resolve(o.network))
         try:
-            return ScaledRun(content, style, sizes, counts, init, options)
+            return ScaledRun(content, style, sizes, counts, o)
         except features.TooNarrow as e:  # at the first scale, the smallest
-            raise _too_narrow_over_scales(e, scales) from None
-    iterations = counts[0]
+            raise _too_narrow_over_scales(e, o.scales) from None
+    _check_init(o.init)
+    ctx = o.ctx or default_ctx()
+    if o.seed is not None:
+        mx.random.seed(int(o.seed))
+        np.random.seed(int(o.seed))
+    inputs = load_inputs(content, style, o, size, ctx)
+    content_x = images.to_tensor(inputs.content, ctx=ctx)
+    problem = LossProblem(content_x, [images.to_tensor(s, ctx=ctx) for s in inputs.styles],
+                          network=o.network, style_layers=o.style_layers,
+                          content_layers=o.content_layers, style_weight=o.style_weight,
+                          content_weight=o.content_weight, tv_weight=o.tv_weight,
+                          pooling=o.pooling, ctx=ctx, style_blend=o.style_blend,
+                          style_layer_weights=o.style_layer_weights, regions=inputs.regions,
+                          normalize=o.normalize)
+    log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
+             " ".join(problem.style_layers), " ".join(problem.content_layers))
+    x = start_image(o.init, inputs, content_x, o.preserve_colors, ctx)
+    steps = optimizer.optimize(problem, x, iterations=counts[0], method=o.method, lr=o.lr,
+                               lr_decay=o.lr_decay, lr_decay_every=o.lr_decay_every,
+                               project=projection(ctx, inputs.keep, content_x))
+    return Run(steps, counts[0], inputs.finish)
+
+
+def _check_init(init):
     if isinstance(init, str) and init not in INITS and not _looks_like_path(init):
         raise Error("unknown init %r (valid: %s, or an image to continue from)"
                     % (init, ", ".join(INITS)))
-    ctx = ctx or default_ctx()
-    if seed is not None:
-        mx.random.seed(int(seed))
-        np.random.seed(int(seed))
+
+
+#: a run's pictures at its size: the content (grey in luminance mode) and the styles
+#: as the loss sees them, the masks' regions and their union `keep` (None: no mask), and
+#: `finish`, which turns an optimized picture into the result (None: as it is)
+Inputs = namedtuple("Inputs", "content styles regions keep finish")
+
+
+def load_inputs(content, style, o, size, ctx):
+    """The :class:`Inputs` of one scale of `size` for options `o`: loaded, checked
+    against the layers' reach, resized and recoloured (`o.preserve_colors`)."""
     original = _as_image(content, "content image")
-    layers = _all_layers(style_layers, content_layers)
+    layers = _all_layers(o.style_layers, o.content_layers)
     features.check_reach(original, content, "content image", size, layers)
     content_img = images.resize_max_side(original, size)
+    mask = o.mask
     masks = [] if mask is None else list(mask) if isinstance(mask, (list, tuple)) else [mask]
     regions = [_mask_tensor(m, original.size, content_img.size, ctx) for m in masks]
     keep = mx.nd.clip(mx.nd.add_n(*regions), 0, 1) if regions else None
@@ -273,46 +295,47 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
     if len(masks) > 1 and len(masks) != len(styles):
         raise Error("%d masks for %d style images: give one mask, or one per style"
                     % (len(masks), len(styles)))
-    style_size = max(images.MIN_SIDE, round(size * style_scale))
+    style_size = max(images.MIN_SIDE, round(size * o.style_scale))
     style_imgs = []
     for s in styles:
         img = _as_image(s, "style image")
-        features.check_reach(img, s, "style image", size, layers, style_scale)
+        features.check_reach(img, s, "style image", size, layers, o.style_scale)
         style_imgs.append(images.resize_max_side(img, style_size))
-    if preserve_colors not in color.PRESERVE_COLORS:
+    if o.preserve_colors not in color.PRESERVE_COLORS:
         raise Error("unknown preserve-colors mode %r (valid: %s)"
-                    % (preserve_colors, ", ".join(color.PRESERVE_COLORS)))
+                    % (o.preserve_colors, ", ".join(color.PRESERVE_COLORS)))
     finish = None
-    if preserve_colors == "histogram":
+    if o.preserve_colors == "histogram":
         style_imgs = [color.match_histogram(s, content_img) for s in style_imgs]
-    elif preserve_colors == "luminance":
+    elif o.preserve_colors == "luminance":
         finish = functools.partial(color.luminance_only, content=content_img)
         style_imgs = [color.match_luminance(s, content_img) for s in style_imgs]
         content_img = color.to_luminance(content_img)
-    style_img = style_imgs[0]
-    content_x = images.to_tensor(content_img, ctx=ctx)
-    problem = LossProblem(content_x, [images.to_tensor(s, ctx=ctx) for s in style_imgs],
-                          network=network, style_layers=style_layers,
-                          content_layers=content_layers, style_weight=style_weight,
-                          content_weight=content_weight, tv_weight=tv_weight, pooling=pooling,
-                          ctx=ctx, style_blend=style_blend, style_layer_weights=style_layer_weights,
-                          regions=regions, normalize=normalize)
-    log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
-             " ".join(problem.style_layers), " ".join(problem.content_layers))
+    return Inputs(content_img, style_imgs, regions, keep, finish)
+
+
+def start_image(init, inputs, content_x, preserve_colors, ctx):
+    """What the optimization starts from (see `init` of :func:`stylize_steps`)."""
+    content_img, style_img = inputs.content, inputs.styles[0]
     if init == "content" or (init == "palette" and preserve_colors != "none"):
-        x = content_x.copy()
-    elif init == "palette":  # the photo in the painting's colours: the first strokes are paint
-        x = images.to_tensor(color.match_histogram(content_img, style_img), ctx=ctx)
-    elif init == "style":
-        x = images.to_tensor(images.resize_to(style_img, *content_img.size), ctx=ctx)
-    elif init == "noise":
+        return content_x.copy()
+    if init == "palette":  # the photo in the painting's colours: the first strokes are paint
+        return images.to_tensor(color.match_histogram(content_img, style_img), ctx=ctx)
+    if init == "style":
+        return images.to_tensor(images.resize_to(style_img, *content_img.size), ctx=ctx)
+    if init == "noise":
         noise = np.random.uniform(0, 255, (content_img.size[1], content_img.size[0], 3))
-        x = mx.nd.array(images.normalize_np(noise)[None], ctx=ctx)
-    else:  # continue from an earlier result
-        start = images.resize_to(_as_image(init, "init image"), *content_img.size)
-        if preserve_colors == "luminance":
-            start = color.to_luminance(start)
-        x = images.to_tensor(start, ctx=ctx)
+        return mx.nd.array(images.normalize_np(noise)[None], ctx=ctx)
+    # continue from an earlier result
+    start = images.resize_to(_as_image(init, "init image"), *content_img.size)
+    if preserve_colors == "luminance":
+        start = color.to_luminance(start)
+    return images.to_tensor(start, ctx=ctx)
+
+
+def projection(ctx, keep, content_x):
+    """The projection after each update: valid pixels, and the content outside the
+    masks (`keep`, None: no mask)."""
     lo, hi = images.pixel_bounds(ctx)
 
     def project(image):
@@ -321,23 +344,7 @@ def stylize_steps(content, style, *, size=512, iterations=100, method=optimizer.
         image[:] = mx.nd.broadcast_minimum(mx.nd.broadcast_maximum(image, lo), hi)
         if keep is not None:
             image[:] = keep * image + (1 - keep) * content_x
-    steps = optimizer.optimize(problem, x, iterations=iterations, method=method, lr=lr,
-                               lr_decay=lr_decay, lr_decay_every=lr_decay_every, project=project)
-    return Run(steps, iterations, finish)
-
-
-def _check_numbers(*, lr, lr_decay, lr_decay_every, style_scale, seed, **weights):
-    """The numeric settings of :func:`stylize_steps`, checked before any work."""
-    if lr is not None:
-        check_real("learning rate", lr, positive=True)
-    check_real("lr decay", lr_decay, positive=True, high=1)
-    if lr_decay_every is not None:
-        check_whole("lr decay period", lr_decay_every)
-    check_real("style scale", style_scale, positive=True)
-    if seed is not None:
-        check_whole("seed", seed, 0, 2 ** 32 - 1)
-    for name, value in weights.items():
-        check_real(name.replace("_", " "), value, positive=False)
+    return project
 
 
 def _all_layers(style_layers, content_layers):
@@ -415,13 +422,16 @@ def _mask_tensor(mask, original, size, ctx):
 class ScaledRun:
     """Coarse-to-fine :func:`stylize_steps`: each scale starts from the last result."""
 
-    def __init__(self, content, style, sizes, iterations, init, options):
+    def __init__(self, content, style, sizes, iterations, options):
         self.sizes, self._content, self._style, self._options = sizes, content, style, options
         self.iterations, self.total = iterations, sum(iterations)
         self._offset, self._scale = 0, 0
-        self._run = stylize_steps(content, style, size=sizes[0], iterations=iterations[0],
-                                  init=init, scales=1, **options)
+        self._run = self._at_scale(0, options.init)
         self._last = None
+
+    def _at_scale(self, i, init):
+        return stylize_steps(self._content, self._style, options=self._options.replace(
+            size=self.sizes[i], iterations=self.iterations[i], init=init, scales=1))
 
     def __iter__(self):
         return self
@@ -437,12 +447,9 @@ class ScaledRun:
                     raise
                 self._scale += 1
                 self._offset = self._last.step
-                start = self._run.picture(self._last.image)
-                self._run = stylize_steps(self._content, self._style, size=self.sizes[self._scale],
-                                          iterations=self.iterations[self._scale], init=start,
-                                          scales=1, **self._options)
+                self._run = self._at_scale(self._scale, self._run.picture(self._last.image))
                 continue
-            self._last = step._replace(step=step.step + self._offset)
+            self._last = RunStep.of(step._replace(step=step.step + self._offset), self._run)
             return self._last
 
     @property
@@ -452,6 +459,20 @@ class ScaledRun:
 
     def picture(self, image):
         return self._run.picture(image)
+
+
+class RunStep(optimizer.Step):
+    """A :class:`optimizer.Step` of a run: ``step.picture()`` is the PIL picture to save
+    (the content's colours put back in luminance mode); ``step.image`` the NDArray."""
+
+    @classmethod
+    def of(cls, step, run):
+        out = cls(*step)
+        out._run = run
+        return out
+
+    def picture(self):
+        return self._run.picture(self.image)
 
 
 class Run:
@@ -465,7 +486,7 @@ class Run:
         return self
 
     def __next__(self):
-        return next(self._steps)
+        return RunStep.of(next(self._steps), self)
 
     def picture(self, image):
         """The PIL picture of an optimized image (colors restored if asked for)."""
@@ -496,4 +517,4 @@ def stylize(content, style, **options):
     step = None
     for step in run:
         pass
-    return run.picture(step.image)
+    return step.picture()

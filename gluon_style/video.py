@@ -23,7 +23,8 @@ import threading
 import numpy as np
 
 from .errors import Error
-from .fileio import _where, atomic_path
+from .fileio import atomic_path, where as _where
+from .options import VideoOptions
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv")  # written (H.264 in each)
 _MP4_AUDIO = ("aac", "mp3", "alac", "ac3", "eac3")  # copied as is into mp4/mov
@@ -61,9 +62,9 @@ def _rate(text):
 
 def _why(lines):
     """The most telling ffmpeg message, as one line without its [component @ 0x..] tag."""
-    lines = [re.sub(r"^\[[^\]]*\]\s*", "", l).strip() for l in lines if l.strip()]
+    lines = [re.sub(r"^\[[^\]]*\]\s*", "", x).strip() for x in lines if x.strip()]
     keys = ("partial file", "Invalid data", "no decoder", "not found", "rror", "moov")
-    hits = [l for l in lines if any(k in l for k in keys)]
+    hits = [x for x in lines if any(k in x for k in keys)]
     return (hits or lines or ["no message"])[0][:160]
 
 
@@ -81,8 +82,8 @@ def probe(path, *, role="input video"):
     text = proc.stderr.decode("utf-8", "replace")
     if "Input #0" not in text:
         raise Error("%s: not a video ffmpeg can read (%s)" % (where, _why(text.splitlines())))
-    streams = [l for l in text.splitlines() if re.search(r"Stream #\d+:\d+.*: Video: ", l)
-               and "attached pic" not in l]
+    streams = [x for x in text.splitlines() if re.search(r"Stream #\d+:\d+.*: Video: ", x)
+               and "attached pic" not in x]
     if not streams:
         raise Error("%s: has no video stream" % where)
     line = streams[0]
@@ -324,8 +325,9 @@ class VideoJob:
         Of the frames written, before encoding.
     """
 
-    def __init__(self, style, src, dst, *, temporal_weight=0.7, batch_size=None, max_size=None,
-                 crf=18, preset="medium"):
+    def __init__(self, style, src, dst, *, temporal_weight=VideoOptions.temporal_weight,
+                 batch_size=VideoOptions.batch_size, max_size=VideoOptions.max_size,
+                 crf=VideoOptions.crf, preset=VideoOptions.preset):
         from .images import check_output_path
         if not 0 <= temporal_weight < 1:
             raise Error("temporal weight must be in [0, 1), got %s" % temporal_weight)

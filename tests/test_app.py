@@ -443,3 +443,14 @@ def test_inf_at_the_first_iteration_is_an_error_with_no_result(params, work, tmp
     assert done["status"] == "error" and done["result"] is None, done
     assert done["message"].startswith("loss became inf at iteration 1") and "kept" not in \
         done["message"], done
+
+
+def test_a_job_declares_its_attributes_and_the_strength_blend_is_the_librarys(tmp_path):
+    import dataclasses
+
+    from gluon_style.app import jobs
+    names = {f.name for f in dataclasses.fields(jobs.Job)}
+    assert {"uploads", "seconds", "status", "preview_step", "cancelled"} <= names
+    job = jobs.Job(str(tmp_path / "abc"), "fast", {})
+    assert job.id == "abc" and job.uploads == [] and job.seconds == 0.0
+    assert not hasattr(jobs, "blend")  # fast mode's strength: fast.apply_controls

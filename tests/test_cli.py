@@ -349,3 +349,14 @@ def test_numeric_options_are_refused_by_the_parser(photo, painting, tmp_path, ca
     code, _, err = run(fast_argv(photo, painting, out) + [option, value], capsys)
     assert code == 2 and err.count("\n") == 1 and option in err and value in err, err
     assert not out.exists()
+
+
+def test_top_level_help_lists_the_subcommands_and_unknown_ones_get_a_suggestion(capsys):
+    assert transfer.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(c in out for c in ("optimize", "train", "multistyle", "fast", "video", "styles",
+                                  "export")), out
+    assert transfer.main(["trian", "--style", "s"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown command 'trian'" in err
+    assert "did you mean 'train'?" in err, err

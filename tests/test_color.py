@@ -180,3 +180,19 @@ def test_constants_and_other_modes():
     out = color.luminance_only(gray, rgba)
     assert out.mode == "RGB" and out.size == (10, 8)
     assert np.asarray(out)[..., 1].mean() > np.asarray(out)[..., 0].mean() + 20  # green chroma kept
+
+
+def test_color_and_video_use_public_helpers_only():
+    import ast
+    import os
+
+    import gluon_style
+    root = os.path.dirname(gluon_style.__file__)
+    for name in ("color.py", "video.py"):
+        tree = ast.parse(open(os.path.join(root, name)).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert not [a.name for a in node.names if a.name.startswith("_")], name
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("images", "fileio"):
+                assert not node.attr.startswith("_"), (name, node.attr)

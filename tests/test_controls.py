@@ -295,3 +295,13 @@ def test_an_earlier_runs_graphs_are_freed_before_the_next(photo, painting, monke
     finally:
         gc.enable()
     assert len(made) == 2 and made[0]() is None
+
+
+@pytest.mark.parametrize("scales", [1, 2])
+def test_a_luminance_runs_step_picture_is_the_coloured_result(photo, painting, scales):
+    run = gatys.stylize_steps(photo, painting, preserve_colors="luminance",
+                              **dict(OPTS, size=48, scales=scales))
+    for step in run:
+        picture = step.picture()  # the one to save: colours back, not the grey optimized image
+        assert np.array_equal(np.asarray(picture), np.asarray(run.picture(step.image)))
+        assert np.abs(np.diff(np.asarray(picture, np.int16), axis=2)).max() > 0

@@ -364,3 +364,34 @@ def test_a_max_size_too_small_for_the_transformer_names_the_file(params_dir, tmp
         list(fast.stylize_files(fast.load_style("dots"), [photo], [str(tmp_path / "o.png")],
                                 max_size=20))
     assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_fast_and_video_set_up_logging_so_quiet_hides_notices(params_dir, tmp_path, quiet):
+    import logging
+    logger = logging.getLogger("gluon_style")
+    src = make_photo(tmp_path / "a.png", 40, 30)
+    for argv in (["fast", "--model", "dots", "--content", src, "--output",
+                  str(tmp_path / "o.png")],
+                 ["video", "--model", "dots", "--input", str(tmp_path / "missing.mp4"),
+                  "--output", str(tmp_path / "o.mp4")]):
+        logger.handlers[:], logger.level = [], logging.NOTSET
+        transfer.main(argv + (["--quiet"] if quiet else []))
+        assert logger.level == (logging.WARNING if quiet else logging.INFO), argv
+        assert logger.handlers and not logger.propagate
+
+
+def test_unknown_style_suggests_the_closest(params_dir):
+    with pytest.raises(Error, match="unknown style 'dot' .*; did you mean 'dots'\\?"):
+        fast.load_style("dot")
+
+
+def test_the_package_docstring_names_only_what_exists():
+    import re
+
+    import gluon_style
+    from gluon_style import train
+    for name in re.findall(r":func:`~?([\w.]+)`", gluon_style.__doc__):
+        owner = train if name == "StyleTrainer" else gluon_style
+        for part in name.split(".")[1:] if name.startswith("gluon_style.") else [name]:
+            owner = getattr(owner, part)

@@ -114,3 +114,8 @@ def test_min_input_side_is_what_the_poolings_need(layers, side):
     if side > 1:
         with pytest.raises(mx.base.MXNetError):
             ext(mx.nd.zeros((1, 3, side - 1, 40))).popitem()[1].wait_to_read()
+
+
+def test_unknown_layer_suggests_the_closest():
+    with pytest.raises(Error, match="unknown layer 'relu4_33' for vgg16.*did you mean 'relu4_3'"):
+        features.layer_index("vgg16", "relu4_33")

@@ -1,7 +1,6 @@
 """The multi-style network: blends, controls, adding styles, training resume,
 export and the command line, on the synthetic Magenta networks (tests/magenta_onnx.py)."""
 import json
-import os
 
 import mxnet as mx
 import numpy as np

@@ -267,3 +267,10 @@ def test_user_params_that_do_not_fit(tmp_path, monkeypatch, case, msg):
 def test_unknown_network_name_lists_choices():
     with pytest.raises(Error, match="unknown network 'vgg13'.*vgg16-hed"):
         store.resolve("vgg13")
+
+
+def test_unknown_network_name_suggests_the_closest_and_every_name_has_a_factory():
+    with pytest.raises(Error, match="unknown network 'vgg16-hd'.*; did you mean 'vgg16-hed'\\?"):
+        store.resolve("vgg16-hd")
+    assert store.NETWORKS == tuple(store.FACTORIES)
+    assert store.resolve("vgg19-random").arch == "vgg19"

@@ -416,3 +416,36 @@ def test_a_diverging_run_names_the_checkpoint_it_keeps(tmp_path, photos, monkeyp
         list(late.steps())
     assert _trainer(tmp_path, photos, style, name="late", checkpoint_every=1,
                     resume=True).step == 2
+
+
+def test_a_run_diverging_after_a_resume_from_an_interrupt_names_the_step_saved(
+        tmp_path, photos, monkeypatch):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+    first = _trainer(tmp_path, photos, style, name="cut", steps=6, checkpoint_every=2)
+    steps = first.steps()
+    for _ in range(3):  # Ctrl-C after step 3: stop() saves step 3, not a multiple of 2
+        next(steps)
+    steps.close()
+    assert first.stop() == 3
+    again = _trainer(tmp_path, photos, style, name="cut", steps=6, checkpoint_every=2,
+                     resume=True)
+    real = again._batch_losses
+    monkeypatch.setattr(again, "_batch_losses", lambda batch: dict(real(batch), total=float("nan")))
+    with pytest.raises(Error, match="loss became nan at step 4; the checkpoint of step 3 is kept"):
+        list(again.steps())
+
+
+@pytest.mark.parametrize("option, value, named", [
+    ("variant", "ful", "unknown transformer variant 'ful'.*did you mean 'full'"),
+    ("network", "vgg61", "unknown network 'vgg61'.*did you mean"),
+    ("content_layer", "relu2_3", "unknown layer 'relu2_3' for vgg.*did you mean"),
+])
+def test_a_bad_option_is_reported_before_the_dataset_is_read(tmp_path, photos, monkeypatch,
+                                                              option, value, named):
+    style = make_painting(tmp_path / "s.png", 40, 40)
+
+    def read(*args, **kwargs):
+        raise AssertionError("the dataset was read before the options were checked")
+    monkeypatch.setattr(data, "PhotoFolder", read)
+    with pytest.raises(Error, match=named):
+        _trainer(tmp_path, photos, style, **{option: value})

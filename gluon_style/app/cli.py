@@ -8,14 +8,13 @@ temporary folder, removed when the server stops).
 import ipaddress
 import logging
 import shutil
-import signal
 import socket
 import sys
 import tempfile
 import threading
 
 from ..errors import Error
-from ..transfer import _Parser, default, typed
+from ..cli.common import Parser as _Parser, default, stop_on_sigterm, typed
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -86,7 +85,7 @@ def main(argv=None):
 
     from .server import create_app
     sock = listen(args.host, args.port)  # before the folder: a busy port leaves nothing
-    signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the temp folder goes
+    stop_on_sigterm()  # stop like Ctrl-C: the temp folder goes
     own = args.workdir is None
     workdir = tempfile.mkdtemp(prefix="gluon_style_app_") if own else args.workdir
     try:
@@ -122,9 +121,6 @@ def _serve(httpd, host, workdir, open_browser):
         httpd.server_close()
     print("stopped", file=sys.stderr)
 
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main_exit(argv=None):

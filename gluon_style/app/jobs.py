@@ -21,8 +21,8 @@ import shutil
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass, field
 
-from PIL import Image
 
 from .. import images
 from ..errors import Error
@@ -87,17 +87,30 @@ class _Urgent:
             self.c._waiting -= 1
 
 
+@dataclass(eq=False)
 class Job:
     """One transfer: its folder, state and progress (read by the status endpoint)."""
+    folder: str
+    mode: str  # "fast", "arbitrary" or "optimize"
+    options: dict  # what the client chose (shown back in the status)
+    id: str = field(init=False)  # the folder's name
+    status: str = "queued"  # queued, running, done, error, cancelled
+    message: str = ""
+    step: int = 0
+    losses: dict = field(default_factory=dict)
+    preview_step: int = 0
+    total: object = None  # iterations in all (every scale), once known
+    created: float = field(default_factory=time.time)
+    started: object = None
+    finished: object = None
+    cancelled: bool = False
+    #: (path, client's name, role) of the photo and the painting of a queued optimization
+    uploads: list = field(default_factory=list)
+    seconds: float = 0.0  # compute time of a one-pass transfer
 
-    def __init__(self, folder, mode, options):
-        self.id = os.path.basename(folder)
-        self.folder, self.mode, self.options = folder, mode, options
-        self.status, self.message = "queued", ""
-        self.step, self.losses, self.preview_step = 0, {}, 0
-        self.total = options.get("iterations")  # iterations in all (every scale), once known
-        self.created, self.started, self.finished = time.time(), None, None
-        self.cancelled = False
+    def __post_init__(self):
+        self.id = os.path.basename(self.folder)
+        self.total = self.options.get("iterations")
 
     def path(self, name):
         """The path of one of the job's :data:`FILES`."""
@@ -227,13 +240,6 @@ def save_png(img, path):
     images.save_image(img, path)
 
 
-def blend(content, styled, strength):
-    """The stylized image mixed with the content: strength 1 is all style."""
-    if strength >= 1:
-        return styled
-    return Image.blend(content, styled, max(0.0, float(strength)))
-
-
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
     ``preview.png``, the result in ``result.png``."""
@@ -273,11 +279,11 @@ def _start(job, network):
     (path, client's name, role) of its photo and painting: a queued job holds no
     pictures); its errors name the client's files."""
     from .. import gatys
+    from ..options import OptimizeOptions
+    from .server import APP_OPTIMIZE
     o = job.options
     try:
-        return gatys.stylize_steps(*(path for path, *_ in job.uploads), size=o["size"],
-                                   iterations=o["iterations"], content_weight=o["content_weight"],
-                                   style_weight=o["style_weight"],
-                                   preserve_colors=o["preserve_colors"], network=network)
+        options = OptimizeOptions.make(network=network, **{k: o[k] for k in APP_OPTIMIZE})
+        return gatys.stylize_steps(*(path for path, *_ in job.uploads), options=options)
     except Error as e:
         raise Error(shown_names(str(e), job.uploads)) from None

@@ -2,7 +2,7 @@
 
 Every answer of the ``/api`` routes is JSON (or a job's image); every user
 error is ``{"error": "<one line>"}`` with a 4xx status. Defaults come from the
-library functions (:func:`gluon_style.gatys.stylize_steps`) or, for what only
+options objects (:class:`gluon_style.options.OptimizeOptions`, ...) or, for what only
 the app has, from the constants below; the page reads them from ``/api/config``.
 """
 import hashlib
@@ -16,9 +16,10 @@ from flask import Flask, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from .. import arbitrary, color, fast, gatys, images, store
-from ..errors import Error
-from ..transfer import arbitrary_installed, default
-from .jobs import Busy, Jobs, blend, check_upload, run_optimization, save_png
+from ..errors import Error, did_you_mean
+from ..cli.fast import arbitrary_installed
+from ..options import FastOptions, OptimizeOptions
+from .jobs import Busy, Jobs, check_upload, run_optimization, save_png
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_UPLOAD_MB = 25
@@ -41,6 +42,8 @@ MAX_UPLOAD_PIXELS = 50_000_000
 #: Most optimizations waiting for the one that runs; a waiting job holds its upload
 #: files, no decoded pictures.
 MAX_QUEUED = 4
+#: the optimization options the page sets (the others keep their defaults)
+APP_OPTIMIZE = ("size", "iterations", "content_weight", "style_weight", "preserve_colors")
 STYLE_CACHE = 4
 _ID = re.compile(r"^[A-Za-z0-9_-]{24}$")
 
@@ -122,14 +125,12 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
     app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=int(max_upload_mb * 1024 * 1024),
                       TRUSTED_HOSTS=trusted_hosts)
-    fn = gatys.stylize_steps
-    opt = {k: default(fn, k) for k in ("size", "iterations", "content_weight", "style_weight",
-                                       "preserve_colors")}
+    opt = {k: OptimizeOptions.defaults()[k] for k in APP_OPTIMIZE}
     opt["refine_fraction"] = gatys.REFINE_FRACTION
-    network = network or default(fn, "network")
+    network = network or OptimizeOptions.network
     styles = StyleCache()
     painter = ArbitraryNets()
-    strength_default = default(arbitrary.ArbitraryStyle.painter, "strength")
+    strength_default = FastOptions.strength
     jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network),
                 max_queued=max_queued)
     app.extensions["gluon_style_jobs"] = jobs
@@ -213,13 +214,15 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         name = request.form.get("style", "")
         entry = fast.list_styles().get(name)
         if entry is None:
-            raise Error("unknown style %r (available: %s)"
-                        % (name[:40], ", ".join(sorted(fast.list_styles())) or "none installed"))
+            found = fast.list_styles()
+            raise Error("unknown style %r (available: %s)%s"
+                        % (name[:40], ", ".join(sorted(found)) or "none installed",
+                           did_you_mean(name[:40], found)))
         size = _field("size", int, 0, 100000, FAST_SIZE)
         strength = _field("strength", float, 0.0, 1.0, STRENGTH)
         job = jobs.create("fast", dict(style=name, size=size, strength=strength))
-        return _one_pass(jobs, job, max_pixels, lambda content, painting: blend(
-            content, styles.get(name, entry)(content), strength))
+        return _one_pass(jobs, job, max_pixels, lambda content, painting: fast.apply_controls(
+            styles.get(name, entry)(content), content, strength=strength))
 
     @app.post("/api/arbitrary")
     def arbitrary_transfer():
@@ -345,7 +348,7 @@ def _status(jobs, job):
                step=job.step, iterations=job.total, losses=job.losses,
                ahead=jobs.ahead(job), options=job.options,
                elapsed=round((job.finished or time.time()) - (job.started or job.created), 2),
-               seconds=round(getattr(job, "seconds", 0.0), 3))
+               seconds=round(job.seconds, 3))
     for name in ("result", "content", "preview"):
         out[name] = url + name + ".png" if job.has(name + ".png") else None
     if out["preview"]:
