@@ -489,8 +489,8 @@ def run_multistyle(argv):
 
 # ---------------------------------------------------------------- fast
 def add_style_source(p, verb, per_photo=True):
-    """--model | --style-weights | --style-image (with the controls) on parser `p`;
-    without `per_photo` only those that do not depend on the photo."""
+    """--model | --style-weights | --style-image with the controls on parser `p`;
+    without `per_photo` (video) no --style-scale, and the controls act on the pixels."""
     from . import color
     from .arbitrary import ArbitraryStyle
     fn = ArbitraryStyle.painter
@@ -509,25 +509,25 @@ def add_style_source(p, verb, per_photo=True):
     g.add_argument("--style-size", type=_positive_int, default=default(fn, "style_size"),
                    help="longer side the painting is read at, whole, not cropped: smaller "
                         "reads coarser structures (default %(default)s)")
-    if not per_photo:
-        return
-    g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
-                                               "must be > 0"),
-                   default=default(fn, "style_scale"),
-                   help="strokes this many times larger: the network runs at the size "
-                        "divided by this and the result is scaled up (default %(default)s)")
+    if per_photo:
+        g.add_argument("--style-scale", type=typed(float, "a number", lambda v: 0 < v < 1e3,
+                                                   "must be > 0"),
+                       default=default(fn, "style_scale"),
+                       help="strokes this many times larger: the network runs at the size "
+                            "divided by this and the result is scaled up (default %(default)s)")
     c = p.add_argument_group("controls")
     c.add_argument("--strength", type=typed(float, "a number", lambda v: 0 <= v <= 1,
                                             "must be in [0, 1]"),
                    default=default(fn, "strength"),
                    help="1 = the full style, 0 = the photo; with --style-image the style "
-                        "vector is interpolated toward the photo's own, with a trained style "
-                        "the pixels are blended with the photo's (default %(default)s)")
+                        "vector is interpolated toward the photo's own (in video: the pixels "
+                        "are blended, one vector for every frame), with a trained style the "
+                        "pixels are blended with the photo's (default %(default)s)")
     c.add_argument("--preserve-colors", choices=color.PRESERVE_COLORS,
                    default=default(fn, "preserve_colors"),
                    help="keep the photo's colours: its chroma under the painted luminance, or "
-                        "histogram matching (with --style-image the painting is recolored to "
-                        "the photo's before it is read, with a trained style the result is "
+                        "histogram matching (with --style-image on photos the painting is "
+                        "recolored to the photo's before it is read, otherwise the result is "
                         "recolored) (default %(default)s)")
 
 
@@ -549,11 +549,12 @@ def load_style_source(args):
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
     st = ArbitraryStyle(ctx)
-    if not hasattr(args, "strength"):  # one vector for every frame
+    if not hasattr(args, "style_scale"):  # video: one vector for every frame
         name = os.path.basename(args.style_image[0]) + (" +%d" % (len(paintings) - 1)
                                                         if len(paintings) > 1 else "")
         return st.conditioned(st.blend(paintings, args.style_blend, style_size=args.style_size),
-                              name=name)
+                              name=name, strength=args.strength,
+                              preserve_colors=args.preserve_colors)
     return st.painter(
         paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
         style_scale=args.style_scale, preserve_colors=args.preserve_colors)
