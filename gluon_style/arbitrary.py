@@ -170,12 +170,13 @@ class ArbitraryStyle:
         """`photo` (PIL) painted by :meth:`painter` (`paintings`, `weights`, **options)."""
         return self.painter(paintings, weights, **options)(photo)
 
-    def conditioned(self, vector, name="painting"):
+    def conditioned(self, vector, name="painting", **controls):
         """A :class:`~gluon_style.fast.FastStyle` painting with `vector`: what video
-        and the fast-mode file loop take."""
+        and the fast-mode file loop take (`controls`: its `strength` and
+        `preserve_colors`, applied to the pixels)."""
         from .fast import FastStyle
         return FastStyle(Conditioned(self.transformer, vector, ctx=self.ctx), variant="magenta",
-                         name=name, ctx=self.ctx)
+                         name=name, ctx=self.ctx, **controls)
 
 
 class _Painter:

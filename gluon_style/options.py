@@ -367,14 +367,15 @@ class FastOptions(Options):
                                 "%(default)s)", type=typed(float, "a number",
                                                            lambda v: 0 < v < 1e3, "must be > 0"))
     strength: float = option(1.0, "1 = the full style, 0 = the photo; with --style-image the "
-                             "style vector is interpolated toward the photo's own, with a "
+                             "style vector is interpolated toward the photo's own (in video: "
+                             "the pixels are blended, one vector for every frame), with a "
                              "trained style the pixels are blended with the photo's (default "
                              "%(default)s)", type=typed(float, "a number", lambda v: 0 <= v <= 1,
                                                         "must be in [0, 1]"))
     preserve_colors: str = option("none", "keep the photo's colours: its chroma under the "
                                   "painted luminance, or histogram matching (with --style-image "
-                                  "the painting is recolored to the photo's before it is read, "
-                                  "with a trained style the result is recolored) (default "
+                                  "on photos the painting is recolored to the photo's before it "
+                                  "is read, otherwise the result is recolored) (default "
                                   "%(default)s)", choices=color.PRESERVE_COLORS)
     max_size: int = option(None, "shrink images whose longer side is larger (default: keep the "
                            "size)", type=positive_int)

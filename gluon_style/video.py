@@ -368,7 +368,23 @@ class VideoJob:
         out = denormalize_np(y.asnumpy())
         if not np.isfinite(out).all():
             raise Error("model %s: produced NaN or infinite values" % self.style.name)
+        out = [self._controlled(o, f) for o, f in zip(out, batch)]
         return [stab.blend(o, m) if stab else np.clip(o, 0, 255) for o, m in zip(out, motions)]
+
+    def _controlled(self, out, frame):
+        """A stylized frame (float HWC) with the style's controls (strength,
+        preserve colors: :func:`gluon_style.fast.apply_controls`) applied against
+        its input frame; untouched at the defaults."""
+        strength = getattr(self.style, "strength", 1.0)
+        preserve = getattr(self.style, "preserve_colors", "none")
+        if strength == 1.0 and preserve == "none":
+            return out
+        from PIL import Image
+
+        from .fast import apply_controls
+        painted = Image.fromarray(np.round(np.clip(out, 0, 255)).astype(np.uint8))
+        return np.asarray(apply_controls(painted, Image.fromarray(frame), strength=strength,
+                                         preserve_colors=preserve), np.float32)
 
     def __iter__(self):
         stab = Stabilizer(self.weight) if self.weight > 0 else None

@@ -362,9 +362,20 @@ def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_pat
                           "--output", str(out), "--quiet"]) == 0
     assert count_frames(str(out)) == 6
     assert "6 frames" in capsys.readouterr().out
-    with pytest.raises(SystemExit):  # per-photo controls are not offered for video
-        transfer.main(["video", "--style-image", painting, "--strength", "0.5",
+    with pytest.raises(SystemExit):  # the per-photo network size is not offered for video
+        transfer.main(["video", "--style-image", painting, "--style-scale", "2",
                        "--input", clip, "--output", str(out)])
+    # the controls act on the pixels of every frame: strength 0 is the input again
+    from gluon_style import video
+    still = tmp_path / "still.mp4"
+    assert transfer.main(["video", "--style-image", painting, "--strength", "0", "--no-stabilize",
+                          "--preserve-colors", "luminance", "--input", clip,
+                          "--output", str(still), "--quiet"]) == 0
+
+    def frames(path):
+        info = video.probe(str(path))
+        return np.stack(list(video.read_frames(info, (info.width, info.height)))).astype(float)
+    assert np.abs(frames(still) - frames(clip)).mean() < 3 < np.abs(frames(out) - frames(clip)).mean()
 
 
 def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_path, capsys):

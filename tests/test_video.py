@@ -261,3 +261,53 @@ def test_library_errors_and_cli_defaults(style, tmp_path):
     assert transfer.video_parser().parse_args(
         ["--model", "m", "--input", "i", "--output", "o", "--no-stabilize"]).temporal_weight == 0
     assert os.listdir(tmp_path) == ["in.mp4"]
+
+
+def _frames(n=2, w=40, h=32):
+    rng = np.random.RandomState(5)
+    return [rng.randint(0, 255, (h, w, 3)).astype(np.uint8) for _ in range(n)]
+
+
+def test_the_styles_controls_act_on_every_frame(model, tmp_path):
+    from PIL import Image
+
+    from gluon_style import color
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    frames = _frames()
+
+    def stylized(**controls):
+        job = video.VideoJob(fast.load_style(model, ctx=mx.cpu(), **controls), src,
+                             str(tmp_path / "o.mp4"), temporal_weight=0)
+        return job._stylize(frames, None)
+
+    full = stylized()
+    assert all(np.abs(o - f).mean() > 10 for o, f in zip(full, frames))  # it does paint
+    for o, f in zip(stylized(strength=0.0), frames):
+        assert np.array_equal(o, f)  # strength 0: the frame itself
+    for o, f, s in zip(stylized(strength=0.25), frames, full):
+        want = 0.25 * np.round(s) + 0.75 * f
+        assert np.abs(o - want).max() <= 0.5 + 1e-6
+    for o, f, s in zip(stylized(preserve_colors="luminance"), frames, full):
+        want = color.luminance_only(Image.fromarray(np.round(s).astype(np.uint8)),
+                                    Image.fromarray(f))
+        assert np.array_equal(o, np.asarray(want, np.float32))
+
+
+def test_cli_video_strength_zero_gives_the_input_back(model, tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=6)
+    outs = {}
+    for strength in ("1", "0"):
+        out = tmp_path / ("s%s.mp4" % strength)
+        code, _, err = run(["--model", model, "--input", src, "--output", str(out),
+                            "--no-stabilize", "--strength", strength, "--quiet"], capsys)
+        assert code == 0, err
+        info = video.probe(str(out))
+        outs[strength] = np.stack(list(video.read_frames(info, (info.width, info.height))))
+    info = video.probe(src)
+    inp = np.stack(list(video.read_frames(info, (info.width, info.height)))).astype(float)
+    assert np.abs(outs["0"] - inp).mean() < 3  # the input, but for the encoder's loss
+    assert np.abs(outs["1"] - inp).mean() > 10
+    code, _, err = run(["--model", model, "--input", src, "--output", str(tmp_path / "x.mp4"),
+                        "--strength", "2"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--strength" in err
+    assert not (tmp_path / "x.mp4").exists()

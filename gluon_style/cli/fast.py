@@ -8,8 +8,8 @@ from .common import (Parser, nonneg_float, setup_logging)
 
 
 def add_style_source(p, verb, per_photo=True):
-    """--model | --style-weights | --style-image (with the controls) on parser `p`;
-    without `per_photo` only those that do not depend on the photo."""
+    """--model | --style-weights | --style-image with the controls on parser `p`;
+    without `per_photo` (video) no --style-scale, and the controls act on the pixels."""
     from ..options import FastOptions
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a trained style: a name (see 'styles') or a .params file")
@@ -23,9 +23,7 @@ def add_style_source(p, verb, per_photo=True):
     g = p.add_argument_group("with --style-image")
     FastOptions.add_arguments(g, ("style_blend", "style_size") + (("style_scale",) if per_photo
                                                                   else ()))
-    if per_photo:
-        FastOptions.add_arguments(p.add_argument_group("controls"),
-                                  ("strength", "preserve_colors"))
+    FastOptions.add_arguments(p.add_argument_group("controls"), ("strength", "preserve_colors"))
 
 
 def load_style_source(args):
@@ -46,11 +44,12 @@ def load_style_source(args):
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
     st = ArbitraryStyle(ctx)
-    if not hasattr(args, "strength"):  # one vector for every frame
+    if not hasattr(args, "style_scale"):  # video: one vector for every frame
         name = os.path.basename(args.style_image[0]) + (" +%d" % (len(paintings) - 1)
                                                         if len(paintings) > 1 else "")
         return st.conditioned(st.blend(paintings, args.style_blend, style_size=args.style_size),
-                              name=name)
+                              name=name, strength=args.strength,
+                              preserve_colors=args.preserve_colors)
     return st.painter(
         paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
         style_scale=args.style_scale, preserve_colors=args.preserve_colors)
