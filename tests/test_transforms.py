@@ -1,0 +1,150 @@
+"""gluon_style inside MXNet pipelines: the data transforms, style augmentation, the batched
+block, the public loss block and the examples, on the synthetic multi-style network
+(tests/magenta_onnx.py) and the random VGG16: no download, no shared images."""
+import importlib.util
+import os
+import pickle
+
+import mxnet as mx
+import numpy as np
+import pytest
+from mxnet import autograd, gluon
+from mxnet.gluon.data.vision import transforms as T
+
+from gluon_style import images, transforms
+from gluon_style.errors import Error
+
+onnx = pytest.importorskip("onnx")
+
+from .test_arbitrary import installed_synthetic, synthetic  # noqa: E402,F401  (fixtures)
+from .test_multistyle import NAMES, ms_dir  # noqa: E402,F401  (fixtures)
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _images(n=6, h=20, w=24, seed=0):
+    """Small uint8 HWC images, all different (smooth gradients plus noise)."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    out = []
+    for i in range(n):
+        base = np.stack([xx * 255 / w, yy * 255 / h, (xx + yy + 17 * i) % 255], -1)
+        out.append(np.clip(base + rng.randint(-30, 30, (h, w, 3)), 0, 255).astype(np.uint8))
+    return out
+
+
+class _Images(gluon.data.Dataset):
+    """A dataset of (image NDArray, label), as gluon.data.vision's."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def __getitem__(self, i):
+        return mx.nd.array(self.arrays[i], dtype=np.uint8), i
+
+    def __len__(self):
+        return len(self.arrays)
+
+
+def test_stylize_in_compose_and_dataloader_workers(ms_dir):  # noqa: F811
+    arrays = _images(4)
+    t = transforms.Stylize("dots:1,waves:1", strength=0.8)
+    compose = T.Compose([t, T.ToTensor()])
+    main = [compose(mx.nd.array(a, dtype=np.uint8)).asnumpy() for a in arrays]
+    assert main[0].shape == (3, 20, 24) and main[0].dtype == np.float32
+    # painted: not the photo, and the same again
+    assert np.abs(main[0] * 255 - arrays[0].transpose(2, 0, 1)).mean() > 3
+    np.testing.assert_array_equal(compose(mx.nd.array(arrays[0], dtype=np.uint8)).asnumpy(),
+                                  main[0])
+    # pickles without its network, and the copy paints the same
+    copy = pickle.loads(pickle.dumps(t))
+    assert copy._cache == {}
+    np.testing.assert_array_equal(copy(mx.nd.array(arrays[1], dtype=np.uint8)).asnumpy(),
+                                  np.rint(main[1] * 255).astype(np.uint8).transpose(1, 2, 0))
+    dataset = _Images(arrays).transform_first(compose)
+    loader = gluon.data.DataLoader(dataset, batch_size=2, num_workers=2)
+    got = np.concatenate([x.asnumpy() for x, _ in loader])
+    np.testing.assert_array_equal(got, np.stack(main))
+
+
+def test_p_zero_is_the_identity(ms_dir):  # noqa: F811
+    img = mx.nd.array(_images(1)[0], dtype=np.uint8)
+    for t in (transforms.Stylize("dots", p=0), transforms.StyleAugment(p=0),
+              transforms.Stylize("dots", strength=0)):
+        assert t(img) is img
+        assert "block" not in t._cache  # nothing was loaded
+    assert transforms.Stylize("waves", p=0).draw_batch([1, 2])[1].tolist() == [0, 0]
+
+
+def test_augmentation_reproducible_and_varied(ms_dir):  # noqa: F811
+    arrays = _images(6)
+    aug = transforms.StyleAugment(p=1.0, strength=(0.6, 1.0), seed=3)
+    first = [aug(a) for a in arrays]
+    assert all(isinstance(o, np.ndarray) and o.dtype == np.uint8 and o.shape == a.shape
+               for o, a in zip(first, arrays))
+    again = transforms.StyleAugment(p=1.0, strength=(0.6, 1.0), seed=3)
+    for a, b in zip(first, [again(a) for a in reversed(arrays)][::-1]):  # order does not matter
+        np.testing.assert_array_equal(a, b)
+    draws = [aug.draw(transforms.image_key(a)) for a in arrays]
+    w = np.stack([d.weights for d in draws])
+    np.testing.assert_allclose(w.sum(1), 1, rtol=1e-9)
+    assert len({tuple(np.round(x, 6)) for x in w}) == len(arrays)  # a blend per image
+    s = [d.strength for d in draws]
+    assert all(0.6 <= x <= 1.0 for x in s) and len(set(s)) == len(s)
+    # another seed draws otherwise; p draws which images are augmented
+    other = transforms.StyleAugment(p=1.0, seed=4).draw(transforms.image_key(arrays[0]))
+    assert not np.allclose(other.weights, draws[0].weights)
+    half = transforms.StyleAugment(p=0.5, seed=0)
+    applied = [half.draw(k).applied for k in range(200)]
+    assert 70 < sum(applied) < 130
+    # a subset of styles, a peaked Dirichlet
+    one = transforms.StyleAugment(styles=["stripes"], p=1.0).draw(5)
+    np.testing.assert_allclose(one.weights, [0, 1, 0])
+    for kwargs, words in [({"styles": ["nope"]}, "unknown style 'nope'"),
+                          ({"alpha": 0}, "alpha must be"), ({"strength": (0.9, 0.1)}, "above"),
+                          ({"strength": 0.5}, "a range"), ({"p": 1.5}, "p must be"),
+                          ({"seed": -1}, "seed")]:
+        with pytest.raises(Error, match=words):
+            transforms.StyleAugment(**kwargs)
+    with pytest.raises(Error, match="uint8"):
+        aug(arrays[0].astype(np.float32))
+    with pytest.raises(Error, match=r"\(H, W, 3\)"):
+        aug(mx.nd.zeros((3, 8, 8), dtype=np.uint8))
+
+
+@pytest.mark.parametrize("convention", transforms.INPUTS)
+def test_batched_block_equals_per_image_transform(ms_dir, convention):  # noqa: F811
+    arrays = _images(4)
+    aug = transforms.StyleAugment(p=0.5, seed=0)
+    per_image = [aug(a) for a in arrays]
+    assert any(o is a for o, a in zip(per_image, arrays))  # some left alone at p=0.5
+    assert any(o is not a for o, a in zip(per_image, arrays))
+    stack = np.stack(arrays).astype(np.float32).transpose(0, 3, 1, 2)
+    x = {"pixels": stack, "unit": stack / 255,
+         "normalized": images.normalize_np(np.stack(arrays))}[convention]
+    block = aug.batch_block(convention)
+    out = block(mx.nd.array(x)).asnumpy()
+    px = {"pixels": out, "unit": out * 255}.get(convention)
+    px = images.denormalize_np(out).transpose(0, 3, 1, 2) if px is None else px
+    for o, ref, a, xi, oi in zip(px, per_image, arrays, x, out):
+        assert np.abs(o.transpose(1, 2, 0) - ref.astype(np.float32)).max() <= 1.0 + 1e-3
+        if ref is a:  # left alone: exactly the input
+            np.testing.assert_array_equal(oi, xi)
+    # explicit draws, and hybridized (one traced graph): the same
+    w, s = aug.draw_batch(block.keys(mx.nd.array(x)))
+    block.hybridize()
+    again = block(mx.nd.array(x), mx.nd.array(w), mx.nd.array(s)).asnumpy()
+    np.testing.assert_allclose(again, out, atol=1e-3 * (255 if convention == "pixels" else 1))
+
+
+def test_batched_block_checks_its_input(ms_dir):  # noqa: F811
+    block = transforms.Stylize("dots").batch_block("unit")
+    with pytest.raises(Error, match=r"takes values in \[0 0 0, 1 1 1\].*got \[255 255 255, 255"):
+        block(mx.nd.full((1, 3, 8, 8), 255.0))
+    with pytest.raises(Error, match=r"\(N, 3, H, W\) float"):
+        block(mx.nd.zeros((1, 8, 8, 3)))
+    with pytest.raises(Error, match="unknown input convention"):
+        transforms.Stylize("dots").batch_block("bgr")
+    with pytest.raises(Error, match="unknown style 'nope'"):
+        transforms.Stylize("dots:1,nope:1")
+    assert block(mx.nd.full((1, 3, 8, 8), 0.5)).shape == (1, 3, 8, 8)
