@@ -19,11 +19,15 @@ NDArrays that ``gluon.data.vision`` datasets yield, so they go first in a
   stays among styles the network paints well) and the strength, drawn from a
   range, blends the pixels.
 
-The random draws are reproducible: an image's draw depends only on the seed
-and the image's pixels (a hash of them), not on the order, the process or the
-worker it runs in, so a ``DataLoader`` with ``num_workers > 0`` gives exactly
-what the main process gives. (Two identical images get the same draw; pass
-your own keys to :meth:`StyleAugment.draw` to draw per sample instead.)
+The random draws are reproducible: an image's draw depends only on the seed,
+the epoch (:meth:`StyleAugment.set_epoch`) and the image's pixels (a hash of
+them), not on the order, the process or the worker it runs in, so a
+``DataLoader`` with ``num_workers > 0`` gives exactly what the main process
+gives. (Two identical images get the same draw; pass your own keys to
+:meth:`StyleAugment.draw` to draw per sample instead.) An image gets another
+style each epoch once the epoch is set; MXNet 1.9's ``DataLoader`` copies the
+dataset into its workers when it is created, so set the epoch before creating
+the epoch's loader (or use ``thread_pool=True``).
 
 Both transforms pickle without their network: it is loaded lazily, once per
 process (each ``DataLoader`` worker loads its own on first use).
@@ -136,6 +140,7 @@ class _StyleTransform(gluon.Block):
             if seed < 0:
                 raise Error("seed must be >= 0 or None, got %d" % seed)
         self.seed = seed
+        self.epoch = 0
         self._cache = {}
 
     def __getstate__(self):
@@ -172,10 +177,16 @@ class _StyleTransform(gluon.Block):
         return self._cache["block"]
 
     # ---------------------------------------------------------- draws
+    def set_epoch(self, epoch):
+        """Draw epoch `epoch`'s styles (a whole number >= 0; 0 at first); returns self."""
+        from .errors import check_whole
+        self.epoch = check_whole("epoch", epoch, low=0)
+        return self
+
     def _rng(self, key):
         if self.seed is None:
             return np.random.default_rng()
-        return np.random.default_rng([self.seed, int(key) % (1 << 64)])
+        return np.random.default_rng([self.seed, self.epoch, int(key) % (1 << 64)])
 
     def draw(self, key):
         """The draw (:data:`StyleDraw`) of the image with key `key` (an int >= 0,
@@ -220,7 +231,7 @@ class _StyleTransform(gluon.Block):
             "%s=%r" % kv for kv in self._settings().items()))
 
     def _settings(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "epoch": self.epoch}
 
 
 class Stylize(_StyleTransform):
@@ -280,7 +291,8 @@ class Stylize(_StyleTransform):
         return StyleDraw(applied, self.weights, self.strength)
 
     def _settings(self):
-        return {"style": self.style, "strength": self.strength, "p": self.p, "seed": self.seed}
+        return {"style": self.style, "strength": self.strength, "p": self.p, "seed": self.seed,
+                "epoch": self.epoch}
 
 
 class StyleAugment(_StyleTransform):
@@ -355,7 +367,7 @@ class StyleAugment(_StyleTransform):
 
     def _settings(self):
         return {"styles": self.styles, "alpha": self.alpha, "strength": self.strength,
-                "p": self.p, "seed": self.seed}
+                "p": self.p, "seed": self.seed, "epoch": self.epoch}
 
 
 def _convert(F, x, scales, shifts):

@@ -91,7 +91,12 @@ def test_augmentation_reproducible_and_varied(ms_dir):  # noqa: F811
     assert len({tuple(np.round(x, 6)) for x in w}) == len(arrays)  # a blend per image
     s = [d.strength for d in draws]
     assert all(0.6 <= x <= 1.0 for x in s) and len(set(s)) == len(s)
-    # another seed draws otherwise; p draws which images are augmented
+    # another epoch, another seed draw otherwise; p draws which images are augmented
+    key = transforms.image_key(arrays[0])
+    assert not np.allclose(again.set_epoch(1).draw(key).weights, draws[0].weights)
+    np.testing.assert_array_equal(again.set_epoch(0).draw(key).weights, draws[0].weights)
+    with pytest.raises(Error, match="epoch must be"):
+        again.set_epoch(-1)
     other = transforms.StyleAugment(p=1.0, seed=4).draw(transforms.image_key(arrays[0]))
     assert not np.allclose(other.weights, draws[0].weights)
     half = transforms.StyleAugment(p=0.5, seed=0)
@@ -148,3 +153,42 @@ def test_batched_block_checks_its_input(ms_dir):  # noqa: F811
     with pytest.raises(Error, match="unknown style 'nope'"):
         transforms.Stylize("dots:1,nope:1")
     assert block(mx.nd.full((1, 3, 8, 8), 0.5)).shape == (1, 3, 8, 8)
+
+
+@pytest.mark.filterwarnings("ignore:The 1-th input to HybridBlock is not used")  # style only
+def test_public_loss_gradient_flows_to_user_parameters(tmp_path):
+    from PIL import Image
+
+    from gluon_style import blocks
+    mx.random.seed(0)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(8, 3, padding=1, activation="relu"), gluon.nn.Conv2D(3, 3, padding=1))
+    net.initialize(mx.init.Xavier())
+    rng = np.random.RandomState(0)
+    painting = Image.fromarray(rng.randint(0, 255, (32, 32, 3)).astype(np.uint8))
+    x = mx.nd.array(rng.uniform(0, 1, (2, 3, 16, 16)))
+    target = mx.nd.array(rng.uniform(0, 1, (2, 3, 16, 16)))
+    for kwargs in ({}, {"style_layers": ("relu1_2", "relu2_2"), "tv_weight": 0.1},
+                   {"style_layers": ("relu1_2",), "content_layers": (), "style_image": painting}):
+        loss_fn = blocks.VGGLoss(network="vgg16-random", input="unit", **kwargs)
+        for hybrid in (False, True):
+            if hybrid:
+                loss_fn.hybridize()
+            with autograd.record():
+                loss = loss_fn(net(x), target)
+            loss.backward()
+            assert loss.shape == (2,) and np.isfinite(loss.asnumpy()).all()
+            for p in net.collect_params().values():
+                g = p.grad().asnumpy()
+                assert np.isfinite(g).all() and np.abs(g).max() > 0, (kwargs, p.name)
+        assert all(p.grad_req == "null" for p in loss_fn.collect_params().values())
+    # the loss is zero on the target itself, and per sample
+    loss_fn = blocks.VGGLoss(network="vgg16-random", input="unit")
+    np.testing.assert_allclose(loss_fn(target, target).asnumpy(), [0, 0], atol=1e-6)
+    feats = blocks.VGGFeatures(["relu1_1", "conv2_1"], network="vgg16-random")
+    a, b = feats(images.to_tensor(painting))
+    assert a.shape == (1, 64, 32, 32) and b.shape == (1, 128, 16, 16)
+    with pytest.raises(Error, match="unknown layer 'relu9_9'"):
+        blocks.VGGFeatures(["relu9_9"], network="vgg16-random")
+    with pytest.raises(Error, match="at least one"):
+        blocks.VGGLoss((), (), network="vgg16-random")
