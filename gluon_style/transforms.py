@@ -59,8 +59,11 @@ AUGMENT_P = 0.5
 #: :class:`StyleAugment`: the strength is drawn uniformly from this range
 AUGMENT_STRENGTH = (0.5, 1.0)
 #: :class:`StyleAugment`: the Dirichlet concentration of the blend weights (1: uniform
-#: over all blends; small: mostly one style; large: an even mix of all)
-DIRICHLET_ALPHA = 1.0
+#: over all blends; small: mostly one style; large: an even mix of all). With the nine
+#: shipped styles, 1 mixes them all (mean top weight 0.32) and the samples look alike: 8
+#: draws of one 128 px photo at strength 1 differ by 14.8 levels of 255 on average, at 0.3
+#: by 20.9 (top weight 0.51), at 0.1 by 28.2 (0.72, mostly one style)
+DIRICHLET_ALPHA = 0.3
 #: input conventions of :class:`StylizeBatch`: RGB on the 0..255 scale ("pixels"), in 0..1
 #: (what ``transforms.ToTensor`` gives: "unit"), or ``(rgb/255 - MEAN) / STD`` with the
 #: package's ImageNet MEAN and STD ("normalized": ``ToTensor`` then

@@ -192,3 +192,59 @@ def test_public_loss_gradient_flows_to_user_parameters(tmp_path):
         blocks.VGGFeatures(["relu9_9"], network="vgg16-random")
     with pytest.raises(Error, match="at least one"):
         blocks.VGGLoss((), (), network="vgg16-random")
+
+
+def _example(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, "examples",
+                                                                     name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_augment_pipeline(ms_dir, tmp_path, capsys):  # noqa: F811
+    from PIL import Image
+    out = tmp_path / "out" / "grid.png"
+    assert _example("augment_pipeline").main([
+        "--generate", "3", "--size", "24", "--epochs", "2", "--workers", "2",
+        "--output", str(out)]) == 0
+    grid = np.asarray(Image.open(out).convert("RGB"), float)
+    pad, top, cell, line = 6, 22, 96, 16
+    assert grid.shape == (top + 3 * (cell + pad + line) + pad, 3 * (cell + pad) + pad, 3)
+    crop = grid[top + pad:top + pad + cell, pad:pad + cell]
+    epochs = [grid[top + pad:top + pad + cell, pad + j * (cell + pad):pad + j * (cell + pad)
+                   + cell] for j in (1, 2)]
+    assert all(np.abs(e - crop).mean() > 3 for e in epochs)  # augmented
+    assert np.abs(epochs[0] - epochs[1]).mean() > 1  # another style each epoch
+    assert "wrote" in capsys.readouterr().out
+    assert _example("augment_pipeline").main([
+        "--images", str(tmp_path / "none"), "--output", str(out)]) == 2
+
+
+def test_example_perceptual_loss(tmp_path, capsys):
+    out = tmp_path / "sr.png"
+    assert _example("perceptual_loss").main([
+        "--generate", "2", "--crop", "16", "--steps", "2", "--batch", "2",
+        "--network", "vgg16-random", "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.exists() and "held-out loss after 2 steps" in text and "nan" not in text
+    assert _example("perceptual_loss").main([
+        "--generate", "1", "--crop", "15", "--output", str(out)]) == 2
+
+
+def test_example_stylize_frames(ms_dir, tmp_path):  # noqa: F811
+    from PIL import Image
+    out = tmp_path / "frames"
+    assert _example("stylize_frames").main([
+        "--generate", "5", "--size", "24", "--batch", "2", "--from", "dots", "--to", "waves",
+        "--output", str(out)]) == 0
+    frames = sorted(p for p in os.listdir(out) if p.startswith("frame_"))
+    assert frames == ["frame_%04d.png" % i for i in range(5)] and (out / "strip.jpg").exists()
+    # the first frame is painted with "dots", the last with "waves": as Stylize paints them
+    src = _example("stylize_frames").generated_frames(5, 24)
+    for i, style in ((0, "dots"), (4, "waves")):
+        ref = transforms.Stylize(style)(np.asarray(src[i]))
+        got = np.asarray(Image.open(out / frames[i]), np.int16)
+        assert np.abs(got - ref).max() <= 1
+    assert _example("stylize_frames").main([
+        "--generate", "2", "--from", "nope", "--output", str(out)]) == 2
