@@ -25,6 +25,9 @@ from .errors import Error
 from .features import JOHNSON_CONTENT_LAYERS
 from .transforms import INPUT, _to_normalized, check_input_convention
 
+__all__ = ["VGGFeatures", "VGGLoss", "load_multistyle_net", "blend", "NETWORK", "CONTENT_LAYERS",
+           "STYLE_LAYERS", "TV_WEIGHT"]
+
 #: the loss network (see :data:`gluon_style.store.NETWORKS`): the model zoo's VGG19/VGG16 if
 #: cached, else the offline VGG16
 NETWORK = "auto"

@@ -48,6 +48,10 @@ from mxnet import gluon
 
 from .errors import Error, check_real
 
+__all__ = ["Stylize", "StyleAugment", "StylizeBatch", "StyleDraw", "image_key", "input_range",
+           "STRENGTH", "P", "SEED", "AUGMENT_P", "AUGMENT_STRENGTH", "DIRICHLET_ALPHA", "INPUTS",
+           "INPUT", "RANGE_SLACK"]
+
 #: :class:`Stylize`: the style's strength (1 = the network's painting, 0 = the photo)
 STRENGTH = 1.0
 #: :class:`Stylize`: the probability that an image is stylized

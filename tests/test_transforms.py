@@ -248,3 +248,21 @@ def test_example_stylize_frames(ms_dir, tmp_path):  # noqa: F811
         assert np.abs(got - ref).max() <= 1
     assert _example("stylize_frames").main([
         "--generate", "2", "--from", "nope", "--output", str(out)]) == 2
+
+
+def test_api_doc_names_every_public_name_and_its_default():
+    import ast
+    import re
+
+    from gluon_style import blocks
+    with open(os.path.join(HERE, "docs", "API.md"), encoding="utf-8") as f:
+        doc = f.read()
+    checked = 0
+    for module in (transforms, blocks):
+        for name in module.__all__:
+            assert re.search(r"\b%s\b" % name, doc), (module.__name__, name)
+        for name, value in re.findall(r"`([A-Z_]+) = ([^`]+)`", doc):
+            if name in module.__all__:
+                assert ast.literal_eval(value) == getattr(module, name), name
+                checked += 1
+    assert checked == 12
