@@ -490,9 +490,9 @@ class StylizeBatch(gluon.HybridBlock):
         import mxnet as mx
         if self.check:
             self.check_batch(x)
+        if (weights is None) != (strength is None):
+            raise Error("StylizeBatch: give both weights and strength, or neither")
         if weights is None:
-            if strength is not None:
-                raise Error("StylizeBatch: give both weights and strength, or neither")
             w, s = self._transform.draw_batch(self.keys(x))
             if not s.any():
                 return x

@@ -152,6 +152,8 @@ def test_batched_block_checks_its_input(ms_dir):  # noqa: F811
         transforms.Stylize("dots").batch_block("bgr")
     with pytest.raises(Error, match="unknown style 'nope'"):
         transforms.Stylize("dots:1,nope:1")
+    with pytest.raises(Error, match="both weights and strength"):
+        block(mx.nd.full((1, 3, 8, 8), 0.5), mx.nd.ones((1, 3)))
     assert block(mx.nd.full((1, 3, 8, 8), 0.5)).shape == (1, 3, 8, 8)
 
 
