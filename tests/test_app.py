@@ -12,6 +12,7 @@ from gluon_style import fast
 from gluon_style.app import cli, create_app
 from gluon_style.errors import Error
 from tests.conftest import make_painting, make_photo
+from tests.test_arbitrary import installed_synthetic, synthetic  # noqa: F401  (fixtures)
 
 H = {"X-Gluon-Style": "1"}
 
@@ -454,3 +455,61 @@ def test_a_job_declares_its_attributes_and_the_strength_blend_is_the_librarys(tm
     job = jobs.Job(str(tmp_path / "abc"), "fast", {})
     assert job.id == "abc" and job.uploads == [] and job.seconds == 0.0
     assert not hasattr(jobs, "blend")  # fast mode's strength: fast.apply_controls
+
+
+def test_fast_blend_of_multistyle_styles_and_preserve_colors(installed_synthetic, tmp_path,
+                                                             monkeypatch):  # noqa: F811
+    import mxnet as mx
+
+    from gluon_style import color, multistyle
+    d = tmp_path / "params"
+    d.mkdir()
+    names = ["dots", "waves"]
+    rows = np.random.RandomState(0).standard_normal((2, multistyle._dim())).astype(np.float32)
+    multistyle.add_styles(str(d), rows, names,
+                          paintings=[make_painting(tmp_path / ("%s.png" % n), seed=i)
+                                     for i, n in enumerate(names)],
+                          credits=["test"] * 2, training=[{"steps": 0}] * 2)
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
+    client = create_app(str(tmp_path / "work"), network="vgg16-random").test_client()
+    listed = client.get("/api/styles").get_json()["styles"]
+    assert {s["name"] for s in listed} == set(names)
+    assert len({s["network"] for s in listed}) == 1 and listed[0]["network"]  # one network
+    cfg = client.get("/api/config").get_json()["fast"]
+    assert cfg["preserve_colors"] == "none" and "luminance" in cfg["preserve_colors_choices"]
+    photo = make_photo(tmp_path / "p.png", 40, 30)
+    content = Image.open(photo).convert("RGB")
+
+    def result(**fields):
+        resp = _post_fast(client, photo, **fields)
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        return np.asarray(Image.open(io.BytesIO(client.get(resp.get_json()["result"]).data)),
+                          np.int16)
+
+    def library(weights, **controls):
+        return np.asarray(fast.load_style(None, weights=weights, ctx=mx.cpu(), **controls)(
+            content), np.int16)
+
+    dots, waves = result(style="dots"), result(style="waves")
+    assert not np.array_equal(dots, waves)
+    assert np.array_equal(result(style="dots", blend="waves", mix="0"), dots)
+    assert np.array_equal(result(style="dots", blend="waves", mix="1"), waves)
+    half = result(style="dots", blend="waves", mix="0.5")
+    assert np.array_equal(half, library({"dots": 1, "waves": 1}))
+    assert not np.array_equal(half, dots) and not np.array_equal(half, waves)
+    lum = result(style="dots", preserve_colors="luminance")
+    want = color.luminance_only(Image.fromarray(dots.astype(np.uint8)), content)
+    assert np.array_equal(lum, np.asarray(want, np.int16))
+    for fields, words in [(dict(style="dots", blend="nope"), "unknown style 'nope'"),
+                          (dict(style="dots", blend="waves", mix="2"), "between 0 and 1"),
+                          (dict(style="dots", preserve_colors="sepia"),
+                           "unknown preserve colors mode 'sepia'")]:
+        assert words in _one_line_error(_post_fast(client, photo, **fields), 400)
+
+
+def test_a_johnson_style_does_not_blend(client, params, tmp_path):
+    photo = make_photo(tmp_path / "p.png", 40, 30)
+    listed = client.get("/api/styles").get_json()["styles"]
+    assert all(s["network"] == "" for s in listed)  # nothing to blend with in the page
+    msg = _one_line_error(_post_fast(client, photo, blend="dots", mix="0.5"), 400)
+    assert "cannot be blended: only styles of one multi-style network can" in msg

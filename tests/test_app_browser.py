@@ -118,6 +118,11 @@ def test_upload_pick_transfer_download(server, browser, files, tmp_path):
     browser.find_element(By.CSS_SELECTOR, '.style-option[data-name="brushwork"]').click()
     assert "selected" in browser.find_element(
         By.CSS_SELECTOR, '.style-option[data-name="brushwork"]').get_attribute("class")
+    # per-style networks do not blend: no blend control; colours can be kept in fast mode too
+    assert not browser.find_element(By.ID, "blend-row").is_displayed()
+    from gluon_style.color import PRESERVE_COLORS
+    assert [o.get_attribute("value") for o in browser.find_elements(
+        By.CSS_SELECTOR, "#fast-preserve-colors option")] == list(PRESERVE_COLORS)
     browser.find_element(By.ID, "transfer").click()
     download = _wait(browser, lambda d: d.find_element(By.ID, "download")
                      if d.find_element(By.ID, "download").is_displayed() else None)

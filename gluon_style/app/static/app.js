@@ -90,10 +90,26 @@
     for (const el of document.querySelectorAll(".style-option")) {
       el.classList.toggle("selected", el.dataset.name === name);
     }
+    // styles of one multi-style network blend: offer the others of that network
+    const picked = (state.styles || []).find((s) => s.name === name);
+    const partners = picked && picked.network
+      ? state.styles.filter((s) => s.network === picked.network && s.name !== name) : [];
+    const blend = $("blend"), kept = blend.value;
+    blend.textContent = "";
+    blend.append(new Option("none", ""));
+    for (const s of partners) blend.append(new Option(s.name, s.name, false, s.name === kept));
+    $("blend-row").hidden = partners.length === 0;
+    showMix();
+  }
+
+  function showMix() {
+    $("mix-row").hidden = !$("blend").value || $("blend-row").hidden;
+    $("mix-out").textContent = $("mix").value + "%";
   }
 
   async function loadStyles() {
     const data = await api("/api/styles");
+    state.styles = data.styles;
     const box = $("styles");
     box.textContent = "";
     for (const s of data.styles) {
@@ -131,6 +147,13 @@
     const showStrength = () => { $("strength-out").textContent = strength.value + "%"; };
     strength.addEventListener("input", showStrength);
     showStrength();
+    $("mix").value = Math.round(cfg.fast.mix * 100);
+    $("mix").addEventListener("input", showMix);
+    $("blend").addEventListener("change", showMix);
+    for (const mode of cfg.fast.preserve_colors_choices) {
+      $("fast-preserve-colors").append(new Option(mode, mode, false,
+                                                  mode === cfg.fast.preserve_colors));
+    }
     for (const size of cfg.fast.sizes) {
       const o = new Option(size ? "up to " + size + " px" : "original size", size);
       o.selected = size === cfg.fast.size;
@@ -175,8 +198,15 @@
       if (state.mode === "fast" && !state.style) {
         throw new Error("no trained style to pick: upload a painting instead");
       }
-      if (state.mode === "fast") form.append("style", state.style);
+      if (state.mode === "fast") {
+        form.append("style", state.style);
+        if ($("blend").value && !$("blend-row").hidden) {
+          form.append("blend", $("blend").value);
+          form.append("mix", $("mix").value / 100);
+        }
+      }
       form.append("strength", $("strength").value / 100);
+      form.append("preserve_colors", $("fast-preserve-colors").value);
       form.append("size", $("fast-size").value);
       return form;
     }
@@ -279,7 +309,9 @@
     dl.setAttribute("download", "");
     dl.hidden = false;
     $("result-info").textContent = j.mode === "fast"
-      ? "stylized with " + j.options.style + " in " + j.seconds.toFixed(2) + " s"
+      ? "stylized with " + j.options.style +
+        (j.options.mix ? " + " + Math.round(100 * j.options.mix) + "% " + j.options.blend : "") +
+        " in " + j.seconds.toFixed(2) + " s"
       : j.mode === "arbitrary"
         ? "painted like " + j.options.painting + " in " + j.seconds.toFixed(2) + " s (one pass)"
         : "optimized: " + j.step + " iterations in " + j.elapsed.toFixed(1) + " s";
