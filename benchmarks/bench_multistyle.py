@@ -4,7 +4,7 @@
 
 At each size (a square image of that side), times in turns, so a busy machine
 slows them alike: the single-style Johnson network (``full`` variant, as
-``fast --model starry_night_johnson`` runs it), the multi-style network
+as ``train`` makes it, random weights: the speed is the same), the multi-style network
 painting one style and a blend (``fast --model NAME`` / ``--style-weights``:
 the shared transformer with the blended vector fixed) and the multi-style
 network with the weights as an input (what is exported). Prints the median

@@ -1,6 +1,7 @@
 """Retake ``docs/app.png``: the app with the shipped styles after a fast transfer.
 
-    python docs/screenshot.py --photo PHOTO.jpg --style starry_night [--output docs/app.png]
+    python docs/screenshot.py --photo PHOTO.jpg --style starry_night [--blend wave --mix 40]
+        [--output docs/app.png]
 
 Starts ``python -m gluon_style.app --port 0`` with the checkout's ``params/``,
 drives Debian's chromium (``apt-get install chromium chromium-driver``) through
@@ -44,6 +45,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--photo", required=True)
     p.add_argument("--style", required=True, help="a shipped style's name")
+    p.add_argument("--blend", help="a second style of the same multi-style network")
+    p.add_argument("--mix", type=int, default=50, help="percent of --blend (default 50)")
     p.add_argument("--output", default=os.path.join(ROOT, "docs", "app.png"))
     args = p.parse_args(argv)
     from selenium.webdriver.common.by import By
@@ -59,6 +62,12 @@ def main(argv=None):
             driver.find_element(By.ID, "photo-input").send_keys(os.path.abspath(args.photo))
             driver.find_element(By.CSS_SELECTOR,
                                 '.style-option[data-name="%s"]' % args.style).click()
+            if args.blend:
+                from selenium.webdriver.support.ui import Select
+                Select(driver.find_element(By.ID, "blend")).select_by_value(args.blend)
+                driver.execute_script("const m = document.getElementById('mix'); m.value = "
+                                      "arguments[0]; m.dispatchEvent(new Event('input'));",
+                                      args.mix)
             driver.find_element(By.ID, "transfer").click()
             wait.until(lambda d: d.find_element(By.ID, "download").is_displayed())
             driver.save_screenshot(args.output)

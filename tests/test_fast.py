@@ -181,30 +181,47 @@ def _palette_distance(img, palette, n=3000):
     return np.sqrt(d.min(1)).mean()
 
 
-def test_the_shipped_styles_still_load_with_their_sigmoid_and_paint_as_before(monkeypatch):
-    """params/ (format 1, weights without an output marker) is read as it was
+def test_styles_from_before_the_output_option_load_with_their_sigmoid(tmp_path, monkeypatch):
+    """A format-1 style (weights without an output marker, as the first shipped
+    Johnson styles and any user's older `train` output) is read as it was
     trained: the sigmoid, whatever the default mapping of new networks."""
     import mxnet as mx
 
     from gluon_style import images
-    from gluon_style.transformer import DEFAULT_OUTPUT
+    from gluon_style.transformer import DEFAULT_OUTPUT, transformer_net
 
     from .test_transformer import _reference
 
-    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "params")
-    monkeypatch.setenv("GLUON_STYLE_PARAMS", shipped)
+    d = tmp_path / "params"
+    d.mkdir()
+    net = transformer_net("small", output="sigmoid")
+    net.initialize(mx.init.Xavier(magnitude=3), ctx=mx.cpu())
+    net(mx.nd.zeros((1, 3, 16, 16)))
+    net.save_parameters(str(d / "old.params"))  # no marker: the old files
+    fast.register_style(str(d), "old", str(d / "old.params"), variant="small")
+    manifest = json.loads((d / "manifest.json").read_text())
+    manifest["styles"]["old"].update(format=1)
+    del manifest["styles"]["old"]["output"]  # as format 1 wrote it
+    (d / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv("GLUON_STYLE_PARAMS", str(d))
     assert DEFAULT_OUTPUT == "linear"
     img = Image.fromarray(np.random.RandomState(3).randint(0, 255, (28, 36, 3), np.uint8))
-    johnson = {n: e for n, e in fast.read_manifest(shipped)["styles"].items()
-               if e.get("variant") != "multistyle"}
-    assert len(johnson) >= 3
-    for name, entry in johnson.items():
-        assert entry["format"] == 1 and "output" not in entry
-        style = fast.load_style(name)
-        assert style.net.output == "sigmoid"
-        want = images.to_images(_reference(style.net, images.to_tensor(img, ctx=mx.cpu())))[0]
-        got = np.asarray(style(img), float)
-        assert np.abs(got - np.asarray(want, float)).max() <= 1  # rounding to 8 bits only
+    style = fast.load_style("old")
+    assert style.net.output == "sigmoid"
+    want = images.to_images(_reference(style.net, images.to_tensor(img, ctx=mx.cpu())))[0]
+    got = np.asarray(style(img), float)
+    assert np.abs(got - np.asarray(want, float)).max() <= 1  # rounding to 8 bits only
+    assert np.asarray(want, float).std() > 1  # it paints something, not a flat image
+
+
+def test_every_shipped_style_is_one_of_the_multistyle_network():
+    """The blotting per-style sigmoid networks are not shipped any more."""
+    shipped = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "params")
+    styles = fast.read_manifest(shipped)["styles"]
+    assert len(styles) >= 9
+    assert {e["variant"] for e in styles.values()} == {"multistyle"}
+    assert not [f for f in os.listdir(shipped) if f.endswith(".params")
+                and f != "multistyle.params"]
 
 
 def test_the_manifest_records_the_output_mapping_of_the_weights(tmp_path, monkeypatch):
