@@ -233,10 +233,21 @@ def Conditioned(transformer, vector, ctx=None):
                     "style", mx.nd.array(np.asarray(vector, np.float32)[None]))
             self.net = transformer
 
+        def forward(self, x):
+            # traced once per formulation: the forward-only one (faster) unless a
+            # gradient can be asked for
+            inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
+            if inference != self._inference:
+                self._clear_cached_op()
+                self._inference = inference
+            self.net.set_inference(inference)
+            return super().forward(x)
+
         def hybrid_forward(self, F, x, style):
             return self.net(x, F.broadcast_like(style, x, lhs_axes=(0,), rhs_axes=(0,)))
 
     block = _Conditioned()
+    block._inference = None
     block.params.initialize(ctx=ctx)  # the constant; the transformer is loaded
     block.hybridize(static_alloc=True)
     return block

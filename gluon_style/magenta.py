@@ -269,16 +269,23 @@ class StyleTransformer(gluon.HybridBlock):
                 self._steps.append(name)
 
     def forward(self, x, style):
+        if isinstance(x, mx.sym.Symbol):  # traced inside an enclosing block, which set
+            return super().forward(x, style)  # the formulation (set_inference)
         # the forward-only formulation when no gradient can be asked for
-        inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
+        self.set_inference(not mx.autograd.is_recording())
         _check_input(x, "style transformer", MIN_SIDE)
         if isinstance(style, mx.nd.NDArray) and style.shape != (x.shape[0], STYLE_DIM):
             raise Error("style vector must have shape (%d, %d), got %s"
                         % (x.shape[0], STYLE_DIM, style.shape))
+        return super().forward(x, style)
+
+    def set_inference(self, inference):
+        """Use the forward-only formulation (`inference`) or the differentiable
+        one in the next trace; a block that wraps this one sets it before its own
+        trace (:func:`gluon_style.arbitrary.Conditioned`)."""
         if inference != self.inference:
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
-        return super().forward(x, style)
 
     def hybrid_forward(self, F, x, style):
         h = self.contract(_rgb01(F, x))

@@ -237,3 +237,21 @@ def test_cli_multistyle_adds_predicted_styles(installed_synthetic, tmp_path, cap
         assert transfer.main(["multistyle", "--params-dir", str(d)] + argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and words in err, err
+
+
+def test_a_style_runs_the_forward_only_formulation_when_no_gradient_is_asked(ms_dir,
+                                                                           photo_img):
+    """Conditioned used to trace the transformer with Symbols, so it always ran
+    the differentiable graph; now inference runs the forward-only one (same
+    pixels) and a recorded call the differentiable one."""
+    style = fast.load_style("dots")
+    net = style.net
+    x = images.to_tensor(photo_img)
+    fwd = net(x).asnumpy()
+    inner = [b.inference for b in net.net._children.values() if hasattr(b, "inference")]
+    assert inner and all(inner) and net.net.inference
+    with mx.autograd.record():
+        y = net(x)
+    assert not net.net.inference
+    np.testing.assert_allclose(y.asnumpy(), fwd, atol=2e-3)
+    np.testing.assert_array_equal(net(x).asnumpy(), fwd)  # back to the forward-only graph
