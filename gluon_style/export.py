@@ -28,7 +28,8 @@ class _PlainConv(gluon.HybridBlock):
 
     def __init__(self, cin, cout, k, stride=1, up=False, norm=True, relu=True, **kwargs):
         super().__init__(**kwargs)
-        self._k, self._s, self._cout, self._up, self._norm, self._relu = k, stride, cout, up, norm, relu
+        self._k, self._s, self._cout = k, stride, cout
+        self._up, self._norm, self._relu = up, norm, relu
         with self.name_scope():
             self.weight = self.params.get("weight", shape=(cout, cin, k, k))
             self.bias = self.params.get("bias", shape=(cout,))
@@ -65,7 +66,8 @@ class PlainTransformerNet(gluon.HybridBlock):
         super().__init__(**kwargs)
         self.output = output
         if variant not in VARIANTS:
-            raise Error("unknown transformer variant %r (valid: %s)" % (variant, ", ".join(VARIANTS)))
+            raise Error("unknown transformer variant %r (valid: %s)"
+                        % (variant, ", ".join(VARIANTS)))
         (c1, c2, c3), n_res = VARIANTS[variant]
         with self.name_scope():
             self.down1 = _PlainConv(3, c1, 9)
@@ -217,9 +219,10 @@ def _mend_onnx(path, names):
     opset 18 requires, which ONNX Runtime refuses to load), so the label is
     set to :data:`MX_ONNX_OPSET`; its Resize nodes get an empty ``roi``
     tensor, which ONNX's reference evaluator (and the spec, for nearest mode)
-    wants left out (and is then removed, with any other unused constant); and the weights are listed as graph inputs as well as
-    initializers, which would let a runtime override them. The inputs are
-    renamed `names` (MXNet calls several ``data0``, ``data1``, ...)."""
+    wants left out (and is then removed, with any other unused constant); and
+    the weights are listed as graph inputs as well as initializers, which would
+    let a runtime override them. The inputs are renamed `names` (MXNet calls
+    several ``data0``, ``data1``, ...)."""
     import onnx
     model = onnx.load(path)
     for opset in model.opset_import:

@@ -386,7 +386,8 @@ def scale_sizes(size, scales):
         if sizes[-1] != size:
             raise Error("scale sizes end at %d but the size is %d" % (sizes[-1], size))
         if sizes[0] < images.MIN_SIDE:
-            raise Error("scale size %d is below the smallest size, %d" % (sizes[0], images.MIN_SIDE))
+            raise Error("scale size %d is below the smallest size, %d"
+                        % (sizes[0], images.MIN_SIDE))
         return sizes
     scales = _positive_int("scales", scales)
     # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image

@@ -54,10 +54,11 @@ class MultiStyleNet(gluon.HybridBlock):
         The transformer with standard operators only (what is exported to ONNX;
         see :class:`gluon_style.magenta.StyleTransformer`).
 
-    The weights are normalized to sum to 1 per image. The network is used unhybridized (its transformer hybridizes itself, in its
-    forward-only formulation when no gradient is recorded); hybridized it traces
-    into one graph of two inputs, ``data`` (N, 3, H, W) and the weights (N, S),
-    which is what :func:`gluon_style.export.export_multistyle_onnx` writes.
+    The weights are normalized to sum to 1 per image. The network is used
+    unhybridized (its transformer hybridizes itself, in its forward-only
+    formulation when no gradient is recorded); hybridized it traces into one
+    graph of two inputs, ``data`` (N, 3, H, W) and the weights (N, S), which is
+    what :func:`gluon_style.export.export_multistyle_onnx` writes.
     """
 
     def __init__(self, n_styles, plain=False, **kwargs):

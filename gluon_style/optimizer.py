@@ -102,7 +102,8 @@ def optimize(loss_fn, x, *, iterations, method=DEFAULT_METHOD, lr=None, lr_decay
 
 
 def _descent(loss_fn, x, iterations, method, lr, lr_decay, lr_decay_every, project):
-    updater = mx.optimizer.get_updater(mx.optimizer.Adam(learning_rate=lr)) if method == "adam" else None
+    updater = (mx.optimizer.get_updater(mx.optimizer.Adam(learning_rate=lr))
+               if method == "adam" else None)
     for step in range(1, iterations + 1):
         last_good = x.copy()
         losses = _evaluate(loss_fn, x)

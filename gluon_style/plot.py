@@ -51,8 +51,8 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95, capti
 
     Each image is fit into a `cell` x `cell` box keeping its aspect; `labels`
     name the columns; `captions` (rows of strings or None, like `grid`) are
-    written under each image (which then sits at the bottom of its cell). Written atomically (JPEG/WebP at `quality`);
-    returns the sheet as a PIL image.
+    written under each image (which then sits at the bottom of its cell).
+    Written atomically (JPEG/WebP at `quality`); returns the sheet as a PIL image.
     """
     from PIL import Image, ImageDraw
 

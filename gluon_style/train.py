@@ -265,7 +265,8 @@ class StyleTrainer:
                     heads.append(outs[-1][0] * (m / share))
             autograd.backward(heads)
         self.trainer.step(len(parts))
-        terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs], dim=0)
+        terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs],
+                             dim=0)
         values = terms.reshape((len(outs), 4)).mean(axis=0).asnumpy()
         return dict(zip(("total", "content", "style", "tv"), (float(v) for v in values)))
 

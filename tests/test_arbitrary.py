@@ -375,7 +375,8 @@ def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_pat
     def frames(path):
         info = video.probe(str(path))
         return np.stack(list(video.read_frames(info, (info.width, info.height)))).astype(float)
-    assert np.abs(frames(still) - frames(clip)).mean() < 3 < np.abs(frames(out) - frames(clip)).mean()
+    assert np.abs(frames(still) - frames(clip)).mean() < 3 \
+        < np.abs(frames(out) - frames(clip)).mean()
 
 
 def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_path, capsys):

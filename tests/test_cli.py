@@ -34,7 +34,8 @@ def run(argv, capsys):
 
 def test_end_to_end_writes_the_image_and_reports_timing(photo, painting, tmp_path, capsys):
     out = tmp_path / "result.jpg"
-    code, stdout, _ = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    code, stdout, _ = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST,
+                          capsys)
     assert code == 0
     img = Image.open(out)
     assert img.size == (24, 20) and img.mode == "RGB"  # the photo is 48x40
@@ -56,14 +57,16 @@ def test_plot_and_save_every(photo, painting, tmp_path, capsys):
 
 def test_defaults_come_from_the_library():
     from gluon_style import gatys
-    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c"])
+    args = transfer.optimize_parser().parse_args(
+        ["--content", "a", "--style", "b", "--output", "c"])
     options = transfer.optimize_options(args)
     for name in ("size", "iterations", "method", "tv_weight", "style_weight", "content_weight",
                  "network", "init", "scales", "pooling", "preserve_colors", "style_scale"):
         assert options[name] == transfer.default(gatys.stylize_steps, name), name
     # explicit scale sizes set the size
-    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c",
-                                                  "--scales", "64", "128", "--iterations", "9", "3"])
+    args = transfer.optimize_parser().parse_args(
+        ["--content", "a", "--style", "b", "--output", "c",
+         "--scales", "64", "128", "--iterations", "9", "3"])
     options = transfer.optimize_options(args)
     assert (options["size"], options["scales"], options["iterations"]) == (128, [64, 128], [9, 3])
 
@@ -162,7 +165,8 @@ def _bad(kind, tmp_path, photo):
         (p / "notes.jpg").write_text("hello, not a picture\n")
         return {"--style": str(p / "notes.jpg")}, "notes.jpg"
     if kind == "truncated":
-        Image.fromarray(np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)).save(p / "t.jpg")
+        pixels = np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)
+        Image.fromarray(pixels).save(p / "t.jpg")
         data = (p / "t.jpg").read_bytes()
         (p / "t.jpg").write_bytes(data[: len(data) // 2])
         return {"--content": str(p / "t.jpg")}, "t.jpg"
@@ -215,7 +219,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(kind, photo, painting, tmp_p
 def test_decompression_bomb_is_refused(photo, painting, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # the 48x40 photo is a 'bomb' now
     out = tmp_path / "r.png"
-    code, _, err = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    code, _, err = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST,
+                       capsys)
     assert code == 2 and "photo.png" in err and err.count("\n") == 1 and not out.exists()
 
 

@@ -65,7 +65,8 @@ def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
                           "--quiet"])
     assert code == 0
-    assert sorted(os.path.relpath(os.path.join(r, f), out) for r, _, fs in os.walk(out) for f in fs) \
+    assert sorted(os.path.relpath(os.path.join(r, f), out)
+                  for r, _, fs in os.walk(out) for f in fs) \
         == ["a.png", "b.png", os.path.join("sub", "c.jpg")]
     assert Image.open(out / "sub" / "c.jpg").size == (33, 21)
     assert "3 images" in capsys.readouterr().out
@@ -127,7 +128,8 @@ def test_search_path(tmp_path, monkeypatch):
     make_style(a, "dots", seed=1)
     make_style(b, "dots", seed=2)
     make_style(b, "rings", seed=3)
-    monkeypatch.setenv("GLUON_STYLE_PARAMS", os.pathsep.join([str(a), str(tmp_path / "no"), str(b)]))
+    monkeypatch.setenv("GLUON_STYLE_PARAMS",
+                       os.pathsep.join([str(a), str(tmp_path / "no"), str(b)]))
     assert fast.params_dirs() == [str(a), str(b)]  # only these, in order, existing ones
     styles = fast.list_styles()
     assert sorted(styles) == ["dots", "rings"] and styles["dots"]["path"] == str(a / "dots.params")

@@ -50,7 +50,8 @@ def test_each_method_converges_on_a_quadratic(method):
 @pytest.mark.parametrize("method", optimizer.METHODS)
 def test_each_method_lowers_the_style_transfer_loss(photo, painting, method):
     steps = list(gatys.stylize_steps(photo, painting, size=32, iterations=10, method=method,
-                                     network="vgg16-random", seed=0, init="noise", lr_decay_every=100,
+                                     network="vgg16-random", seed=0, init="noise",
+                                     lr_decay_every=100,
                                      style_layers=["conv1_1", "conv2_1", "conv3_1"],
                                      content_layers=["conv2_2"]))
     totals = [s.losses["total"] for s in steps]

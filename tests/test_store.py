@@ -101,7 +101,8 @@ def synthetic_hed(tmp_path_factory):
             cout = features.CHANNELS[block - 1]
             for i in range(n):
                 g = "block%d/layers/conv2d%s/vars" % (block, "_%d" % i if i else "")
-                f[g + "/0"] = (rs.randn(3, 3, cin, cout) * np.sqrt(2.0 / (9 * cin))).astype(np.float32)
+                f[g + "/0"] = (rs.randn(3, 3, cin, cout)
+                               * np.sqrt(2.0 / (9 * cin))).astype(np.float32)
                 f[g + "/1"] = (rs.randn(cout) * 0.1).astype(np.float32)
                 cin = cout
     return path
@@ -126,7 +127,8 @@ def _caffe_reference(h5_path, rgb, pad_first):
         k = [(f["block1/layers/conv2d/vars/0"][()], f["block1/layers/conv2d/vars/1"][()]),
              (f["block1/layers/conv2d_1/vars/0"][()], f["block1/layers/conv2d_1/vars/1"][()]),
              (f["block2/layers/conv2d/vars/0"][()], f["block2/layers/conv2d/vars/1"][()])]
-    x = rgb[:, :, ::-1].astype(np.float64).transpose(2, 0, 1) - np.array(store.HED_BGR_MEAN)[:, None, None]
+    x = rgb[:, :, ::-1].astype(np.float64).transpose(2, 0, 1) \
+        - np.array(store.HED_BGR_MEAN)[:, None, None]
     y = np.maximum(_conv3x3(x, *k[0], pad_first), 0)
     y = np.maximum(_conv3x3(y, *k[1], 0.0), 0)
     c, h, w = y.shape

@@ -153,7 +153,8 @@ def test_style_layer_weights_scale_each_layers_term(tmp_path, photos):
     with pytest.raises(Error, match="style layer weights: 2 weights given for 4 layers"):
         _trainer(tmp_path, photos, style, name="bad", style_layer_weights=[1, 2])
     with pytest.raises(Error, match="other settings.*style_layer_weights"):
-        _trainer(tmp_path, photos, style, name="plain", resume=True, style_layer_weights=[1, 1, 1, 2])
+        _trainer(tmp_path, photos, style, name="plain", resume=True,
+                 style_layer_weights=[1, 1, 1, 2])
 
 
 def test_a_checkpoint_a_kill_left_half_written_is_refused(tmp_path, photos):

@@ -6,13 +6,13 @@ under the work directory, named by that id; its files have fixed names
 (:data:`FILES`), so nothing a client sends ever becomes part of a path.
 
 MXNet work runs on two long-lived threads only: MXNet keeps memory for every
-thread that ran a network and never gives it back (about 10 MB per thread for
-a 128x96 transfer), and the server answers each request on a new thread, so a
-request hands its one-pass transfer (a trained style, or "your painting" through
-Magenta's networks) to the inference thread (:meth:`Jobs.infer`) and waits for it. MXNet work is serialized by :class:`Compute`: the
-optimization worker holds it for one iteration at a time and steps aside
-whenever a fast transfer is waiting, so fast mode stays interactive while an
-optimization runs.
+thread that ran a network and never gives it back (about 10 MB per thread for a
+128x96 transfer), and the server answers each request on a new thread, so a
+request hands its one-pass transfer (a trained style, or "your painting"
+through Magenta's networks) to the inference thread (:meth:`Jobs.infer`) and
+waits for it. MXNet work is serialized by :class:`Compute`: the optimization
+worker holds it for one iteration at a time and steps aside whenever a fast
+transfer is waiting, so fast mode stays interactive while an optimization runs.
 """
 import concurrent.futures
 import os

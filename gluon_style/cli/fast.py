@@ -76,7 +76,8 @@ def _fast_files(args):
     if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
-            raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
+            raise Error("output %s: is a file; a folder of content needs an output folder"
+                        % args.output)
         outputs = fast.output_paths(inputs, args.content, args.output)
     else:
         inputs, outputs = [args.content], [args.output]

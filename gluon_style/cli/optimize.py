@@ -96,7 +96,8 @@ def run_optimize(argv):
             done, image = step.step, step.image
             for k, v in step.losses.items():
                 history.setdefault(k, []).append((step.step, v))
-            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()),
+                                refresh=False)
             bar.update(1)
             if args.save_every and step.step % args.save_every == 0 and step.step < total:
                 images.save_image(steps.picture(step.image), sibling(output, "%05d" % step.step))

@@ -45,13 +45,15 @@ def run_train(argv):
     except OSError as e:
         raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
     out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
-                                   inputs=[args.style], role="style params", extensions=(".params",))
+                                   inputs=[args.style], role="style params",
+                                   extensions=(".params",))
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)
     t0 = time.perf_counter()
     try:
         for step in trainer.steps():
-            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()),
+                                refresh=False)
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
