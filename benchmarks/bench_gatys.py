@@ -24,7 +24,8 @@ def child(network, size, reps, method):
     import gluon_style  # noqa: F401  (threads)
     import mxnet as mx
 
-    from gluon_style import gatys, optimizer, store
+    from gluon_style.optimization import gatys, optimizer
+    from gluon_style.nets import store
 
     ctx = mx.cpu()
     mx.random.seed(0)

@@ -17,7 +17,7 @@ import sys
 import time
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import gatys, optimizer
+from gluon_style.optimization import gatys, optimizer
 
 
 def run(photo, painting, method, size, iterations):

@@ -1,5 +1,5 @@
 """Figures: loss curves beside the images they came from (matplotlib, no display)."""
-from .fileio import atomic_path
+from .io.fileio import atomic_path
 
 
 def loss_figure(history, path, *, panels=(), title=None):
@@ -78,7 +78,7 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95, capti
             # with captions, images sit on them; otherwise centred in the cell
             y = top + pad + i * step_y + (cell - thumb.size[1]) // (1 if captions else 2)
             sheet.paste(thumb.convert("RGB"), (x, y))
-    from .images import save_image
+    from .io.images import save_image
     save_image(sheet, path, quality=quality)
     return sheet
 

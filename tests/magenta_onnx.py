@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from gluon_style import magenta
+from gluon_style.nets import magenta
 
 
 class _Graph:

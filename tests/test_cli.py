@@ -56,7 +56,7 @@ def test_plot_and_save_every(photo, painting, tmp_path, capsys):
 
 
 def test_defaults_come_from_the_library():
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     args = transfer.optimize_parser().parse_args(
         ["--content", "a", "--style", "b", "--output", "c"])
     options = transfer.optimize_options(args)
@@ -72,7 +72,7 @@ def test_defaults_come_from_the_library():
 
 
 def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, monkeypatch):
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     real = gatys.stylize_steps
 
     @functools.wraps(real)
@@ -97,7 +97,7 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
 
 def _nan_at(monkeypatch, call, value=float("nan")):
     """The loss is `value` at the `call`-th evaluation."""
-    from gluon_style import optimizer
+    from gluon_style.optimization import optimizer
     real, calls = optimizer._evaluate, []
 
     def sometimes_nan(loss_fn, x):
@@ -132,7 +132,7 @@ def test_nan_at_the_start_of_a_scale_keeps_the_last_scales_image(photo, painting
 
 
 def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monkeypatch):
-    from gluon_style import optimizer
+    from gluon_style.optimization import optimizer
     real = optimizer._evaluate
     calls = []
 
@@ -270,7 +270,7 @@ def test_sigterm_saves_like_ctrl_c(photo, painting, tmp_path):
 
 def test_train_output_mapping_defaults_to_the_library_and_a_bad_one_is_one_line(
         photo, painting, tmp_path, capsys):
-    from gluon_style.train import StyleTrainer
+    from gluon_style.fast.train import StyleTrainer
     args = transfer.train_parser().parse_args(["--style", "s", "--dataset", "d", "--name", "n"])
     assert args.output == transfer.default(StyleTrainer.__init__, "output") == "linear"
     code, out, err = run(["train", "--style", painting, "--dataset", str(tmp_path), "--name", "n",
@@ -289,7 +289,7 @@ def test_an_image_too_narrow_for_the_pooling_names_the_size_it_needs(photo, pain
                                                                      capsys):
     import re
 
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     narrow = _noise(tmp_path / "narrow.jpg", 640, 128)
     out = tmp_path / "o.png"
     base = ["--output", str(out), "--iterations", "1", "--network", "vgg16-random", "--quiet"]
@@ -321,7 +321,7 @@ def test_sigterm_before_the_first_iteration_is_a_clean_stop(photo, painting, tmp
                                                             monkeypatch):
     import signal
 
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     real = gatys.stylize_steps
 
     @functools.wraps(real)

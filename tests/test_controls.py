@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gluon_style import gatys
+from gluon_style.optimization import gatys
 from gluon_style.errors import Error
 
 from .conftest import make_painting
@@ -197,7 +197,7 @@ def _halves(tmp_path, w=48, h=40):
 
 def test_masked_gram_sees_only_its_region():
     import mxnet as mx
-    from gluon_style.losses import gram, masked_gram
+    from gluon_style.optimization.losses import gram, masked_gram
     x = mx.nd.random.normal(shape=(1, 4, 6, 8))
     ones = mx.nd.ones((1, 1, 6, 8))
     np.testing.assert_allclose(masked_gram(mx.nd, x, ones).asnumpy(), gram(mx.nd, x).asnumpy(),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_style import fast, store, transfer
+from gluon_style import fast, transfer
+from gluon_style.nets import store
 from gluon_style.errors import Error
 
 from .conftest import make_photo
@@ -154,7 +155,7 @@ def test_shipped_styles_are_whole_small_and_carry_their_paintings_colors(tmp_pat
     monkeypatch.setenv("GLUON_STYLE_PARAMS", SHIPPED)
     assert sum(os.path.getsize(os.path.join(SHIPPED, f)) for f in os.listdir(SHIPPED)) < 20e6
     photo = np.asarray(Image.open(make_photo(tmp_path / "p.png", 96, 72)), float)
-    from gluon_style import store
+    from gluon_style.nets import store
     wheel = store.magenta_onnx_path("arbitrary_transform.onnx") is not None
     for name, entry in _shipped():
         assert "public domain" in entry["credit"]
@@ -188,8 +189,8 @@ def test_the_shipped_styles_still_load_with_their_sigmoid_and_paint_as_before(mo
     trained: the sigmoid, whatever the default mapping of new networks."""
     import mxnet as mx
 
-    from gluon_style import images
-    from gluon_style.transformer import DEFAULT_OUTPUT
+    from gluon_style.io import images
+    from gluon_style.nets.transformer import DEFAULT_OUTPUT
 
     from .test_transformer import _reference
 
@@ -212,7 +213,7 @@ def test_the_shipped_styles_still_load_with_their_sigmoid_and_paint_as_before(mo
 def test_the_manifest_records_the_output_mapping_of_the_weights(tmp_path, monkeypatch):
     import mxnet as mx
 
-    from gluon_style.transformer import save_weights, transformer_net
+    from gluon_style.nets.transformer import save_weights, transformer_net
 
     d = tmp_path / "params"
     d.mkdir()
@@ -318,7 +319,7 @@ def test_a_damaged_params_file_gets_our_own_one_line_message(params_dir, tmp_pat
 
 
 def test_a_transformer_of_the_other_variant_is_named(params_dir):
-    from gluon_style import transformer
+    from gluon_style.nets import transformer
     with pytest.raises(Error, match="parameter down1.weight has shape \\(16, 3, 9, 9\\); the "
                                     "full network's is \\(32, 3, 9, 9\\)"):
         transformer.load_weights(transformer.transformer_net("full"),
@@ -392,7 +393,7 @@ def test_the_package_docstring_names_only_what_exists():
     import re
 
     import gluon_style
-    from gluon_style import train
+    from gluon_style.fast import train
     for name in re.findall(r":func:`~?([\w.]+)`", gluon_style.__doc__):
         owner = train if name == "StyleTrainer" else gluon_style
         for part in name.split(".")[1:] if name.startswith("gluon_style.") else [name]:

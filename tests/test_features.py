@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from mxnet.gluon.model_zoo import vision
 
-from gluon_style import features, store
+from gluon_style.nets import features, store
 from gluon_style.errors import Error
 
 

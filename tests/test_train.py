@@ -7,10 +7,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import data
+from gluon_style.fast import data
 from gluon_style.errors import Error
-from gluon_style.train import StyleTrainer
-from gluon_style.transformer import save_weights, weights_output
+from gluon_style.fast.train import StyleTrainer
+from gluon_style.nets.transformer import save_weights, weights_output
 
 from .conftest import make_painting, make_photo
 

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
-from .. import images
+from ..io import images
 from ..errors import Error
 
 #: The files a client may fetch from a job's folder.
@@ -243,7 +243,7 @@ def save_png(img, path):
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
     ``preview.png``, the result in ``result.png``."""
-    from ..optimizer import NonFiniteLoss
+    from ..optimization.optimizer import NonFiniteLoss
     last = None
     try:
         with jobs.compute.step():
@@ -278,7 +278,7 @@ def _start(job, network):
     """The job's :func:`gatys.stylize_steps` on its upload files (``job.uploads``, the
     (path, client's name, role) of its photo and painting: a queued job holds no
     pictures); its errors name the client's files."""
-    from .. import gatys
+    from ..optimization import gatys
     from ..options import OptimizeOptions
     from .server import APP_OPTIMIZE
     o = job.options

@@ -24,7 +24,7 @@ from collections import namedtuple
 import mxnet as mx
 from mxnet import autograd
 
-from .errors import Error
+from ..errors import Error
 
 METHODS = ("gd", "adam", "lbfgs")
 DEFAULT_METHOD = "lbfgs"

