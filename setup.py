@@ -29,6 +29,6 @@ setup(
     packages=find_packages(include=["gluon_style", "gluon_style.*"]),
     package_data={"gluon_style": ["data/*"], "gluon_style.app": ["static/*"]},
     install_requires=_requirements(),
-    extras_require={"test": ["pytest>=7", "selenium>=4.10,<5"]},
+    extras_require={"test": ["pytest>=7", "selenium>=4.10,<5", "ruff==0.17.6"]},
     entry_points={"console_scripts": ["gluon-style=gluon_style.transfer:main_exit"]},
 )

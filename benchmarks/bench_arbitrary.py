@@ -52,8 +52,9 @@ import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported
 import mxnet as mx
 import numpy as np
 
-from gluon_style import images, magenta
-from gluon_style.arbitrary import ArbitraryStyle
+from gluon_style.io import images
+from gluon_style.nets import magenta
+from gluon_style.fast.arbitrary import ArbitraryStyle
 
 
 def _median_ms(fn, reps):
@@ -121,7 +122,7 @@ def speed(st, reps, photo, painting):
 def quant_change(photo, painting):
     import onnx
 
-    from gluon_style import onnx_weights, store
+    from gluon_style.nets import onnx_weights, store
     art = images.load_image(painting)
     side = min(art.size)
     art = art.crop(((art.width - side) // 2, (art.height - side) // 2,
@@ -218,7 +219,7 @@ def beside_pytorch(st, python, rounds, block):
 
 def onnx_runtime_check(st, python):
     """Max |difference| between ONNX Runtime on the exports and the Gluon networks."""
-    from gluon_style import export
+    from gluon_style.fast import export
     here = os.path.dirname(os.path.abspath(__file__))
     rng = np.random.RandomState(0)
     x = rng.randn(2, 3, 37, 50).astype(np.float32)

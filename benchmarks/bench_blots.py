@@ -27,11 +27,13 @@ import numpy as np
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
 import mxnet as mx
-from gluon_style import fast, images, quality
-from gluon_style.images import MEAN, STD
+from gluon_style import fast, quality
+from gluon_style.io import images
+from gluon_style.io.images import MEAN, STD
 from gluon_style.plot import contact_sheet
 
-FIELDS = ("model", "photo", "black", "flat", "halo", "z<-6", "clipped", "style", "color", "structure")
+FIELDS = ("model", "photo", "black", "flat", "halo", "z<-6", "clipped", "style", "color",
+          "structure")
 
 
 def last_conv(style, img):

@@ -24,7 +24,8 @@ def child(network, size, reps, method):
     import gluon_style  # noqa: F401  (threads)
     import mxnet as mx
 
-    from gluon_style import gatys, optimizer, store
+    from gluon_style.optimization import gatys, optimizer
+    from gluon_style.nets import store
 
     ctx = mx.cpu()
     mx.random.seed(0)
@@ -44,7 +45,8 @@ def child(network, size, reps, method):
     times = times[2:]  # warm-up: graph building and first allocation
     return {"network": network, "size": size, "method": method, "setup_s": setup,
             "median_ms": 1e3 * statistics.median(times), "min_ms": 1e3 * min(times),
-            "reps": len(times), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "reps": len(times),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "omp_threads": os.environ.get("OMP_NUM_THREADS")}
 
 
@@ -64,17 +66,21 @@ def main():
         return
     if args.quick:
         args.sizes, args.reps = [256], 3
-    print("%-7s %6s %10s %10s %9s %8s" % ("network", "size", "median ms", "min ms", "setup s", "peak MB"))
+    print("%-7s %6s %10s %10s %9s %8s"
+          % ("network", "size", "median ms", "min ms", "setup s", "peak MB"))
     results = []
     for net in args.networks:
         for size in args.sizes:
-            out = subprocess.run([sys.executable, __file__, "--child", net, str(size), str(args.reps),
-                                  args.method], capture_output=True, text=True, check=True)
+            out = subprocess.run([sys.executable, __file__, "--child", net, str(size),
+                                  str(args.reps), args.method],
+                                 capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(r)
-            print("%-7s %6d %10.1f %10.1f %9.2f %8.0f" % (net, size, r["median_ms"], r["min_ms"],
-                                                          r["setup_s"], r["peak_rss_mb"]), flush=True)
-    print("OMP_NUM_THREADS=%s, method %s, %d timed steps each" % (results[0]["omp_threads"], args.method, args.reps))
+            print("%-7s %6d %10.1f %10.1f %9.2f %8.0f"
+                  % (net, size, r["median_ms"], r["min_ms"], r["setup_s"], r["peak_rss_mb"]),
+                  flush=True)
+    print("OMP_NUM_THREADS=%s, method %s, %d timed steps each"
+          % (results[0]["omp_threads"], args.method, args.reps))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -33,7 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _loss_of(picture, args, size):
     """The total loss of a PIL picture at `size` (a one-iteration run from it)."""
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     run = gatys.stylize_steps(args.content, args.style, size=size, iterations=1, init=picture,
                               network=args.network, scales=1, **_preset(args))
     return next(iter(run)).losses["total"]
@@ -41,13 +41,13 @@ def _loss_of(picture, args, size):
 
 def _preset(args):
     """The preset's settings, less the schedule this benchmark sets itself."""
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     return {k: v for k, v in gatys.PRESETS[args.preset].items()
             if k not in ("iterations", "scales", "init")}
 
 
 def worker(args):
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     out = {"phase": args.worker}
     t0 = time.perf_counter()
     if args.worker == "c2f":
@@ -81,8 +81,9 @@ def worker(args):
         out["final_loss"] = _loss_of(run.picture(step.image), args, size)
     else:  # rss_S
         size = int(args.worker.split("_")[1])
-        run = gatys.stylize_steps(args.content, args.style, size=size, iterations=args.rss_iterations,
-                                  network=args.network, scales=1, **_preset(args))
+        run = gatys.stylize_steps(args.content, args.style, size=size,
+                                  iterations=args.rss_iterations, network=args.network, scales=1,
+                                  **_preset(args))
         times = []
         for step in run:
             times.append(time.perf_counter())

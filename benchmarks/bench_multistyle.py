@@ -20,7 +20,7 @@ import mxnet as mx
 import numpy as np
 
 from gluon_style import fast
-from gluon_style.transformer import transformer_net
+from gluon_style.nets.transformer import transformer_net
 
 
 def johnson(ctx):

@@ -6,7 +6,7 @@
 
 For each start (the painting's predicted vector, or a random vector of the
 same norm), trains the painting's row of a multi-style table
-(:class:`gluon_style.multistyle.MultiStyleTrainer`, shared transformer frozen)
+(:class:`gluon_style.fast.multistyle.MultiStyleTrainer`, shared transformer frozen)
 and every ``--every`` steps paints the held-out PHOTOS at 256 px and prints the
 mean scores of :mod:`gluon_style.quality` (style progress, colour progress,
 structure) with the training loss; step 0 of the predicted start is the
@@ -23,8 +23,9 @@ import os
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
 import numpy as np
-from gluon_style import images, quality
-from gluon_style.multistyle import MultiStyleTrainer
+from gluon_style.io import images
+from gluon_style import quality
+from gluon_style.fast.multistyle import MultiStyleTrainer
 from gluon_style.plot import contact_sheet
 
 

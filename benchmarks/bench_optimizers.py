@@ -17,7 +17,7 @@ import sys
 import time
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import gatys, optimizer
+from gluon_style.optimization import gatys, optimizer
 
 
 def run(photo, painting, method, size, iterations):
@@ -44,9 +44,11 @@ def main(argv=None):
     p.add_argument("--json")
     p.add_argument("--plot", help="loss against time, one curve per method")
     args = p.parse_args(argv)
-    curves = {m: run(args.photo, args.painting, m, args.size, args.iterations) for m in args.methods}
+    curves = {m: run(args.photo, args.painting, m, args.size, args.iterations)
+              for m in args.methods}
     best = min(v for c in curves.values() for _, v in c)
-    print("size %d, %d iterations per method; lowest loss %.4g" % (args.size, args.iterations, best))
+    print("size %d, %d iterations per method; lowest loss %.4g"
+          % (args.size, args.iterations, best))
     print("%-6s %6s %8s %10s %9s %9s %9s" % ("method", "iters", "s/iter", "final", "max rise",
                                               "to +10%", "to +2%"))
     for m, c in curves.items():

@@ -23,7 +23,9 @@ import sys
 import time
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import gatys, images, quality
+from gluon_style.optimization import gatys
+from gluon_style.io import images
+from gluon_style import quality
 from gluon_style.plot import contact_sheet
 
 COLUMNS = ("pair", "seconds", "style", "color", "color_dist", "structure")

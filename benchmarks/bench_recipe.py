@@ -9,8 +9,8 @@ and is scored as in ``bench_blots.py``: style, colour and structure
 (:mod:`gluon_style.quality`), black and halo. The cost of a snapshot is the CPU
 time of its run up to that step (``run.json``; core-seconds, whatever else ran
 beside it; ``--after RUN:BASE``: RUN started from BASE's last snapshot, and its
-steps and cost count on from there). Rows already in ``--csv`` are not measured again, so the table can
-be brought up to date while runs go on. ``--plot`` draws style progress,
+steps and cost count on from there). Rows already in ``--csv`` are not measured
+again, so the table can be brought up to date while runs go on. ``--plot`` draws style progress,
 structure, black and flat shares against CPU-hours, one line per run.
 """
 import argparse

@@ -3,7 +3,7 @@
     python benchmarks/bench_train.py --style PAINTING --dataset PHOTOS/ --out DIR --name RUN
         [--stage SIZE:STEPS[:LR] ...] [--snapshot-every N] [--set KEY=VALUE ...]
 
-Each ``--stage`` trains a :class:`gluon_style.train.StyleTrainer` for STEPS steps on
+Each ``--stage`` trains a :class:`gluon_style.fast.train.StyleTrainer` for STEPS steps on
 SIZE px crops (learning rate LR, default the trainer's), the next stage starting
 from the last one's weights (``train --init-from``: a fresh Adam state), so every
 recipe here is one the ``train`` command can run stage by stage. ``--set`` passes
@@ -27,9 +27,9 @@ import sys
 import time
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style.fileio import atomic_write
-from gluon_style.train import StyleTrainer
-from gluon_style.transformer import save_weights
+from gluon_style.io.fileio import atomic_write
+from gluon_style.fast.train import StyleTrainer
+from gluon_style.nets.transformer import save_weights
 
 
 def parse_stage(text):
@@ -65,7 +65,7 @@ def main(argv=None):
     run_dir = os.path.join(args.out, args.name)
     os.makedirs(run_dir, exist_ok=True)
     if args.relabel_init:
-        from gluon_style.transformer import DEFAULT_OUTPUT, load_weights, transformer_net
+        from gluon_style.nets.transformer import DEFAULT_OUTPUT, load_weights, transformer_net
         net = transformer_net(extra.get("variant", "full"))
         load_weights(net, extra["init_from"])
         net.output = extra.get("output", DEFAULT_OUTPUT)

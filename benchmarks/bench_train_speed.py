@@ -5,7 +5,7 @@
         [--check PARAMS]
 
 One process per dtype (``amp.init`` changes MXNet's operators for the whole
-process). Each size gets a fresh :class:`gluon_style.train.StyleTrainer` (the
+process). Each size gets a fresh :class:`gluon_style.fast.train.StyleTrainer` (the
 library defaults, batch 4) in a temporary checkpoint folder; the median step
 time after `--warmup` steps is printed with the loss of the first step, so two
 dtypes can be compared on the same batches (same seed). ``bfloat16`` runs
@@ -34,7 +34,7 @@ def main(argv=None):
     if args.dtype == "bfloat16":
         from mxnet.contrib import amp
         amp.init(target_dtype="bfloat16")
-    from gluon_style.train import StyleTrainer
+    from gluon_style.fast.train import StyleTrainer
     print("dtype size s/step(median) first-loss last-loss")
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:

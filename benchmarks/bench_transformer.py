@@ -127,7 +127,7 @@ def run_worker(kind, variant, size, reps, micro=4):
     import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before MXNet loads)
     import mxnet as mx
     from mxnet import autograd, gluon, nd
-    from gluon_style.transformer import transformer_net
+    from gluon_style.nets.transformer import transformer_net
 
     mx.random.seed(0)
     net = transformer_net(variant)
@@ -188,7 +188,7 @@ def run_worker(kind, variant, size, reps, micro=4):
 def _trainer_micro_batch():
     import inspect
     sys.path.insert(0, ROOT)
-    from gluon_style.train import StyleTrainer
+    from gluon_style.fast.train import StyleTrainer
     return inspect.signature(StyleTrainer).parameters["micro_batch"].default
 
 

@@ -6,7 +6,7 @@
 
 For each input, each temporal weight (0 = per-frame) and each batch size, the
 whole job (decode, stylize, stabilize, encode) is timed and printed as
-frames/s, with the flicker ratio (see ``gluon_style.video.Flicker``: mean
+frames/s, with the flicker ratio (see ``gluon_style.fast.video.Flicker``: mean
 absolute change between consecutive output frames over the input's) both on
 the frames before encoding and on the encoded file. ``--save-frame K`` also
 saves frame K of every weight's output as a PNG (and of the input) to look at,
@@ -25,7 +25,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from gluon_style import fast, video  # noqa: E402  (sets OMP_NUM_THREADS first)
+from gluon_style import fast  # noqa: E402  (sets OMP_NUM_THREADS first)
+from gluon_style.fast import video  # noqa: E402  (sets OMP_NUM_THREADS first)
 
 
 def _frame(path, k, size):

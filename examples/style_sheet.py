@@ -26,7 +26,8 @@ import time
 from PIL import Image
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import fast, images
+from gluon_style import fast
+from gluon_style.io import images
 from gluon_style.errors import Error
 from gluon_style.plot import contact_sheet
 
@@ -67,7 +68,7 @@ def middle(img, side):
 
 
 def arbitrary_sheet(photos, paintings, output, *, size=1024, cell=240):
-    from gluon_style.arbitrary import ArbitraryStyle
+    from gluon_style.fast.arbitrary import ArbitraryStyle
     st = ArbitraryStyle()
     grid = []
     for p in photos:

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before mxnet is imported)
-from gluon_style import images
+from gluon_style.io import images
 from gluon_style.errors import Error
 
 
@@ -91,7 +91,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     start = time.time()
     try:
-        from gluon_style.arbitrary import check_strength
+        from gluon_style.fast.arbitrary import check_strength
         from gluon_style.blocks import load_multistyle_net  # noqa: F401  (errors first)
         check_strength(args.strength)
         if os.path.exists(args.output) and not os.path.isdir(args.output):

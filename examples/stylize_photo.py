@@ -13,7 +13,8 @@ import sys
 import time
 
 import gluon_style  # before mxnet: it sets the OpenMP thread default
-from gluon_style import gatys, images
+from gluon_style.optimization import gatys
+from gluon_style.io import images
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLED = os.path.join(HERE, "images")

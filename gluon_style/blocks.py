@@ -1,8 +1,8 @@
 """Reusable Gluon blocks for your own networks and loops.
 
-* :class:`VGGFeatures`: a frozen VGG from the store (:mod:`gluon_style.store`),
+* :class:`VGGFeatures`: a frozen VGG from the store (:mod:`gluon_style.nets.store`),
   returning the layers you name (``relu2_2``, ``conv4_2``, ... see
-  :func:`gluon_style.features.layer_names`);
+  :func:`gluon_style.nets.features.layer_names`);
 * :class:`VGGLoss`: the perceptual loss of Johnson, Alahi and Fei-Fei (2016),
   "Perceptual Losses for Real-Time Style Transfer and Super-Resolution" (ECCV)
   -- feature reconstruction at content layers, Gram-matrix style reconstruction
@@ -11,7 +11,7 @@
   one value per sample, and its gradient flows to your network only (the VGG is
   frozen);
 * :func:`load_multistyle_net`: the multi-style transformer
-  (:class:`gluon_style.multistyle.MultiStyleNet`, ``net(x, weights)``) and its
+  (:class:`gluon_style.fast.multistyle.MultiStyleNet`, ``net(x, weights)``) and its
   style names, to paint frames in your own loop.
 
 Inputs follow one of :data:`gluon_style.transforms.INPUTS` (default the
@@ -22,13 +22,13 @@ import numpy as np
 from mxnet import gluon
 
 from .errors import Error
-from .features import JOHNSON_CONTENT_LAYERS
+from .nets.features import JOHNSON_CONTENT_LAYERS
 from .transforms import INPUT, _to_normalized, check_input_convention
 
 __all__ = ["VGGFeatures", "VGGLoss", "load_multistyle_net", "blend", "NETWORK", "CONTENT_LAYERS",
            "STYLE_LAYERS", "TV_WEIGHT"]
 
-#: the loss network (see :data:`gluon_style.store.NETWORKS`): the model zoo's VGG19/VGG16 if
+#: the loss network (see :data:`gluon_style.nets.store.NETWORKS`): the model zoo's VGG19/VGG16 if
 #: cached, else the offline VGG16
 NETWORK = "auto"
 #: :class:`VGGLoss`'s content layers: Johnson et al.'s super-resolution loss (relu2_2)
@@ -52,7 +52,7 @@ class VGGFeatures(gluon.HybridBlock):
     layers : sequence of str
         Layer names (``conv1_1``, ``relu1_1``, ..., ``pool5``).
     network : str
-        A name of :data:`gluon_style.store.NETWORKS` (``"vgg16-random"`` needs no
+        A name of :data:`gluon_style.nets.store.NETWORKS` (``"vgg16-random"`` needs no
         weights) or a ``.params`` file. Default :data:`NETWORK`.
     input : {"normalized", "unit", "pixels"}
         `x`'s convention (:data:`gluon_style.transforms.INPUTS`).
@@ -65,7 +65,7 @@ class VGGFeatures(gluon.HybridBlock):
     def __init__(self, layers, *, network=NETWORK, input=INPUT, pooling="max", ctx=None,
                  download=True, **kwargs):
         super().__init__(**kwargs)
-        from . import store
+        from .nets import store
         self.input = check_input_convention(input)
         extractor = store.load_extractor(network, list(layers), pooling=pooling, ctx=ctx,
                                          download=download, hybridize=False)
@@ -84,7 +84,7 @@ def _per_sample_mean(F, x):
 
 
 def _gram(F, x):
-    from .losses import gram
+    from .optimization.losses import gram
     return gram(F, x)
 
 
@@ -98,10 +98,10 @@ class VGGLoss(gluon.loss.Loss):
       + tv_weight * tv(pred)
 
     with ``phi_j`` the VGG features at ``content_layers[j]``, ``G_i`` the Gram matrix
-    (:func:`gluon_style.losses.gram`, divided by H*W) at ``style_layers[i]``, the
+    (:func:`gluon_style.optimization.losses.gram`, divided by H*W) at ``style_layers[i]``, the
     style target the label itself or, given `style_image`, that image (its Gram
     matrices computed once), and ``tv`` the anisotropic L1 total variation
-    (:func:`gluon_style.losses.tv_loss`, per sample). Means are per sample. The label
+    (:func:`gluon_style.optimization.losses.tv_loss`, per sample). Means are per sample. The label
     gets no gradient, the VGG none either: only `pred`, hence your network.
 
     Parameters
@@ -134,7 +134,7 @@ class VGGLoss(gluon.loss.Loss):
                  network=NETWORK, input=INPUT, pooling="max", ctx=None, download=True,
                  weight=None, batch_axis=0, **kwargs):
         super().__init__(weight, batch_axis, **kwargs)
-        from .losses import check_weights
+        from .optimization.losses import check_weights
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         if not self.content_layers and not self.style_layers:
             raise Error("VGGLoss needs at least one content or style layer")
@@ -163,7 +163,7 @@ class VGGLoss(gluon.loss.Loss):
     def _style_grams(self, img, ctx):
         import mxnet as mx
 
-        from . import images
+        from .io import images
         x = images.to_tensor(img, ctx=ctx or mx.cpu())
         from .transforms import _from_normalized
         feats = self.features(_from_normalized(mx.nd, x, self.input))
@@ -203,7 +203,7 @@ def load_multistyle_net(network=None, *, ctx=None, table=None, names=None, trans
     normalized ``(N, 3, H, W)`` tensor, H, W >= 5) with the blend ``weights`` ``(N,
     len(names))`` of the styles (normalized to sum to 1 per image), returning the
     same convention; frozen (``grad_req`` "null"). See
-    :class:`gluon_style.multistyle.MultiStyleNet`.
+    :class:`gluon_style.fast.multistyle.MultiStyleNet`.
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ def load_multistyle_net(network=None, *, ctx=None, table=None, names=None, trans
     """
     import mxnet as mx
 
-    from .multistyle import load_net
+    from .fast.multistyle import load_net
     from .transforms import _resolve_table
     if table is None:
         table, names = _resolve_table(network)
@@ -230,6 +230,6 @@ def load_multistyle_net(network=None, *, ctx=None, table=None, names=None, trans
 
 def blend(names, style, n=1):
     """``(n, len(names))`` float32 weights painting every image with `style` (a name or
-    a blend, as :func:`gluon_style.multistyle.weight_vector` takes)."""
-    from .multistyle import weight_vector
+    a blend, as :func:`gluon_style.fast.multistyle.weight_vector` takes)."""
+    from .fast.multistyle import weight_vector
     return np.tile(weight_vector(style, list(names)).astype(np.float32), (n, 1))

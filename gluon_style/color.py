@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import Error
-from .images import to_rgb
+from .io.images import to_rgb
 
 __all__ = ["PRESERVE_COLORS", "HISTOGRAM_METHODS", "COLOR_SPACES",
            "match_histogram", "luminance_only", "to_luminance", "match_luminance",

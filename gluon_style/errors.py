@@ -21,8 +21,9 @@ def check_whole(name, value, low=1, high=None):
         ok = False
     if not ok:
         raise Error("%s must be a %s, got %r" % (
-            name, "positive whole number" if (low, high) == (1, None) else "whole number >= %d" % low
-            if high is None else "whole number in %d..%d" % (low, high), value))
+            name, "positive whole number" if (low, high) == (1, None)
+            else "whole number >= %d" % low if high is None
+            else "whole number in %d..%d" % (low, high), value))
     return int(value)
 
 
@@ -36,7 +37,8 @@ def check_real(name, value, *, positive, high=None):
         ok = False
     if not ok:
         raise Error("%s must be a finite number %s%s, got %r" % (
-            name, "> 0" if positive else ">= 0", "" if high is None else " and <= %g" % high, value))
+            name, "> 0" if positive else ">= 0", "" if high is None else " and <= %g" % high,
+            value))
     return float(value)
 
 

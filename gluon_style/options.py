@@ -8,11 +8,11 @@ overrides (:meth:`Options.make`), the CLI builds its flags from the fields
 option is one field here plus its use.
 
 =====================  ==================================================
-:class:`OptimizeOptions`  optimization mode, :func:`gluon_style.gatys.stylize_steps`
-:class:`TrainOptions`     fast-mode training, :class:`gluon_style.train.StyleTrainer`
+:class:`OptimizeOptions`  optimization mode, :func:`gluon_style.optimization.gatys.stylize_steps`
+:class:`TrainOptions`     fast-mode training, :class:`gluon_style.fast.train.StyleTrainer`
 :class:`MultiStyleOptions` its multi-style fine-tuning (``multistyle --steps N``)
 :class:`FastOptions`      one-pass stylizing (``fast``; the controls and the painting)
-:class:`VideoOptions`     :class:`gluon_style.video.VideoJob`
+:class:`VideoOptions`     :class:`gluon_style.fast.video.VideoJob`
 =====================  ==================================================
 """
 import dataclasses
@@ -20,7 +20,9 @@ import functools
 import inspect
 from dataclasses import dataclass, field, fields
 
-from . import color, features, optimizer
+from . import color
+from .nets import features
+from .optimization import optimizer
 from .cli.common import nonneg_float, nonneg_int, positive_float, positive_int, typed
 from .cli.common import seed as seed_type
 from .errors import Error, check_real, check_whole, did_you_mean
@@ -156,14 +158,14 @@ def _lr_help(d):
 
 
 def _refine_fraction():
-    from .gatys import REFINE_FRACTION
+    from .optimization.gatys import REFINE_FRACTION
     return REFINE_FRACTION
 
 
 @dataclass(frozen=True, kw_only=True)
 class OptimizeOptions(Options):
     """Optimization mode (Gatys et al.): the keywords of
-    :func:`gluon_style.gatys.stylize_steps`, whose docstring says what each does."""
+    :func:`gluon_style.optimization.gatys.stylize_steps`, whose docstring says what each does."""
     size: int = option(512, lambda d: "longer side of the result in pixels (default %d, or the "
                        "last of explicit --scales sizes)" % d["size"],
                        type=positive_int, cli_default=None)
@@ -233,13 +235,13 @@ class OptimizeOptions(Options):
 
 
 def _networks():
-    from .store import NETWORKS
+    from .nets.store import NETWORKS
     return NETWORKS
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrainOptions(Options):
-    """Fast-mode training (Johnson et al.): :class:`gluon_style.train.StyleTrainer`'s
+    """Fast-mode training (Johnson et al.): :class:`gluon_style.fast.train.StyleTrainer`'s
     options; those marked ``resume`` are its checkpoint's ``config`` (with the style).
 
     Parameters
@@ -247,9 +249,9 @@ class TrainOptions(Options):
     steps : int
         Total optimizer steps (batches) of the run.
     variant : {"full", "small"}
-        See :mod:`gluon_style.transformer`.
+        See :mod:`gluon_style.nets.transformer`.
     output : {"linear", "sigmoid"}
-        The transformer's output mapping (:data:`gluon_style.transformer.OUTPUTS`):
+        The transformer's output mapping (:data:`gluon_style.nets.transformer.OUTPUTS`):
         "linear" keeps a gradient for every pixel; "sigmoid", that of the first
         shipped styles, traps pixels pushed far below 0 at black.
     image_size : int
@@ -355,7 +357,7 @@ class MultiStyleOptions(TrainOptions):
 @dataclass(frozen=True, kw_only=True)
 class FastOptions(Options):
     """One pass (a trained style or any painting): the controls and how the painting
-    is read (:meth:`gluon_style.arbitrary.ArbitraryStyle.painter`)."""
+    is read (:meth:`gluon_style.fast.arbitrary.ArbitraryStyle.painter`)."""
     style_blend: object = option(None, "one weight per painting: their style vectors are "
                                  "mixed (default: equal)", type=nonneg_float, nargs="+",
                                  metavar="W")
@@ -383,7 +385,7 @@ class FastOptions(Options):
 
 @dataclass(frozen=True, kw_only=True)
 class VideoOptions(Options):
-    """:class:`gluon_style.video.VideoJob`'s options."""
+    """:class:`gluon_style.fast.video.VideoJob`'s options."""
     temporal_weight: float = option(0.7, "stabilization: weight in [0, 1) of the previous output "
                                     "frame, warped by optical flow, where the flow is reliable; "
                                     "0 stylizes each frame alone (default %(default)s)",

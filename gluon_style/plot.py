@@ -1,5 +1,5 @@
 """Figures: loss curves beside the images they came from (matplotlib, no display)."""
-from .fileio import atomic_path
+from .io.fileio import atomic_path
 
 
 def loss_figure(history, path, *, panels=(), title=None):
@@ -51,8 +51,8 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95, capti
 
     Each image is fit into a `cell` x `cell` box keeping its aspect; `labels`
     name the columns; `captions` (rows of strings or None, like `grid`) are
-    written under each image (which then sits at the bottom of its cell). Written atomically (JPEG/WebP at `quality`);
-    returns the sheet as a PIL image.
+    written under each image (which then sits at the bottom of its cell).
+    Written atomically (JPEG/WebP at `quality`); returns the sheet as a PIL image.
     """
     from PIL import Image, ImageDraw
 
@@ -78,7 +78,7 @@ def contact_sheet(grid, path, *, cell=256, labels=None, pad=6, quality=95, capti
             # with captions, images sit on them; otherwise centred in the cell
             y = top + pad + i * step_y + (cell - thumb.size[1]) // (1 if captions else 2)
             sheet.paste(thumb.convert("RGB"), (x, y))
-    from .images import save_image
+    from .io.images import save_image
     save_image(sheet, path, quality=quality)
     return sheet
 

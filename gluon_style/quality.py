@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
-from . import images
+from .io import images
 
 #: VGG16 layers the scores are measured on (none of them an optimization default)
 SCORE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
@@ -161,7 +161,7 @@ class StyleScorer:
     network's weights by default), for :meth:`progress`."""
 
     def __init__(self, network="auto", ctx=None, layers=SCORE_LAYERS):
-        from . import store
+        from .nets import store
         from .runtime import default_ctx
         self.ctx = ctx or default_ctx()
         net = network if isinstance(network, store.Network) else store.resolve(network)
@@ -170,7 +170,7 @@ class StyleScorer:
 
     def grams(self, img):
         import mxnet as mx
-        from .losses import gram
+        from .optimization.losses import gram
         x = images.to_tensor(_rgb(img), ctx=self.ctx)
         return [gram(mx.nd, f).asnumpy()[0].astype(np.float64) for f in self.extractor.taps(x)]
 

@@ -6,7 +6,7 @@ NDArrays that ``gluon.data.vision`` datasets yield, so they go first in a
 ``transforms.Compose`` (before ``ToTensor``):
 
 * :class:`Stylize`: one style (or a fixed blend) of the multi-style network
-  (:mod:`gluon_style.multistyle`), applied with probability `p` and blended
+  (:mod:`gluon_style.fast.multistyle`), applied with probability `p` and blended
   with the photo by `strength` (fast mode's control: 0 is the photo, 1 the
   network's painting);
 * :class:`StyleAugment`: style augmentation (Jackson, Atapour-Abarghouei,
@@ -115,7 +115,7 @@ def _resolve_table(network):
     """(table path, style names) of the multi-style network holding style `network`
     (default: the first one found), from the manifests; nothing is loaded."""
     from . import fast
-    from .multistyle import VARIANT
+    from .fast.multistyle import VARIANT
     if network is None:
         found = [n for n, e in sorted(fast.list_styles().items()) if e.get("variant") == VARIANT]
         if not found:
@@ -157,7 +157,7 @@ class _StyleTransform(gluon.Block):
 
     # ---------------------------------------------------------- the network
     def network(self, ctx=None):
-        """The :class:`~gluon_style.multistyle.MultiStyleNet`, loaded on first use in this
+        """The :class:`~gluon_style.fast.multistyle.MultiStyleNet`, loaded on first use in this
         process (and kept: one load per process and device)."""
         import mxnet as mx
         ctx = ctx or self.ctx or mx.cpu()
@@ -165,7 +165,7 @@ class _StyleTransform(gluon.Block):
             self._cache = {"pid": os.getpid()}
         key = ("net", str(ctx))
         if key not in self._cache:
-            from .multistyle import load_net
+            from .fast.multistyle import load_net
             net = load_net(self.table, transformer=self.transformer, ctx=ctx)
             if net.n_styles != len(self.names):
                 raise Error("style table %s has %d rows for %d styles"
@@ -270,7 +270,7 @@ class Stylize(_StyleTransform):
     table, names, transformer : str, optional
         A multi-style table file and its style names by row, and the shared
         transformer's weights, instead of the styles found in the params folders
-        and Magenta's weights from the cache (see :mod:`gluon_style.multistyle`).
+        and Magenta's weights from the cache (see :mod:`gluon_style.fast.multistyle`).
 
     References
     ----------
@@ -281,8 +281,8 @@ class Stylize(_StyleTransform):
 
     def __init__(self, style, *, strength=STRENGTH, p=P, seed=SEED, ctx=None, table=None,
                  names=None, transformer=None):
-        from .arbitrary import check_strength
-        from .multistyle import parse_style_weights, weight_vector
+        from .fast.arbitrary import check_strength
+        from .fast.multistyle import parse_style_weights, weight_vector
         spec = parse_style_weights(style) if isinstance(style, str) else dict(style or {})
         if not spec:
             raise Error("Stylize needs a style (a name or a blend of names)")
@@ -344,7 +344,7 @@ class StyleAugment(_StyleTransform):
     def __init__(self, network=None, *, styles=None, alpha=DIRICHLET_ALPHA,
                  strength=AUGMENT_STRENGTH, p=AUGMENT_P, seed=SEED, ctx=None, table=None,
                  names=None, transformer=None):
-        from .arbitrary import check_strength
+        from .fast.arbitrary import check_strength
         super().__init__(network, table=table, names=names, transformer=transformer, seed=seed,
                          ctx=ctx)
         styles = list(self.names if styles is None else styles)
@@ -384,7 +384,7 @@ def _convert(F, x, scales, shifts):
 
 
 def _to_normalized(F, x, convention):
-    from .images import MEAN, STD
+    from .io.images import MEAN, STD
     if convention == "normalized":
         return x
     k = 255.0 if convention == "pixels" else 1.0
@@ -392,7 +392,7 @@ def _to_normalized(F, x, convention):
 
 
 def _from_normalized(F, x, convention):
-    from .images import MEAN, STD
+    from .io.images import MEAN, STD
     if convention == "normalized":
         return x
     k = 255.0 if convention == "pixels" else 1.0
@@ -401,7 +401,7 @@ def _from_normalized(F, x, convention):
 
 def input_range(convention):
     """The (low, high) values of pixels 0 and 255 in `convention`, per channel."""
-    from .images import MEAN, STD
+    from .io.images import MEAN, STD
     check_input_convention(convention)
     if convention == "pixels":
         return np.zeros(3), np.full(3, 255.0)
@@ -479,7 +479,7 @@ class StylizeBatch(gluon.HybridBlock):
         lo, hi = input_range(self.input)
         a = x.asnumpy() if isinstance(x, mx.nd.NDArray) else np.asarray(x)
         if self.input == "normalized":
-            from .images import denormalize_np
+            from .io.images import denormalize_np
             px = denormalize_np(a)
         else:
             px = np.moveaxis(a, 1, -1) * (255.0 / hi)

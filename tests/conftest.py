@@ -48,7 +48,7 @@ def make_style(directory, name="dots", variant="small", seed=0):
     import mxnet as mx
 
     from gluon_style import fast
-    from gluon_style.transformer import transformer_net
+    from gluon_style.nets.transformer import transformer_net
 
     os.makedirs(directory, exist_ok=True)
     mx.random.seed(seed)

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from gluon_style import magenta
+from gluon_style.nets import magenta
 
 
 class _Graph:
@@ -39,14 +39,16 @@ class _Graph:
         scale = np.abs(w.reshape(shape[0], -1)).max(1) / 127 + 1e-8
         q = np.clip(np.round(w / scale.reshape(-1, *[1] * (len(shape) - 1))), -127, 127)
         return self.node("DequantizeLinear", [
-            self.const(name, q.astype(np.int8)), self.const(name + "/scale", scale.astype(np.float32)),
+            self.const(name, q.astype(np.int8)),
+            self.const(name + "/scale", scale.astype(np.float32)),
             self.const(name + "/zp", np.zeros(shape[0], np.int8))], name + "_dequant", axis=0)
 
     def qbias(self, name, n, std=0.1):
         b = self.rng.randn(n) * std
         scale = np.full(n, 1e-4, np.float32)
         return self.node("DequantizeLinear", [
-            self.const(name, np.round(b / scale).astype(np.int32)), self.const(name + "/scale", scale),
+            self.const(name, np.round(b / scale).astype(np.int32)),
+            self.const(name + "/scale", scale),
             self.const(name + "/zp", np.zeros(n, np.int32))], name + "_dequant", axis=0)
 
     def conv(self, x, scope, cin, cout, k, stride=1, group=1, pads=None, std=None):
@@ -127,9 +129,10 @@ def transformer_model(seed=0):
         if up:
             x = g.node("Resize", [x, g.const(scope + "/roi", np.zeros(0, np.float32)),
                                   g.const(scope + "/scales", np.array([1, 1, 2, 2], np.float32))],
-                       scope + "/Resize", mode="nearest", coordinate_transformation_mode="asymmetric",
-                       nearest_mode="floor")
-        y = cin_norm(g.conv(mirror(x, k // 2, scope + "/MirrorPad"), scope, cin, cout, k), scope, cout)
+                       scope + "/Resize", mode="nearest",
+                       coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+        y = g.conv(mirror(x, k // 2, scope + "/MirrorPad"), scope, cin, cout, k)
+        y = cin_norm(y, scope, cout)
         return g.fake_quant(g.node("Relu", [y], scope + "/Relu") if relu else y, scope + "/act")
 
     c1, c2, c3 = magenta.TRANSFORMER_CHANNELS
@@ -147,7 +150,8 @@ def transformer_model(seed=0):
     x = cond_conv(x, "transformer/expand/conv2/conv", c2, c1, 3, up=True)
     x = cond_conv(x, "transformer/expand/conv3/conv", c1, 3, 9, relu=False)
     x = g.node("Transpose", [g.node("Sigmoid", [x], "sigmoid")], "to_nhwc", perm=[0, 2, 3, 1])
-    return g.model([_vi("content_image", [1, 32, 32, 3]), _vi("style", [1, 1, 1, magenta.STYLE_DIM])],
+    return g.model([_vi("content_image", [1, 32, 32, 3]),
+                    _vi("style", [1, 1, 1, magenta.STYLE_DIM])],
                    _vi(x, [1, 32, 32, 3]))
 
 

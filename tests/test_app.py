@@ -258,7 +258,7 @@ def test_a_failing_optimization_reports_its_error(params, work, tmp_path):
 def magenta_installed(tmp_path, monkeypatch):
     """Magenta's networks converted from the synthetic ONNX files standing in for the
     wheel's (their own sha256)."""
-    from gluon_style import magenta, store
+    from gluon_style.nets import magenta, store
     from tests import magenta_onnx
     paths = magenta_onnx.write(tmp_path)
     monkeypatch.setattr(store, "magenta_onnx_path",
@@ -277,7 +277,7 @@ def _post_arbitrary(client, photo, painting, **fields):
 
 def test_your_painting_in_one_pass(client, tmp_path, monkeypatch, magenta_installed):
     """"Your painting" answers at once in fast mode."""
-    from gluon_style import store
+    from gluon_style.nets import store
     cfg = client.get("/api/config").get_json()["arbitrary"]
     assert cfg["available"] and "Ghiasi" in cfg["credit"] and cfg["strength"] == 1.0
     photo, painting = make_photo(tmp_path / "p.png", 60, 44), make_painting(tmp_path / "s.png")
@@ -344,7 +344,7 @@ def test_your_painting_runs_on_the_inference_thread_within_the_pixel_cap(
         params, work, tmp_path, monkeypatch, magenta_installed):
     import threading
 
-    from gluon_style import arbitrary
+    from gluon_style.fast import arbitrary
     threads = []
     real = arbitrary.ArbitraryStyle.__init__
     monkeypatch.setattr(arbitrary.ArbitraryStyle, "__init__", lambda self, *a, **k: (
@@ -432,7 +432,7 @@ def test_a_photo_too_narrow_for_the_network_fails_with_the_reason(params, work, 
 
 def test_inf_at_the_first_iteration_is_an_error_with_no_result(params, work, tmp_path,
                                                                 monkeypatch):
-    from gluon_style import optimizer
+    from gluon_style.optimization import optimizer
     real = optimizer._evaluate
     monkeypatch.setattr(optimizer, "_evaluate",
                         lambda f, x: dict(real(f, x), total=float("inf")))
@@ -457,11 +457,12 @@ def test_a_job_declares_its_attributes_and_the_strength_blend_is_the_librarys(tm
     assert not hasattr(jobs, "blend")  # fast mode's strength: fast.apply_controls
 
 
-def test_fast_blend_of_multistyle_styles_and_preserve_colors(installed_synthetic, tmp_path,
-                                                             monkeypatch):  # noqa: F811
+def test_fast_blend_of_multistyle_styles_and_preserve_colors(
+        installed_synthetic, tmp_path, monkeypatch):  # noqa: F811  (a fixture)
     import mxnet as mx
 
-    from gluon_style import color, multistyle
+    from gluon_style import color
+    from gluon_style.fast import multistyle
     d = tmp_path / "params"
     d.mkdir()
     names = ["dots", "waves"]

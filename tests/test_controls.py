@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from gluon_style import gatys
+from gluon_style.optimization import gatys
 from gluon_style.errors import Error
 
 from .conftest import make_painting
@@ -65,8 +65,10 @@ def test_bad_control_values(photo, painting, kw, msg):
 @pytest.mark.parametrize("kw, msg", [
     (dict(lr=float("nan")), "learning rate must be a finite number > 0, got nan"),
     (dict(lr=-1), "learning rate"), (dict(lr_decay=float("nan")), "lr decay"),
-    (dict(style_scale=float("inf")), "style scale"), (dict(style_weight=float("nan")), "style weight"),
-    (dict(tv_weight=-1), "tv weight"), (dict(seed=-1), "seed"), (dict(lr_decay_every=0.5), "period"),
+    (dict(style_scale=float("inf")), "style scale"),
+    (dict(style_weight=float("nan")), "style weight"),
+    (dict(tv_weight=-1), "tv weight"), (dict(seed=-1), "seed"),
+    (dict(lr_decay_every=0.5), "period"),
 ])
 def test_numbers_are_checked_before_any_work(tmp_path, kw, msg):
     missing = str(tmp_path / "not-read-yet.png")
@@ -162,7 +164,8 @@ def test_mask_keeps_the_content_outside(photo, painting, tmp_path):
     mask[:, 24:] = 255  # stylize the right half only
     Image.fromarray(mask).save(tmp_path / "mask.png")
     opts = dict(OPTS, size=48, iterations=5, init="noise")
-    result = np.asarray(gatys.stylize(photo, painting, mask=str(tmp_path / "mask.png"), **opts), float)
+    result = np.asarray(gatys.stylize(photo, painting, mask=str(tmp_path / "mask.png"), **opts),
+                        float)
     content = np.asarray(Image.open(photo).convert("RGB"), float)
     assert np.abs(result[:, :22] - content[:, :22]).max() <= 1.0  # left: the content
     assert np.abs(result[:, 26:] - content[:, 26:]).mean() > 10  # right: optimized from noise
@@ -194,7 +197,7 @@ def _halves(tmp_path, w=48, h=40):
 
 def test_masked_gram_sees_only_its_region():
     import mxnet as mx
-    from gluon_style.losses import gram, masked_gram
+    from gluon_style.optimization.losses import gram, masked_gram
     x = mx.nd.random.normal(shape=(1, 4, 6, 8))
     ones = mx.nd.ones((1, 1, 6, 8))
     np.testing.assert_allclose(masked_gram(mx.nd, x, ones).asnumpy(), gram(mx.nd, x).asnumpy(),

@@ -7,8 +7,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import export, transfer
-from gluon_style.transformer import transformer_net
+from gluon_style.fast import export
+from gluon_style import transfer
+from gluon_style.nets.transformer import transformer_net
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_onnx_output_matches_mxnet(net, tmp_path):
     """ONNX's reference evaluator on the file as written (its nearest Resize by
     whole factors computed by numpy: onnx's own code takes minutes)."""
     onnx, model = _onnx_model(net, tmp_path)
-    from gluon_style import onnx_weights
+    from gluon_style.nets import onnx_weights
     ev = onnx_weights.reference_evaluator(model, opset=None)
     for shape in [(1, 3, 12, 14), (2, 3, 11, 13)]:
         x = np.random.RandomState(2).randn(*shape).astype(np.float32)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_style import fast, store, transfer
+from gluon_style import fast, transfer
+from gluon_style.nets import store
 from gluon_style.errors import Error
 
 from .conftest import make_photo
@@ -65,7 +66,8 @@ def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
                           "--quiet"])
     assert code == 0
-    assert sorted(os.path.relpath(os.path.join(r, f), out) for r, _, fs in os.walk(out) for f in fs) \
+    assert sorted(os.path.relpath(os.path.join(r, f), out)
+                  for r, _, fs in os.walk(out) for f in fs) \
         == ["a.png", "b.png", os.path.join("sub", "c.jpg")]
     assert Image.open(out / "sub" / "c.jpg").size == (33, 21)
     assert "3 images" in capsys.readouterr().out
@@ -127,7 +129,8 @@ def test_search_path(tmp_path, monkeypatch):
     make_style(a, "dots", seed=1)
     make_style(b, "dots", seed=2)
     make_style(b, "rings", seed=3)
-    monkeypatch.setenv("GLUON_STYLE_PARAMS", os.pathsep.join([str(a), str(tmp_path / "no"), str(b)]))
+    monkeypatch.setenv("GLUON_STYLE_PARAMS",
+                       os.pathsep.join([str(a), str(tmp_path / "no"), str(b)]))
     assert fast.params_dirs() == [str(a), str(b)]  # only these, in order, existing ones
     styles = fast.list_styles()
     assert sorted(styles) == ["dots", "rings"] and styles["dots"]["path"] == str(a / "dots.params")
@@ -152,7 +155,7 @@ def test_shipped_styles_are_whole_small_and_carry_their_paintings_colors(tmp_pat
     monkeypatch.setenv("GLUON_STYLE_PARAMS", SHIPPED)
     assert sum(os.path.getsize(os.path.join(SHIPPED, f)) for f in os.listdir(SHIPPED)) < 20e6
     photo = np.asarray(Image.open(make_photo(tmp_path / "p.png", 96, 72)), float)
-    from gluon_style import store
+    from gluon_style.nets import store
     wheel = store.magenta_onnx_path("arbitrary_transform.onnx") is not None
     for name, entry in _shipped():
         assert "public domain" in entry["credit"]
@@ -187,8 +190,8 @@ def test_styles_from_before_the_output_option_load_with_their_sigmoid(tmp_path, 
     trained: the sigmoid, whatever the default mapping of new networks."""
     import mxnet as mx
 
-    from gluon_style import images
-    from gluon_style.transformer import DEFAULT_OUTPUT, transformer_net
+    from gluon_style.io import images
+    from gluon_style.nets.transformer import DEFAULT_OUTPUT, transformer_net
 
     from .test_transformer import _reference
 
@@ -227,7 +230,7 @@ def test_every_shipped_style_is_one_of_the_multistyle_network():
 def test_the_manifest_records_the_output_mapping_of_the_weights(tmp_path, monkeypatch):
     import mxnet as mx
 
-    from gluon_style.transformer import save_weights, transformer_net
+    from gluon_style.nets.transformer import save_weights, transformer_net
 
     d = tmp_path / "params"
     d.mkdir()
@@ -333,7 +336,7 @@ def test_a_damaged_params_file_gets_our_own_one_line_message(params_dir, tmp_pat
 
 
 def test_a_transformer_of_the_other_variant_is_named(params_dir):
-    from gluon_style import transformer
+    from gluon_style.nets import transformer
     with pytest.raises(Error, match="parameter down1.weight has shape \\(16, 3, 9, 9\\); the "
                                     "full network's is \\(32, 3, 9, 9\\)"):
         transformer.load_weights(transformer.transformer_net("full"),
@@ -407,7 +410,7 @@ def test_the_package_docstring_names_only_what_exists():
     import re
 
     import gluon_style
-    from gluon_style import train
+    from gluon_style.fast import train
     for name in re.findall(r":func:`~?([\w.]+)`", gluon_style.__doc__):
         owner = train if name == "StyleTrainer" else gluon_style
         for part in name.split(".")[1:] if name.startswith("gluon_style.") else [name]:

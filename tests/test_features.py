@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from mxnet.gluon.model_zoo import vision
 
-from gluon_style import features, store
+from gluon_style.nets import features, store
 from gluon_style.errors import Error
 
 
 def test_gluon_notes_taps_have_paper_names():
     names = features.layer_names("vgg19")
-    assert [names[i] for i in (0, 5, 10, 19, 28)] == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+    assert [names[i] for i in (0, 5, 10, 19, 28)] \
+        == ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
     assert names[25] == "conv4_4"
     v16 = features.layer_names("vgg16")
     assert v16.index("conv4_2") == 19 and v16.index("relu4_3") == 22 and v16.index("relu2_2") == 8
@@ -80,7 +81,8 @@ def test_avg_pooling_changes_deep_features_only():
     ext_max = store.load_extractor("vgg16-random", ["conv1_1", "conv2_1"], pooling="max")
     ext_avg = store.load_extractor("vgg16-random", ["conv1_1", "conv2_1"], pooling="avg")
     # same weights for both
-    for (_, a), (_, b) in zip(ext_max.taps.collect_params().items(), ext_avg.taps.collect_params().items()):
+    for (_, a), (_, b) in zip(ext_max.taps.collect_params().items(),
+                              ext_avg.taps.collect_params().items()):
         b.set_data(a.data())
     x = mx.nd.random.normal(shape=(1, 3, 16, 16))
     m, a = ext_max(x), ext_avg(x)

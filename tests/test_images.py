@@ -1,4 +1,4 @@
-"""Tests for gluon_style.images. Every image is generated in tmp_path."""
+"""Tests for gluon_style.io.images. Every image is generated in tmp_path."""
 import csv
 import errno
 import math
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from gluon_style import fileio, images
+from gluon_style.io import fileio, images
 from gluon_style.errors import Error
 
 

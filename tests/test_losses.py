@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from mxnet.gluon import nn
 
-from gluon_style import losses, store
+from gluon_style.optimization import losses
+from gluon_style.nets import store
 from gluon_style.errors import Error
 
 

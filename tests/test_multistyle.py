@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gluon_style import export, fast, images, multistyle, store, transfer
+from gluon_style.fast import export, multistyle
+from gluon_style import fast, transfer
+from gluon_style.io import images
+from gluon_style.nets import store
 from gluon_style.errors import Error
 
 from .conftest import make_painting, make_photo
 
 onnx = pytest.importorskip("onnx")
-from gluon_style import onnx_weights  # noqa: E402
+from gluon_style.nets import onnx_weights  # noqa: E402
 
 from .test_arbitrary import installed_synthetic, synthetic  # noqa: E402,F401  (fixtures)
 

@@ -5,7 +5,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import features, gatys, store, transfer
+from gluon_style.nets import features, store
+from gluon_style.optimization import gatys
+from gluon_style import transfer
 
 LAYERS = dict(style_layers=("relu1_1", "relu2_1", "relu3_1"), content_layers=("relu2_2",))
 

@@ -5,7 +5,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import gatys, optimizer
+from gluon_style.optimization import gatys, optimizer
 from gluon_style.errors import Error
 
 
@@ -50,7 +50,8 @@ def test_each_method_converges_on_a_quadratic(method):
 @pytest.mark.parametrize("method", optimizer.METHODS)
 def test_each_method_lowers_the_style_transfer_loss(photo, painting, method):
     steps = list(gatys.stylize_steps(photo, painting, size=32, iterations=10, method=method,
-                                     network="vgg16-random", seed=0, init="noise", lr_decay_every=100,
+                                     network="vgg16-random", seed=0, init="noise",
+                                     lr_decay_every=100,
                                      style_layers=["conv1_1", "conv2_1", "conv3_1"],
                                      content_layers=["conv2_2"]))
     totals = [s.losses["total"] for s in steps]
@@ -108,7 +109,8 @@ def test_default_schedule_decays_every_40_percent_of_the_run():
 
 @pytest.mark.parametrize("method", ["gd", "adam", "lbfgs"])
 def test_the_optimized_image_stays_in_the_pixel_range(photo, painting, method):
-    from gluon_style import gatys, images
+    from gluon_style.optimization import gatys
+    from gluon_style.io import images
     lo, hi = (b.asnumpy() for b in images.pixel_bounds())
     run = gatys.stylize_steps(photo, painting, size=32, iterations=4, method=method, lr=2.0,
                               network="vgg16-random", init="noise", seed=0)

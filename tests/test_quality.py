@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from gluon_style import gatys, quality, store
+from gluon_style.optimization import gatys
+from gluon_style import quality
+from gluon_style.nets import store
 
 from .conftest import make_painting, make_photo
 

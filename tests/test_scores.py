@@ -97,7 +97,8 @@ def test_edge_halo_is_zero_for_the_photo_and_positive_for_a_bright_rim():
     rim = photo + 60.0 * np.exp(-d / 4.0)[..., None] * (d > 0)[..., None]
     shadow = photo - 60.0 * np.exp(-d / 4.0)[..., None] * (d > 0)[..., None]
     wider = photo + 60.0 * np.exp(-d / 8.0)[..., None] * (d > 0)[..., None]
-    assert 0.05 < quality.edge_halo(img(rim), img(photo)) < quality.edge_halo(img(wider), img(photo))
+    assert 0.05 < quality.edge_halo(img(rim), img(photo)) \
+        < quality.edge_halo(img(wider), img(photo))
     assert quality.edge_halo(img(shadow), img(photo)) < -0.05
     uniform = photo + 30.0  # brighter everywhere: no rim
     assert abs(quality.edge_halo(img(uniform), img(photo))) < 0.02

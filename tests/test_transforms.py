@@ -11,7 +11,8 @@ import pytest
 from mxnet import autograd, gluon
 from mxnet.gluon.data.vision import transforms as T
 
-from gluon_style import images, transforms
+from gluon_style.io import images
+from gluon_style import transforms
 from gluon_style.errors import Error
 
 onnx = pytest.importorskip("onnx")

@@ -13,7 +13,8 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from gluon_style import fast, transfer, video
+from gluon_style import fast, transfer
+from gluon_style.fast import video
 from gluon_style.errors import Error
 
 from .conftest import make_style

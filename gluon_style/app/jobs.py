@@ -6,13 +6,13 @@ under the work directory, named by that id; its files have fixed names
 (:data:`FILES`), so nothing a client sends ever becomes part of a path.
 
 MXNet work runs on two long-lived threads only: MXNet keeps memory for every
-thread that ran a network and never gives it back (about 10 MB per thread for
-a 128x96 transfer), and the server answers each request on a new thread, so a
-request hands its one-pass transfer (a trained style, or "your painting" through
-Magenta's networks) to the inference thread (:meth:`Jobs.infer`) and waits for it. MXNet work is serialized by :class:`Compute`: the
-optimization worker holds it for one iteration at a time and steps aside
-whenever a fast transfer is waiting, so fast mode stays interactive while an
-optimization runs.
+thread that ran a network and never gives it back (about 10 MB per thread for a
+128x96 transfer), and the server answers each request on a new thread, so a
+request hands its one-pass transfer (a trained style, or "your painting"
+through Magenta's networks) to the inference thread (:meth:`Jobs.infer`) and
+waits for it. MXNet work is serialized by :class:`Compute`: the optimization
+worker holds it for one iteration at a time and steps aside whenever a fast
+transfer is waiting, so fast mode stays interactive while an optimization runs.
 """
 import concurrent.futures
 import os
@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 
-from .. import images
+from ..io import images
 from ..errors import Error
 
 #: The files a client may fetch from a job's folder.
@@ -243,7 +243,7 @@ def save_png(img, path):
 def run_optimization(jobs, job, network, previews=10):
     """Run an optimization job (in the worker thread): `previews` pictures along the way in
     ``preview.png``, the result in ``result.png``."""
-    from ..optimizer import NonFiniteLoss
+    from ..optimization.optimizer import NonFiniteLoss
     last = None
     try:
         with jobs.compute.step():
@@ -278,7 +278,7 @@ def _start(job, network):
     """The job's :func:`gatys.stylize_steps` on its upload files (``job.uploads``, the
     (path, client's name, role) of its photo and painting: a queued job holds no
     pictures); its errors name the client's files."""
-    from .. import gatys
+    from ..optimization import gatys
     from ..options import OptimizeOptions
     from .server import APP_OPTIMIZE
     o = job.options

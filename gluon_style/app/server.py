@@ -15,7 +15,11 @@ from urllib.parse import quote
 from flask import Flask, jsonify, request, send_file, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from .. import arbitrary, color, fast, gatys, images, store
+from ..fast import arbitrary
+from .. import color, fast
+from ..optimization import gatys
+from ..io import images
+from ..nets import store
 from ..errors import Error, did_you_mean
 from ..cli.fast import arbitrary_installed
 from ..options import FastOptions, OptimizeOptions
@@ -116,7 +120,7 @@ class StyleCache:
 
 class ArbitraryNets:
     """Magenta's arbitrary-style networks, loaded on first use (a missing wheel is
-    the one-line error of :func:`gluon_style.store.magenta_params`)."""
+    the one-line error of :func:`gluon_style.nets.store.magenta_params`)."""
 
     def __init__(self):
         self._st, self._lock = None, threading.Lock()

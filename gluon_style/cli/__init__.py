@@ -1,4 +1,5 @@
-"""The command line: ``gluon-style``, ``python -m gluon_style`` (or ``python -m gluon_style.transfer``).
+"""The command line: ``gluon-style``, ``python -m gluon_style``
+(or ``python -m gluon_style.transfer``).
 
 Commands::
 

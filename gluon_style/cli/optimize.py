@@ -11,7 +11,7 @@ from .common import (PLOT_EXTENSIONS, Parser, positive_int, setup_logging, sibli
 def optimize_parser(preset="default"):
     """The optimization-mode parser: the flags of :class:`~gluon_style.options.OptimizeOptions`,
     with its defaults or those of the named preset (:data:`gatys.PRESETS`) where it sets them."""
-    from .. import gatys
+    from ..optimization import gatys
     from ..options import OptimizeOptions
     if preset not in gatys.PRESETS:
         raise Error("unknown preset %r (valid: %s)" % (preset, ", ".join(gatys.PRESETS)))
@@ -58,7 +58,7 @@ def parse_optimize(argv):
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--preset", default="default")
     known, _ = pre.parse_known_args(argv)
-    from .. import gatys
+    from ..optimization import gatys
     return optimize_parser(known.preset if known.preset in gatys.PRESETS else "default"
                            ).parse_args(argv)
 
@@ -68,8 +68,9 @@ def run_optimize(argv):
     setup_logging(args.quiet)
     from tqdm import tqdm
 
-    from .. import gatys, images
-    from ..optimizer import NonFiniteLoss
+    from ..optimization import gatys
+    from ..io import images
+    from ..optimization.optimizer import NonFiniteLoss
 
     inputs = ([args.content] + args.style + ([args.init] if args.init not in gatys.INITS else [])
               + (args.mask or []))
@@ -96,7 +97,8 @@ def run_optimize(argv):
             done, image = step.step, step.image
             for k, v in step.losses.items():
                 history.setdefault(k, []).append((step.step, v))
-            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()),
+                                refresh=False)
             bar.update(1)
             if args.save_every and step.step % args.save_every == 0 and step.step < total:
                 images.save_image(steps.picture(step.image), sibling(output, "%05d" % step.step))

@@ -30,11 +30,12 @@ def run_train(argv):
     setup_logging(args.quiet)
     from tqdm import tqdm
 
-    from .. import fast, images
+    from .. import fast
+    from ..io import images
     from ..runtime import interrupts_held
     from ..options import TrainOptions
-    from ..train import StyleTrainer
-    from ..transformer import STORE_DTYPE, save_weights
+    from ..fast.train import StyleTrainer
+    from ..nets.transformer import STORE_DTYPE, save_weights
 
     fast.check_style_name(args.name)  # it names files: before anything is read or written
     images.load_image(args.style, role="style image")
@@ -45,13 +46,15 @@ def run_train(argv):
     except OSError as e:
         raise Error("params folder %s: cannot create it (%s)" % (args.params_dir, e.strerror))
     out = images.check_output_path(os.path.join(args.params_dir, args.name + ".params"),
-                                   inputs=[args.style], role="style params", extensions=(".params",))
+                                   inputs=[args.style], role="style params",
+                                   extensions=(".params",))
     bar = tqdm(total=trainer.total_steps, initial=trainer.step, disable=args.quiet, unit="step",
                dynamic_ncols=True, file=sys.stderr)
     t0 = time.perf_counter()
     try:
         for step in trainer.steps():
-            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()), refresh=False)
+            bar.set_postfix_str(" ".join("%s=%.3g" % kv for kv in step.losses.items()),
+                                refresh=False)
             bar.update(1)
     except KeyboardInterrupt:
         bar.close()
@@ -82,8 +85,8 @@ def run_train(argv):
 
 # ---------------------------------------------------------------- multistyle
 def multistyle_parser():
-    from ..arbitrary import ArbitraryStyle
-    from ..multistyle import TABLE_FILE
+    from ..fast.arbitrary import ArbitraryStyle
+    from ..fast.multistyle import TABLE_FILE
     from ..options import MultiStyleOptions
     p = Parser(prog="python -m gluon_style.transfer multistyle",
                 description="Add paintings (or replace them) as styles of a folder's multi-style "
@@ -108,7 +111,9 @@ def multistyle_parser():
 
 def run_multistyle(argv):
     args = multistyle_parser().parse_args(argv)
-    from .. import fast, images, multistyle
+    from .. import fast
+    from ..io import images
+    from ..fast import multistyle
     for opt, n in (("--name", args.name), ("--credit", args.credit)):
         if n is not None and len(n) != len(args.style):
             raise Error("%s: %d values for %d paintings" % (opt, len(n), len(args.style)))
@@ -138,7 +143,7 @@ def run_multistyle(argv):
         rows = tr.rows()
         record = dict(tr.config, styles=None, style=None, steps=tr.total_steps)
     else:
-        from ..arbitrary import ArbitraryStyle
+        from ..fast.arbitrary import ArbitraryStyle
         st = ArbitraryStyle()
         rows = [st.style_vector(images.load_image(s, role="style image")) for s in args.style]
         record = dict(init="predicted", steps=0,

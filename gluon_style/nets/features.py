@@ -14,8 +14,8 @@ import re
 import mxnet as mx
 from mxnet.gluon import nn
 
-from . import images
-from .errors import Error, unknown
+from ..io import images
+from ..errors import Error, unknown
 
 #: convolutions per block
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}

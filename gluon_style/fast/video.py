@@ -22,9 +22,9 @@ import threading
 
 import numpy as np
 
-from .errors import Error
-from .fileio import atomic_path, where as _where
-from .options import VideoOptions
+from ..errors import Error
+from ..io.fileio import atomic_path, where as _where
+from ..options import VideoOptions
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv")  # written (H.264 in each)
 _MP4_AUDIO = ("aac", "mp3", "alac", "ac3", "eac3")  # copied as is into mp4/mov
@@ -328,7 +328,7 @@ class VideoJob:
     def __init__(self, style, src, dst, *, temporal_weight=VideoOptions.temporal_weight,
                  batch_size=VideoOptions.batch_size, max_size=VideoOptions.max_size,
                  crf=VideoOptions.crf, preset=VideoOptions.preset):
-        from .images import check_output_path
+        from ..io.images import check_output_path
         if not 0 <= temporal_weight < 1:
             raise Error("temporal weight must be in [0, 1), got %s" % temporal_weight)
         if batch_size is not None and int(batch_size) < 1:
@@ -361,7 +361,7 @@ class VideoJob:
     def _stylize(self, batch, stab):
         import mxnet as mx
 
-        from .images import denormalize_np, normalize_np
+        from ..io.images import denormalize_np, normalize_np
         x = mx.nd.array(normalize_np(np.stack(batch)), ctx=self.style.ctx)
         y = self.style.net(x)  # runs asynchronously while the flow is computed
         motions = [stab.motion(f) if stab else None for f in batch]
@@ -381,7 +381,7 @@ class VideoJob:
             return out
         from PIL import Image
 
-        from .fast import apply_controls
+        from . import apply_controls
         painted = Image.fromarray(np.round(np.clip(out, 0, 255)).astype(np.uint8))
         return np.asarray(apply_controls(painted, Image.fromarray(frame), strength=strength,
                                          preserve_colors=preserve), np.float32)

@@ -24,7 +24,7 @@ from collections import namedtuple
 import mxnet as mx
 from mxnet import autograd
 
-from .errors import Error
+from ..errors import Error
 
 METHODS = ("gd", "adam", "lbfgs")
 DEFAULT_METHOD = "lbfgs"
@@ -102,7 +102,8 @@ def optimize(loss_fn, x, *, iterations, method=DEFAULT_METHOD, lr=None, lr_decay
 
 
 def _descent(loss_fn, x, iterations, method, lr, lr_decay, lr_decay_every, project):
-    updater = mx.optimizer.get_updater(mx.optimizer.Adam(learning_rate=lr)) if method == "adam" else None
+    updater = (mx.optimizer.get_updater(mx.optimizer.Adam(learning_rate=lr))
+               if method == "adam" else None)
     for step in range(1, iterations + 1):
         last_good = x.copy()
         losses = _evaluate(loss_fn, x)

@@ -13,11 +13,14 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
-from . import color, features, images, optimizer, store
-from .errors import Error, check_whole
+from .. import color
+from ..nets import features, store
+from ..io import images
+from . import optimizer
+from ..errors import Error, check_whole
 from .losses import PerceptualLoss, RegionLoss, check_weights, gram
-from .options import INITS, NORMALIZATIONS, OptimizeOptions, takes  # noqa: F401
-from .runtime import default_ctx
+from ..options import INITS, NORMALIZATIONS, OptimizeOptions, takes  # noqa: F401
+from ..runtime import default_ctx
 
 log = logging.getLogger("gluon_style")
 
@@ -153,10 +156,10 @@ def stylize_steps(content, style, options):
         upsampled result and only refines it. A sequence gives one count per
         scale.
     method : {"gd", "adam", "lbfgs"}
-        See :mod:`gluon_style.optimizer`.
+        See :mod:`gluon_style.optimization.optimizer`.
     lr : float or None
         Learning rate; None takes the method's default
-        (:data:`gluon_style.optimizer.DEFAULT_LR`).
+        (:data:`gluon_style.optimization.optimizer.DEFAULT_LR`).
     lr_decay, lr_decay_every : float, int or None
         The learning rate is multiplied by `lr_decay` every `lr_decay_every`
         iterations (gd and adam). None: every 40% of `iterations` -- the Gluon
@@ -170,8 +173,8 @@ def stylize_steps(content, style, options):
         notes: 1e4, 1, 10, see :data:`NOTES`).
     style_layers, content_layers : sequence of str, dict or None
         VGG layer names; None takes
-        :data:`gluon_style.features.DEFAULT_STYLE_LAYERS` and
-        :data:`~gluon_style.features.DEFAULT_CONTENT_LAYERS`. Content layers may
+        :data:`gluon_style.nets.features.DEFAULT_STYLE_LAYERS` and
+        :data:`~gluon_style.nets.features.DEFAULT_CONTENT_LAYERS`. Content layers may
         be a dict of names per architecture (``{"vgg19": ..., "vgg16": ...}``).
     init : {"palette", "content", "noise", "style"}, str or PIL.Image.Image
         What the optimization starts from: ``"palette"``, the content recoloured
@@ -180,7 +183,7 @@ def stylize_steps(content, style, options):
         noise; the style; or an image (e.g. an interrupted run's output), resized
         to the content's size and continued from.
     network : str
-        ``"auto"``, a name from :data:`gluon_style.store.NETWORKS` or a
+        ``"auto"``, a name from :data:`gluon_style.nets.store.NETWORKS` or a
         ``.params`` file.
     pooling : {"max", "avg"}
     ctx : mx.Context or None
@@ -195,7 +198,7 @@ def stylize_steps(content, style, options):
         brush strokes (the texture is taken at a coarser scale), below 1 finer.
     style_layer_weights : sequence of float or None
         Multiplies each style layer's weight (None:
-        :data:`gluon_style.features.DEFAULT_STYLE_LAYER_WEIGHTS` for the default
+        :data:`gluon_style.nets.features.DEFAULT_STYLE_LAYER_WEIGHTS` for the default
         layers, else all 1).
     preserve_colors : {"none", "luminance", "histogram"}
         Keep the content's colors (Gatys et al. 2016): ``"luminance"``
@@ -386,7 +389,8 @@ def scale_sizes(size, scales):
         if sizes[-1] != size:
             raise Error("scale sizes end at %d but the size is %d" % (sizes[-1], size))
         if sizes[0] < images.MIN_SIDE:
-            raise Error("scale size %d is below the smallest size, %d" % (sizes[0], images.MIN_SIDE))
+            raise Error("scale size %d is below the smallest size, %d"
+                        % (sizes[0], images.MIN_SIDE))
         return sizes
     scales = _positive_int("scales", scales)
     # the smallest scale keeps VGG's minimum side (16 px) on a 2:1 image

@@ -9,8 +9,8 @@ import logging
 import numpy as np
 from mxnet import gluon
 
-from . import images
-from .errors import Error
+from ..io import images
+from ..errors import Error
 
 log = logging.getLogger("gluon_style")
 
@@ -37,7 +37,8 @@ class PhotoFolder(gluon.data.Dataset):
             if min(img.size) >= 16:
                 self.paths.append(path)
         if skipped:
-            log.warning("dataset %s: skipped %d unreadable file(s) of %d", directory, skipped, len(paths))
+            log.warning("dataset %s: skipped %d unreadable file(s) of %d",
+                        directory, skipped, len(paths))
         if not self.paths:
             raise Error("dataset %s: no readable images" % directory)
         self.size, self.max_zoom = int(size), float(max_zoom)
@@ -50,7 +51,8 @@ class PhotoFolder(gluon.data.Dataset):
         rng = np.random.RandomState(seed)
         img = images.load_image(self.paths[index], role="photo")
         scale = self.size * rng.uniform(1.0, self.max_zoom) / min(img.size)
-        w, h = max(self.size, round(img.size[0] * scale)), max(self.size, round(img.size[1] * scale))
+        w = max(self.size, round(img.size[0] * scale))
+        h = max(self.size, round(img.size[1] * scale))
         img = images.resize_to(img, w, h)
         left, top = rng.randint(0, w - self.size + 1), rng.randint(0, h - self.size + 1)
         img = img.crop((left, top, left + self.size, top + self.size))
@@ -80,7 +82,8 @@ class StepSampler(gluon.data.Sampler):
             for j in range(self.batch_size):
                 k = step * self.batch_size + j
                 index = int(self._order(k // self.n)[k % self.n])
-                batch.append((index, int(np.random.RandomState([self.seed, step, j]).randint(2 ** 31))))
+                rs = np.random.RandomState([self.seed, step, j])
+                batch.append((index, int(rs.randint(2 ** 31))))
             yield batch
 
     def __len__(self):

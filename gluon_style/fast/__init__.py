@@ -1,4 +1,10 @@
-"""Fast mode, applying a trained style: one forward pass per image.
+"""Fast mode (Johnson et al.), applying a trained style: one forward pass per image.
+
+This package is the style registry and :func:`load_style`; its modules train a
+style (:mod:`~gluon_style.fast.train` on :mod:`~gluon_style.fast.data`), the
+multi-style network (:mod:`~gluon_style.fast.multistyle`), any painting in one
+pass (:mod:`~gluon_style.fast.arbitrary`), exports
+(:mod:`~gluon_style.fast.export`) and video (:mod:`~gluon_style.fast.video`).
 
 Trained styles live in a ``params/`` folder beside a ``manifest.json`` that
 names each one: its file, sha256 (checked on every load), format version,
@@ -7,7 +13,7 @@ style image. Loading a style never builds or loads a VGG.
 
 Format 2 entries name the output mapping their weights were trained with
 (``"output"``, also recorded in the weight file itself); format 1 entries, the
-first shipped styles, are "sigmoid" (see :mod:`gluon_style.transformer`).
+first shipped styles, are "sigmoid" (see :mod:`gluon_style.nets.transformer`).
 
 Styles are looked up by name in, in order: ``./params`` and the package's own
 ``params/`` (the checkout's, or the installed copy). ``$GLUON_STYLE_PARAMS``,
@@ -21,13 +27,13 @@ import sys
 
 import mxnet as mx
 
-from . import images
-from .errors import Error, did_you_mean
-from .fileio import atomic_write, digest
-from .options import FastOptions
-from .runtime import default_ctx
-from .transformer import (MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net,
-                          weights_output)
+from ..io import images
+from ..errors import Error, did_you_mean
+from ..io.fileio import atomic_write, digest
+from ..options import FastOptions
+from ..runtime import default_ctx
+from ..nets.transformer import (MIN_SIDE, VARIANTS, load_weights, read_weights, transformer_net,
+                                weights_output)
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2  # written; format 1 (no "output": sigmoid) is still read
@@ -51,7 +57,7 @@ def sha256_file(path):
 
 def params_dirs():
     """The folders searched for styles by name, in order (existing ones only)."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # gluon_style/
     if os.environ.get("GLUON_STYLE_PARAMS"):
         dirs = os.environ["GLUON_STYLE_PARAMS"].split(os.pathsep)
     else:
@@ -184,7 +190,7 @@ def apply_controls(out, photo, *, strength=STRENGTH, preserve_colors=PRESERVE_CO
     ``strength * out + (1 - strength) * photo``, so 0 is the photo itself and
     1 the result, whatever the network.
     """
-    from . import color
+    from .. import color
     if preserve_colors == "luminance":
         out = color.luminance_only(out, photo)
     elif preserve_colors == "histogram":
@@ -239,7 +245,7 @@ def multistyle_names(path):
 
 
 def load_multistyle(name=None, *, ctx=None):
-    """The :class:`~gluon_style.multistyle.MultiStyle` network holding style
+    """The :class:`~gluon_style.fast.multistyle.MultiStyle` network holding style
     `name` (default: the first multi-style table found)."""
     from .multistyle import MultiStyle
     if name is None:

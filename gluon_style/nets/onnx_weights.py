@@ -13,7 +13,7 @@ tests; running the converted networks never needs it.
 """
 import numpy as np
 
-from .errors import Error
+from ..errors import Error
 
 
 def _onnx():
@@ -134,10 +134,11 @@ def for_reference_evaluator(model, opset=19):
     """A copy of `model` that onnx 1.14-1.16's ``ReferenceEvaluator`` runs as written.
 
     Two changes that leave the result the same: the default opset is raised to
-    `opset` (None: left as it is; the evaluator has ``DequantizeLinear``/``QuantizeLinear`` kernels for
-    opset 19 and later only; for int8 they are unchanged since opset 13), and
-    an empty ``roi`` input of ``Resize`` (used by no mode but
-    tf_crop_and_resize) is left out, which the evaluator's Resize requires.
+    `opset` (None: left as it is; the evaluator has
+    ``DequantizeLinear``/``QuantizeLinear`` kernels for opset 19 and later
+    only; for int8 they are unchanged since opset 13), and an empty ``roi``
+    input of ``Resize`` (used by no mode but tf_crop_and_resize) is left out,
+    which the evaluator's Resize requires.
     """
     _onnx()
     empty = {t.name for t in model.graph.initializer if 0 in t.dims}  # no weight decoded

