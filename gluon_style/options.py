@@ -306,7 +306,8 @@ class TrainOptions(Options):
     content_weight: float = option(1.0, "weight of the (normalized) content error", resume=True,
                                    check=_real("content_weight", positive=False),
                                    type=nonneg_float)
-    tv_weight: float = option(0.5, "total-variation weight", resume=True,
+    tv_weight: float = option(0.05, "total-variation weight (0.05: with the linear output, "
+                              "0.5 left flat patches; README, training recipe)", resume=True,
                               check=_real("tv_weight", positive=False), type=nonneg_float)
     style_layers: tuple = option(features.JOHNSON_STYLE_LAYERS, "VGG16 layers for style",
                                  resume=True, nargs="+", metavar="NAME",
