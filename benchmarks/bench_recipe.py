@@ -138,56 +138,59 @@ def losses(run_dirs, bases, window=10):
     return out
 
 
-def plot_losses(rows, path):
+def _panels(rows, n):
+    """(pyplot, figure, axes, {run: rows}) for `n` panels, one colour per run."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     runs = {}
     for r in rows:
         runs.setdefault(r["run"], []).append(r)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for name, rs in sorted(runs.items()):
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 4.2))
+    colours = plt.get_cmap("tab20").colors
+    for ax in axes:
+        ax.set_prop_cycle(color=colours)
+        ax.grid(alpha=0.3)
+    return plt, fig, axes, dict(sorted(runs.items()))
+
+
+def _save(plt, fig, axes, path):
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def plot_losses(rows, path):
+    keys = ("total", "content", "style")
+    plt, fig, axes, runs = _panels(rows, len(keys))
+    for name, rs in runs.items():
         x = [int(r["step"]) for r in rs]
-        for ax, key in zip(axes, ("total", "content", "style")):
+        for ax, key in zip(axes, keys):
             ax.plot(x, [float(r[key]) for r in rs], lw=1, label=name)
-    for ax, key in zip(axes, ("total", "content", "style")):
+    for ax, key in zip(axes, keys):
         ax.set_title("training loss: %s (means over 10 steps)" % key, fontsize=10)
         ax.set_xlabel("step")
         ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)
+    _save(plt, fig, axes, path)
 
 
 def plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    runs = {}
-    for r in rows:
-        runs.setdefault(r["run"], []).append(r)
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
-    for name, rs in sorted(runs.items()):
+    keys = ("style", "structure", "black", "flat")
+    titles = ("style progress (held-out photos)", "structure",
+              "black (pure black where the photo is not dark)", "flat (share without strokes)")
+    plt, fig, axes, runs = _panels(rows, len(keys))
+    for name, rs in runs.items():
         rs = sorted(rs, key=lambda r: int(r["step"]))
         x = [float(r["cpu_hours"]) for r in rs]
-        for ax, key in zip(axes, ("style", "structure", "black", "flat")):
+        for ax, key in zip(axes, keys):
             ax.plot(x, [float(r[key]) for r in rs], marker="o", ms=3, label=name)
-    for ax, title in zip(axes, ("style progress (held-out photos)", "structure",
-                                "black (pure black where the photo is not dark)",
-                                "flat (share without strokes)")):
+    for ax, title in zip(axes, titles):
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("CPU-hours (core-hours) of training")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    os.replace(tmp, path)
+    _save(plt, fig, axes, path)
 
 
 if __name__ == "__main__":
