@@ -1,7 +1,10 @@
 """Bulk stylization on Dask (the optional extra ``gluon_style[dask]``).
 
 :func:`stylize_many` maps a folder, or a list of URIs fsspec can read, over the
-workers of a Dask cluster, one task per image:
+workers of a Dask cluster: one task per image reads its size, then one task per
+batch, the batches of the single-process folder run
+(:func:`gluon_style.fast.plan_batches`: a batch's pixels may differ from its images'
+alone, by one level, so the same batches give the same bytes):
 
 * the style travels as a small :class:`StyleSpec` (a name or ``.params`` path and
   the controls), never as a network: each worker process loads it once, into a
@@ -127,23 +130,50 @@ def _load_source(src, max_size):
         os.remove(tmp)
 
 
-def stylize_one(src, dst, spec, max_size=None):
-    """One task: stylize `src` into `dst` on this worker. Returns ``("written", dst,
-    seconds)``, ``("skipped", dst, 0)`` (it exists) or ``("failed", message, seconds)``;
-    never raises, so one bad file stops nothing."""
-    t0 = time.perf_counter()
-    if os.path.exists(dst):
-        return "skipped", dst, 0.0
+def _message(src, e):
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return msg if str(src) in msg else "%s: %s" % (src, msg)
+
+
+def content_size(src, max_size=None):
+    """Task 1: the size `src` is stylized at, or ``("failed", message)``: a file that
+    cannot be used is reported here, before any batch is planned."""
     try:
-        from ..io import images
-        style = worker_style(spec)
-        img = _load_source(src, max_size)
-        images.save_image(style(img), dst)
-        return "written", dst, time.perf_counter() - t0
-    except Exception as e:  # reported per file, with the file's name
-        msg = " ".join(str(e).split()) or type(e).__name__
-        return "failed", msg if str(src) in msg else "%s: %s" % (src, msg), \
-            time.perf_counter() - t0
+        return tuple(_load_source(src, max_size).size)
+    except Exception as e:
+        return "failed", _message(src, e)
+
+
+def stylize_batch(batch, spec, max_size=None):
+    """Task 2: one batch of :func:`gluon_style.fast.plan_batches` (``[(src, dst)]``, the
+    same images as the single-process run's batch, so the same bytes) on this worker;
+    writes the outputs that do not exist. Returns ``[(status, what)]``: ``"written"``
+    dst, ``"skipped"`` dst or ``"failed"`` message; never raises, one bad file stops
+    nothing."""
+    from ..io import images
+    out, imgs, dsts = [], [], []
+    for src, dst in batch:
+        try:
+            imgs.append(_load_source(src, max_size))
+            dsts.append(dst)
+        except Exception as e:
+            out.append(("failed", _message(src, e)))
+    if not any(not os.path.exists(d) for d in dsts):
+        return out + [("skipped", d) for d in dsts]
+    try:
+        results = worker_style(spec)(imgs)
+    except Exception as e:
+        return out + [("failed", _message(s, e)) for s, d in batch if d in dsts]
+    for img, dst in zip(results, dsts):
+        if os.path.exists(dst):
+            out.append(("skipped", dst))
+            continue
+        try:
+            images.save_image(img, dst)
+            out.append(("written", dst))
+        except Exception as e:
+            out.append(("failed", _message(dst, e)))
+    return out
 
 
 def list_sources(content):
@@ -263,6 +293,7 @@ def stylize_many(sources, output_dir, options, *, style, client=None, top=None,
                 on_result("skipped", dst)
         else:
             todo.append((src, dst))
+    missing = {dst for _, dst in todo}
     from ..io import images
     local = [s for s in sources if not _is_url(s)]
     for d in sorted({os.path.dirname(dst) for _, dst in todo}):
@@ -280,20 +311,40 @@ def stylize_many(sources, output_dir, options, *, style, client=None, top=None,
         if not options.dask:
             raise Error("stylize_many: give a client or dask='local[:N]' or a scheduler address")
         client, cluster = connect(options.dask)
+
+    def report(status, what):
+        getattr(result, status).append(what)
+        if on_result is not None:
+            on_result(status, what)
     try:
-        futures = client.map(stylize_one, [s for s, _ in todo], [d for _, d in todo],
-                             spec=style, max_size=options.max_size, pure=False)
+        # the batches of the single-process run over every source (existing outputs too, as
+        # they shape the batches), from the sizes; a task only for those with work to do
+        sized = []
+        for src, dst, fut in zip(sources, outputs, client.map(
+                content_size, sources, max_size=options.max_size, pure=False)):
+            try:
+                size = tuple(fut.result())
+            except Exception as e:  # the task itself was lost (a worker died, ...)
+                size = ("failed", _message(src, e))
+            if size[0] == "failed":
+                if not os.path.exists(dst):
+                    report("failed", size[1])
+            else:
+                sized.append((size, (src, dst)))
+        from . import plan_batches
+        batches = [b for b in plan_batches(sized) if any(d in missing for _, d in b)]
+        futures = client.map(stylize_batch, batches, spec=style, max_size=options.max_size,
+                             pure=False)
         result.tasks = len(futures)
-        where = dict(zip(futures, (s for s, _ in todo)))
+        where = dict(zip(futures, batches))
         for fut in distributed.as_completed(futures):
             try:
-                status, what, _ = fut.result()
+                done = fut.result()
             except Exception as e:  # the task itself was lost (a worker died, ...)
-                status, what = "failed", "%s: %s" % (where[fut], " ".join(str(e).split())
-                                                      or type(e).__name__)
-            getattr(result, status).append(what)
-            if on_result is not None:
-                on_result(status, what)
+                done = [("failed", _message(s, e)) for s, d in where[fut] if d in missing]
+            for status, what in done:
+                if status != "skipped" or what in missing:
+                    report(status, what)
     finally:
         if own:
             client.close()
