@@ -224,7 +224,9 @@ def output_names(sources, top, output_dir):
 @dataclass
 class BulkResult:
     """What :func:`stylize_many` did: the outputs `written` and `skipped` (they existed),
-    `failed` (one message per file), the `tasks` submitted and the `seconds` taken."""
+    `failed` (one message per file), the stylizing `tasks` submitted (batches; the
+    size pass before them reads each source in a small task of its own) and the
+    `seconds` taken, the cluster's start included."""
     written: list = dataclasses.field(default_factory=list)
     skipped: list = dataclasses.field(default_factory=list)
     failed: list = dataclasses.field(default_factory=list)
