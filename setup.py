@@ -29,6 +29,10 @@ setup(
     packages=find_packages(include=["gluon_style", "gluon_style.*"]),
     package_data={"gluon_style": ["data/*"], "gluon_style.app": ["static/*"]},
     install_requires=_requirements(),
-    extras_require={"test": ["pytest>=7", "selenium>=4.10,<5", "ruff==0.17.6"]},
+    extras_require={"test": ["pytest>=7", "selenium>=4.10,<5", "ruff==0.17.6"],
+                    # bulk stylization (gluon_style.fast.bulk, fast --dask); dask 2025 needs
+                    # numpy >= 1.24, which mxnet 1.9.1 does not take
+                    "dask": ["dask[distributed]>=2023.1,<2025", "distributed>=2023.1,<2025",
+                             "fsspec>=2023.1"]},
     entry_points={"console_scripts": ["gluon-style=gluon_style.transfer:main_exit"]},
 )

@@ -45,6 +45,11 @@ def _real(label, *, positive, high=None):
     return lambda v: v is None or check_real(label, v, positive=positive, high=high)
 
 
+def _dask_address(v):
+    if v is not None and (not isinstance(v, str) or not v.strip()):
+        raise Error("dask: a scheduler address or local[:N], got %r" % (v,))
+
+
 def _whole(label, low=1, high=None):
     return lambda v: v is None or check_whole(label, v, low, high)
 
@@ -382,6 +387,12 @@ class FastOptions(Options):
                                   "%(default)s)", choices=color.PRESERVE_COLORS)
     max_size: int = option(None, "shrink images whose longer side is larger (default: keep the "
                            "size)", type=positive_int)
+    dask: str = option(None, "a folder on Dask workers (pip install 'gluon_style[dask]'): a "
+                       "scheduler's address (tcp://host:8786), or local[:N] for N worker "
+                       "processes here (default: one per core); the style loads once per "
+                       "worker, existing outputs are skipped (a rerun resumes), a failed file "
+                       "is reported and the others written (exit status 2)",
+                       metavar="SCHEDULER_ADDRESS|local[:N]", check=_dask_address)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,9 +62,10 @@ def fast_parser():
                 description="Stylize images in one forward pass each: a trained style, or any "
                             "painting.")
     add_style_source(p, "paints the photo")
-    p.add_argument("--content", required=True, help="an image or a folder of images")
+    p.add_argument("--content", required=True, help="an image or a folder of images (with "
+                   "--dask also a folder URL fsspec can list, e.g. s3://bucket/photos)")
     p.add_argument("--output", required=True, help="an image, or a folder for a folder")
-    FastOptions.add_arguments(p, ("max_size",))
+    FastOptions.add_arguments(p, ("max_size", "dask"))
     p.add_argument("--ctx", default="auto", help="cpu, gpu, gpu0 ... (default: GPU if any)")
     p.add_argument("--quiet", action="store_true")
     return p
@@ -94,9 +95,49 @@ def _fast_files(args):
                     for o in outputs]
 
 
+def _style_spec(args):
+    from ..fast.bulk import StyleSpec
+    return StyleSpec(model=args.model, weights=args.style_weights,
+                     style_image=tuple(os.path.abspath(p) for p in args.style_image)
+                     if args.style_image else None,
+                     style_blend=tuple(args.style_blend) if args.style_blend else None,
+                     style_size=args.style_size, style_scale=args.style_scale,
+                     strength=args.strength, preserve_colors=args.preserve_colors,
+                     ctx="cpu" if args.ctx == "auto" else args.ctx)
+
+
+def run_fast_dask(args):
+    """``fast --dask``: a folder over Dask workers; one line per failed file, exit 2 if any."""
+    from tqdm import tqdm
+
+    from ..fast import bulk
+    if not (os.path.isdir(args.content) or "://" in args.content):
+        raise Error("--dask stylizes a folder: --content %s is not one" % args.content)
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise Error("output %s: is a file; a folder of content needs an output folder"
+                    % args.output)
+    spec = _style_spec(args)
+    sources, top = bulk.list_sources(args.content)
+    with tqdm(total=len(sources), disable=args.quiet, unit="img", file=sys.stderr) as bar:
+        def seen(status, what):
+            if status == "failed":
+                bar.write("failed: %s" % what, file=sys.stderr)
+            bar.update(1)
+        result = bulk.stylize_many(sources, args.output, style=spec, top=top,
+                                   dask=args.dask, max_size=args.max_size, on_result=seen)
+    done = len(result.written)
+    print("wrote %s (%d image%s, %d skipped as already there, %d failed) on dask %s in %.2f s, "
+          "%.2f images/s" % (args.output, done, "" if done == 1 else "s", len(result.skipped),
+                             len(result.failed), args.dask, result.seconds,
+                             done / max(result.seconds, 1e-9)))
+    return 2 if result.failed else 0
+
+
 def run_fast(argv):
     args = fast_parser().parse_args(argv)
     setup_logging(args.quiet)
+    if args.dask:
+        return run_fast_dask(args)
     from tqdm import tqdm
 
     from .. import fast

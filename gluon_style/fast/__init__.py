@@ -357,22 +357,33 @@ def check_contents(inputs, max_size=None, *, role="content folder", top=None, mo
 def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
     """Stylize each input file to its output file; yields the output paths.
 
-    Images of the same size (after `max_size`) go through in one batch.
+    Images of the same size (after `max_size`) go through in one batch
+    (:func:`plan_batches`).
     """
-    groups, held = {}, 0
-    for src, dst in zip(inputs, outputs):
-        img = load_content(src, max_size)
-        groups.setdefault(img.size, []).append((img, dst))
-        held += 1
-        if len(groups[img.size]) == 4:
-            held -= 4
-            yield from _run(style, groups.pop(img.size))
-        elif held >= 16:  # many sizes: bound what is held in memory
-            for group in groups.values():
-                yield from _run(style, group)
-            groups, held = {}, 0
-    for group in groups.values():
+    def sized():
+        for src, dst in zip(inputs, outputs):
+            img = load_content(src, max_size)
+            yield img.size, (img, dst)
+    for group in plan_batches(sized()):
         yield from _run(style, group)
+
+
+def plan_batches(sized):
+    """The batches :func:`stylize_files` runs, lazily, from ``(size, item)`` pairs in
+    order: up to 4 images of one size each, everything held flushed at 16 (many sizes).
+    A batch's pixels may differ from those of its images run alone (by one level), so
+    :mod:`~gluon_style.fast.bulk` plans its tasks with this too, to write the same bytes."""
+    groups, held = {}, 0
+    for size, item in sized:
+        groups.setdefault(size, []).append(item)
+        held += 1
+        if len(groups[size]) == 4:
+            held -= 4
+            yield groups.pop(size)
+        elif held >= 16:  # many sizes: bound what is held in memory
+            yield from groups.values()
+            groups, held = {}, 0
+    yield from groups.values()
 
 
 def _run(style, group):
