@@ -11,7 +11,6 @@ import sys
 import time
 
 import mxnet as mx
-import numpy as np
 import pytest
 
 from gluon_style.fast.train import FAIL_ENV, StyleTrainer
