@@ -83,10 +83,16 @@ def test_two_workers_train_as_one_process_on_their_union_and_resume(job):
     assert sorted(os.listdir(ck)) == ["log.csv", "model.params", "state.json", "trainer.states"]
     assert os.path.isfile(tmp_path / "params" / "d.params")  # registered once, by rank 0
 
-    one = StyleTrainer(style, photos, name="one", steps=3, checkpoint_every=100,
-                       checkpoint_dir=str(tmp_path / "single"), data_shards=2, **opts)
-    for _ in one.steps():
-        pass
+    # the reference: one process (fresh, one thread as each worker) reading both shards
+    argv = [a if a != "dist_sync" else "device" for a in _train_argv(
+        tmp_path, photos, style, opts, steps=3, checkpoint_every=100, data_shards=2)]
+    argv[argv.index("--checkpoint-dir") + 1] = str(tmp_path / "single")
+    argv[argv.index("--name") + 1] = "one"
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, "-m", "gluon_style"] + argv, cwd=str(tmp_path), env=env,
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr[-2000:]
     dist, single = _weights(ck / "model.params"), _weights(tmp_path / "single/one/model.params")
     assert dist.keys() == single.keys()
     # the log: rank 0's rows, the losses averaged over both workers
