@@ -145,6 +145,7 @@ class StyleTrainer:
                         % self.dir)
         if self.kv_type.startswith("dist"):
             self._agree_on_step()
+            self._broadcast_weights()
 
     def _setup_kvstore(self, o):
         """The kvstore (a name, or the dist KVStore object), this worker's rank and shards."""
@@ -181,6 +182,26 @@ class StyleTrainer:
                         "they share" % (self.rank, self.step, self.dir, theirs))
         if self.kv_type == "dist_sync":
             kv.init(_LOSS_KEY, mx.nd.zeros((4,)))
+
+    def _broadcast_weights(self):
+        """Rank 0's weights on every worker, landed before any gradient is pushed.
+
+        Gluon's Trainer broadcasts them lazily, inside its first ``step()``: ``init``
+        then an asynchronous pull per key, followed at once by the push of that key's
+        gradient. MXNet's dist kvstore gives that push its own buffer (the gradient),
+        so nothing orders it after the pull: when it overtook the pull, the servers
+        had summed the gradients first and the pull wrote that sum into the weights
+        (on any rank, for a few parameters; the runs diverged from step 2 on). Here
+        the broadcast runs before the first step and is waited for.
+        """
+        trainer = self.trainer
+        if not trainer._kv_initialized:
+            trainer._init_kvstore()
+        if trainer._params_to_init:  # done already when a resume loaded the Adam state
+            trainer._init_params()
+        for p in self.net.collect_params().values():
+            for d in p.list_data():
+                d.wait_to_read()
 
     # ---------------------------------------------------------------- setup
     def _build(self, style, net):
