@@ -50,6 +50,14 @@ def _dask_address(v):
         raise Error("dask: a scheduler address or local[:N], got %r" % (v,))
 
 
+def _choice(label, choices):
+    def check(v):
+        if v not in choices:
+            from .errors import unknown
+            raise unknown(label, v, choices)
+    return check
+
+
 def _whole(label, low=1, high=None):
     return lambda v: v is None or check_whole(label, v, low, high)
 
@@ -150,6 +158,8 @@ def takes(options_class, after):
 
 #: what the optimization starts from (or an image)
 INITS = ("palette", "content", "noise", "style")
+#: MXNet's KVStore types fast-mode training takes (``--kvstore``)
+KVSTORES = ("device", "local", "dist_sync", "dist_async")
 #: how the loss terms are scaled before their weights apply: "target" divides each
 #: style layer's Gram error by its target Gram matrix's mean square and the content
 #: error by its target features' mean square (weights mean the same for every
@@ -294,6 +304,18 @@ class TrainOptions(Options):
         Start from these transformer weights (a trained style's or a
         checkpoint's ``.params``, same variant) instead of a random
         initialization: fine-tuning, e.g. with another style weight.
+    kvstore : {"device", "local", "dist_sync", "dist_async"}
+        MXNet's KVStore for the gradients. ``device`` (Gluon's default) and
+        ``local`` sum a step's gradients over the contexts of this process;
+        ``dist_sync`` / ``dist_async`` train on a parameter server (the
+        ``DMLC_*`` environment, see :mod:`gluon_style.launch`): `batch_size`
+        is then the global batch, each worker taking ``batch_size /
+        num_workers`` photos a step from its shard of the dataset.
+    data_shards : int
+        Read the photos as this many workers of a distributed run do (each
+        shard its part of every batch), all in this process: the data order of
+        such a run, reproduced or continued on one host. 1 (default): today's
+        order. With a dist kvstore it is the number of workers.
     """
     HELP_DEFAULT = True
     steps: int = option(4000, "training steps (batches)", check=_whole("steps"), type=positive_int)
@@ -342,6 +364,13 @@ class TrainOptions(Options):
     output: str = option("linear", "output mapping: linear, or sigmoid (that of the first "
                          "shipped styles, whose saturation made black blots)", resume=True,
                          type=str)
+    kvstore: str = option("device", "gradient store: device or local (this process), dist_sync "
+                          "or dist_async (a parameter server: see python -m gluon_style.launch; "
+                          "--batch-size is then the global batch, split over the workers)",
+                          choices=KVSTORES, check=_choice("kvstore", KVSTORES))
+    data_shards: int = option(1, "read the photos as N workers of a dist_sync run do, in this "
+                              "process (its data order, e.g. to continue it on one host)",
+                              check=_whole("data_shards"), type=positive_int)
 
     def __post_init__(self):
         super().__post_init__()

@@ -41,6 +41,8 @@ def run_train(argv):
     images.load_image(args.style, role="style image")
     opts = {k: getattr(args, k) for k in TrainOptions.defaults()}
     trainer = StyleTrainer(args.style, args.dataset, name=args.name, resume=args.resume, **opts)
+    if trainer.rank != 0:  # a parameter-server worker: rank 0 writes the files
+        return _train_worker(trainer)
     try:
         os.makedirs(args.params_dir, exist_ok=True)
     except OSError as e:
@@ -80,6 +82,20 @@ def run_train(argv):
         loss_figure(trainer.history(), os.path.join(trainer.dir, "loss.png"), title=args.name)
     seconds = time.perf_counter() - t0
     print("wrote %s (style %r) in %.1f s" % (out, args.name, seconds))
+    return 0
+
+
+def _train_worker(trainer):
+    """Rank r > 0 of a dist kvstore: train, and leave the checkpoints, the log and the
+    style's files to rank 0."""
+    t0 = time.perf_counter()
+    try:
+        for _ in trainer.steps():
+            pass
+    except KeyboardInterrupt:
+        return 130
+    print("worker rank %d of %d: %d steps in %.1f s" % (
+        trainer.rank, trainer.num_workers, trainer.step, time.perf_counter() - t0))
     return 0
 
 

@@ -263,6 +263,7 @@ class MultiStyleTrainer(_train_base()):
 
     resume_keys = _train_base().resume_keys + ("styles", "init")
     variants = ("magenta",)
+    distributed = False
 
     def __init__(self, styles, dataset, *, name, init=MultiStyleOptions.init, transformer=None,
                  predictor=None, **kwargs):

@@ -11,6 +11,20 @@ content error by the mean square of the style image's features at the content
 layer. The terms are then relative errors whatever the loss net's activation
 scale, and `style_weight` / `content_weight` keep their meaning across styles
 and networks.
+
+Distributed training (``kvstore="dist_sync"``, MXNet's parameter server, e.g.
+under :mod:`gluon_style.launch`): `batch_size` is the global batch; worker `r`
+of `n` reads shard `r` of the photos (:mod:`gluon_style.fast.data`) and takes
+``batch_size / n`` of them a step. The servers sum the workers' gradients,
+each of the mean loss over the worker's images, and every worker runs the same
+Adam update on the sum divided by `n` (``Trainer.step(contexts * n)``): the
+step of one process on the whole batch, which is what ``data_shards=n`` in one
+process reproduces. Rank 0 alone writes the checkpoints and the loss log (the
+losses averaged over the workers); a resume has every worker read rank 0's
+checkpoint, so `checkpoint_dir` must be a folder they share (the workers check
+that they resumed at the same step). With ``dist_async`` the servers hold Adam's
+state (MXNet runs the optimizer there in async mode and cannot save it from a
+worker): checkpoints keep the weights and the step, and Adam restarts on resume.
 """
 import contextlib
 import csv
@@ -41,6 +55,10 @@ TrainStep = namedtuple("TrainStep", "step losses seconds")
 #: settings that must match to resume a checkpoint
 _RESUME_KEYS = ("style",) + TrainOptions.resume_keys()
 CSV_FIELDS = ("step", "total", "content", "style", "tv", "seconds")
+#: KVStore keys of our own, beside the Trainer's (0 .. parameters - 1)
+_STEP_KEY, _LOSS_KEY = 1 << 20, (1 << 20) + 1
+#: test hook: "RANK:STEP" makes the worker of that rank exit (status 3) before that step
+FAIL_ENV = "GLUON_STYLE_TEST_FAIL_AT"
 
 
 class StyleTrainer:
@@ -65,6 +83,8 @@ class StyleTrainer:
     resume_keys = _RESUME_KEYS
     #: the transformer variants it trains
     variants = tuple(transformer.VARIANTS)
+    #: whether a dist kvstore is taken
+    distributed = True
 
     @takes(TrainOptions, after=3)
     def __init__(self, style, dataset, options, *, name, resume=False):
@@ -82,10 +102,12 @@ class StyleTrainer:
                         "least %d px (up to %s)"
                         % (image_size, need, features.deepest_layer(layers)))
         self.ctx = parse_ctx(o.ctx)
-        if o.batch_size % len(self.ctx):
-            raise Error("batch size %d does not split over %d contexts"
-                        % (o.batch_size, len(self.ctx)))
-        share = o.batch_size // len(self.ctx)
+        self._setup_kvstore(o)
+        if o.batch_size % (len(self.ctx) * self.num_shards):
+            raise Error("batch size %d does not split over %d contexts x %d %s"
+                        % (o.batch_size, len(self.ctx), self.num_shards,
+                           "workers" if self.kv_type.startswith("dist") else "data shards"))
+        share = o.batch_size // len(self.ctx) // self.num_shards
         self.micro_batch = max(d for d in range(1, min(int(o.micro_batch), share) + 1)
                                if share % d == 0)
         # what a checkpoint stores, and a resume must match: the style and the resume options
@@ -109,15 +131,77 @@ class StyleTrainer:
         for layer in layers:
             features.layer_index(net.arch, layer)
         self.config["network"] = net.name
+        if self.num_shards > 1:  # the data order (not a resume key: a run may change it)
+            self.config["data_shards"] = self.num_shards
         self.network = net
-        self.dataset = data.PhotoFolder(dataset, size=image_size)
+        self.dataset = data.PhotoFolder(dataset, size=image_size, shards=self.shards,
+                                        num_shards=self.num_shards)
         self._build(style, net)
         self.step = 0
         if resume:
             self._resume()
-        elif os.path.exists(os.path.join(self.dir, "state.json")):
+        elif self.rank == 0 and os.path.exists(os.path.join(self.dir, "state.json")):
             raise Error("checkpoint %s exists: pass --resume to continue it, or another --name"
                         % self.dir)
+        if self.kv_type.startswith("dist"):
+            self._agree_on_step()
+            self._broadcast_weights()
+
+    def _setup_kvstore(self, o):
+        """The kvstore (a name, or the dist KVStore object), this worker's rank and shards."""
+        self.kv_type = o.kvstore
+        self.rank, self.num_workers = 0, 1
+        self.num_shards, self.shards = int(o.data_shards), list(range(int(o.data_shards)))
+        self.kvstore = o.kvstore
+        if not o.kvstore.startswith("dist"):
+            return
+        if not self.distributed:
+            raise Error("%s does not train on a parameter server" % type(self).__name__)
+        if "DMLC_ROLE" not in os.environ:
+            raise Error("--kvstore %s needs a parameter-server job: run it under python -m "
+                        "gluon_style.launch (or set the DMLC_* variables)" % o.kvstore)
+        self.kvstore = kv = mx.kv.create(o.kvstore)
+        self.rank, self.num_workers = kv.rank, kv.num_workers
+        if o.data_shards not in (1, kv.num_workers):
+            raise Error("data shards %d with %d workers: each worker reads its own shard"
+                        % (o.data_shards, kv.num_workers))
+        self.num_shards, self.shards = kv.num_workers, [kv.rank]
+        log.info("worker rank %d of %d (%s)", self.rank, self.num_workers, o.kvstore)
+
+    def _agree_on_step(self):
+        """Every worker starts at rank 0's step (a resume from another checkpoint is an
+        error: the folder is not shared, or a rank read an older state)."""
+        kv = self.kvstore
+        kv.init(_STEP_KEY, mx.nd.array([self.step]))  # rank 0's value, then a barrier
+        theirs = mx.nd.zeros((1,))
+        kv.pull(_STEP_KEY, out=theirs)
+        theirs = int(theirs.asscalar())
+        if theirs != self.step:
+            raise Error("worker rank %d is at step %d of %s, rank 0 at step %d: every worker "
+                        "resumes from rank 0's checkpoint, so --checkpoint-dir must be a folder "
+                        "they share" % (self.rank, self.step, self.dir, theirs))
+        if self.kv_type == "dist_sync":
+            kv.init(_LOSS_KEY, mx.nd.zeros((4,)))
+
+    def _broadcast_weights(self):
+        """Rank 0's weights on every worker, landed before any gradient is pushed.
+
+        Gluon's Trainer broadcasts them lazily, inside its first ``step()``: ``init``
+        then an asynchronous pull per key, followed at once by the push of that key's
+        gradient. MXNet's dist kvstore gives that push its own buffer (the gradient),
+        so nothing orders it after the pull: when it overtook the pull, the servers
+        had summed the gradients first and the pull wrote that sum into the weights
+        (on any rank, for a few parameters; the runs diverged from step 2 on). Here
+        the broadcast runs before the first step and is waited for.
+        """
+        trainer = self.trainer
+        if not trainer._kv_initialized:
+            trainer._init_kvstore()
+        if trainer._params_to_init:  # done already when a resume loaded the Adam state
+            trainer._init_params()
+        for p in self.net.collect_params().values():
+            for d in p.list_data():
+                d.wait_to_read()
 
     # ---------------------------------------------------------------- setup
     def _build(self, style, net):
@@ -159,8 +243,13 @@ class StyleTrainer:
         self.content_taps.hybridize(static_alloc=True, static_shape=True)
         taps.collect_params().reset_ctx(self.ctx)
         self.grams = [[g.as_in_context(c) for g in grams] for c in self.ctx]
+        kw = {}
+        if self.kv_type != "device":
+            # dist_sync: the servers sum, each worker updates (its Adam state can be saved)
+            kw = dict(kvstore=self.kvstore,
+                      update_on_kvstore=False if self.kv_type == "dist_sync" else None)
         self.trainer = gluon.Trainer(self.net.collect_params(), "adam",
-                                     {"learning_rate": cfg["lr"]})
+                                     {"learning_rate": cfg["lr"]}, **kw)
         # gradients add up over a step's passes (zeroed at its start)
         self._trained = [p for p in self.net.collect_params().values() if p.grad_req != "null"]
         for p in self._trained:
@@ -178,18 +267,27 @@ class StyleTrainer:
         last, holds the sha256 of the other two: a checkpoint that a kill left
         half written is refused by :meth:`_resume`, not resumed from a mix."""
         p = self._paths()
+        if self.rank != 0:  # rank 0 writes the checkpoint of every worker
+            self.saved_step = self.step
+            return self.dir
+        kept = ("params", "states") if self._local_optimizer() else ("params",)
         with interrupts_held():
             os.makedirs(self.dir, exist_ok=True)
             with atomic_path(p["params"], role="checkpoint") as tmp:
                 save_weights(self.net, tmp, dtype="float32")  # exact, with its output mapping
-            with atomic_path(p["states"], role="checkpoint") as tmp:
-                self.trainer.save_states(tmp)
-            files = {os.path.basename(p[k]): digest(p[k]) for k in ("params", "states")}
+            if "states" in kept:
+                with atomic_path(p["states"], role="checkpoint") as tmp:
+                    self.trainer.save_states(tmp)
+            files = {os.path.basename(p[k]): digest(p[k]) for k in kept}
             with atomic_write(p["state"], "w", role="checkpoint") as f:
                 json.dump({"step": self.step, "config": self.config, "sha256": files}, f,
                           indent=1)
             self.saved_step = self.step
         return self.dir
+
+    def _local_optimizer(self):
+        """False with dist_async: Adam runs on the servers, its state out of reach."""
+        return self.kv_type != "dist_async"
 
     def stop(self):
         """After an interrupt: save the checkpoint of the last finished step unless it is
@@ -204,7 +302,7 @@ class StyleTrainer:
 
     def _discard(self):
         """Remove the log of a run that wrote no checkpoint (and its folder if empty)."""
-        if self.saved_step is None:
+        if self.saved_step is None and self.rank == 0:
             with contextlib.suppress(OSError):
                 os.remove(self._paths()["csv"])
             with contextlib.suppress(OSError):
@@ -216,7 +314,9 @@ class StyleTrainer:
             with open(p["state"]) as f:
                 state = json.load(f)
         except OSError:
-            raise Error("no checkpoint to resume in %s" % self.dir)
+            raise Error("no checkpoint to resume in %s%s" % (self.dir, "" if self.rank == 0 else
+                        " (worker rank %d: every worker resumes from rank 0's checkpoint, so "
+                        "--checkpoint-dir must be a folder they share)" % self.rank))
         except ValueError:
             raise Error("checkpoint %s: state.json is damaged" % self.dir)
         state["config"].setdefault("output", "sigmoid")  # checkpoints from before the option
@@ -231,14 +331,23 @@ class StyleTrainer:
                             "while it was written?); start again with another --name"
                             % (self.dir, name, state["step"]))
         load_weights(self.net, p["params"], ctx=self.ctx)
-        self.trainer.load_states(p["states"])
+        if self._local_optimizer() and os.path.basename(p["states"]) in state.get(
+                "sha256", {os.path.basename(p["states"]): None}):
+            self.trainer.load_states(p["states"])
+        else:
+            log.warning("checkpoint %s: no optimizer state (dist_async keeps it on the servers);"
+                        " Adam starts again from the step's weights", self.dir)
+        if state["config"].get("data_shards", 1) != self.num_shards:
+            log.warning("checkpoint %s was read as %d data shard(s), this run reads %d: the "
+                        "photo order changes from here", self.dir,
+                        state["config"].get("data_shards", 1), self.num_shards)
         self.step = self.saved_step = int(state["step"])
         self._truncate_csv()
         log.info("resumed %s at step %d", self.dir, self.step)
 
     def _truncate_csv(self):
         path = self._paths()["csv"]
-        if not os.path.exists(path):
+        if self.rank != 0 or not os.path.exists(path):
             return
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.step]
@@ -266,10 +375,15 @@ class StyleTrainer:
                     # they sum to the mean over the device's share
                     heads.append(outs[-1][0] * (m / share))
             autograd.backward(heads)
-        self.trainer.step(len(parts))
+        # dist_sync: the servers sum the workers' gradients, so divide by them too
+        self.trainer.step(len(parts) * (self.num_workers if self.kv_type == "dist_sync" else 1))
         terms = mx.nd.concat(*[mx.nd.concat(*o, dim=0).as_in_context(mx.cpu()) for o in outs],
                              dim=0)
-        values = terms.reshape((len(outs), 4)).mean(axis=0).asnumpy()
+        values = terms.reshape((len(outs), 4)).mean(axis=0)
+        if self.kv_type == "dist_sync":  # the log's losses: the mean over every worker
+            self.kvstore.push(_LOSS_KEY, values / self.num_workers)
+            self.kvstore.pull(_LOSS_KEY, out=values)
+        values = values.asnumpy()
         return dict(zip(("total", "content", "style", "tv"), (float(v) for v in values)))
 
     def steps(self):
@@ -281,11 +395,15 @@ class StyleTrainer:
         is an :class:`Error` naming the checkpoint that is kept.
         """
         cfg = self.config
-        loader = data.photo_loader(self.dataset, batch_size=cfg["batch_size"], seed=cfg["seed"],
-                                   start=self.step, stop=self.total_steps, workers=self.workers)
-        os.makedirs(self.dir, exist_ok=True)
+        loader = data.photo_loader(self.dataset, batch_size=cfg["batch_size"] // self.num_workers,
+                                   seed=cfg["seed"], start=self.step, stop=self.total_steps,
+                                   workers=self.workers)
+        # rank 0 writes the log; the others' rows go nowhere
+        path = self._paths()["csv"] if self.rank == 0 else os.devnull
+        if self.rank == 0:
+            os.makedirs(self.dir, exist_ok=True)
         try:
-            with open(self._paths()["csv"], "w" if self.step == 0 else "a", newline="") as f:
+            with open(path, "w" if self.step == 0 else "a", newline="") as f:
                 writer = csv.DictWriter(f, CSV_FIELDS)
                 if self.step == 0:  # a new log (one left by a run that saved nothing goes)
                     writer.writeheader()
@@ -298,6 +416,10 @@ class StyleTrainer:
             raise
 
     def _train_step(self, batch, writer, log_file):
+        if os.environ.get(FAIL_ENV) == "%d:%d" % (self.rank, self.step + 1):
+            log.error("%s: worker rank %d exits before step %d", FAIL_ENV, self.rank,
+                      self.step + 1)
+            os._exit(3)
         t0 = time.perf_counter()
         losses = self._batch_losses(batch)
         if not all(math.isfinite(v) for v in losses.values()):
