@@ -5,14 +5,17 @@ those of one process reading the same two shards (``data_shards=2``) with the sa
 global batch. A worker that dies makes the launcher fail at once with one line.
 """
 import csv
+import json
 import os
 import subprocess
 import sys
 import time
 
 import mxnet as mx
+import numpy as np
 import pytest
 
+from gluon_style.fast import MANIFEST
 from gluon_style.fast.train import FAIL_ENV, StyleTrainer
 
 from .conftest import make_painting, make_photo
@@ -60,6 +63,13 @@ def _train_argv(tmp_path, photos, style, opts, **more):
             "--params-dir", str(tmp_path / "params")] + _flags(dict(opts, **more))
 
 
+def _start_weights(tmp_path, photos, style, opts):
+    """The weights every run of `opts` starts from (the seed's initialization)."""
+    start = StyleTrainer(style, photos, name="start", steps=1,
+                         checkpoint_dir=str(tmp_path / "start"), **opts)
+    return {k: v.data().asnumpy() for k, v in start.net._collect_params_with_prefix().items()}
+
+
 def _weights(path):
     return {k: v.asnumpy() for k, v in mx.nd.load(str(path)).items() if k != "output_mapping"}
 
@@ -101,9 +111,7 @@ def test_two_workers_train_as_one_process_on_their_union_and_resume(job):
     for ra, rb in zip(a, b):
         for k in ("total", "content", "style", "tv"):
             assert ra[k] == pytest.approx(rb[k], rel=1e-3), (ra, rb)
-    start = StyleTrainer(style, photos, name="start", steps=1,
-                         checkpoint_dir=str(tmp_path / "start"), **opts)
-    start = {k: v.data().asnumpy() for k, v in start.net._collect_params_with_prefix().items()}
+    start = _start_weights(tmp_path, photos, style, opts)
     # equal updates to float tolerance: element-wise, Adam makes a step of rounding noise
     # in a near-zero gradient (as test_train's checks of split batches)
     _assert_same_updates(start, single, dist)
@@ -127,3 +135,47 @@ def test_the_launcher_stops_a_run_past_its_timeout(tmp_path):
     assert r.returncode == 124 and seconds < 20
     assert r.stderr.strip().splitlines()[-1] == (
         "launch: timed out after 3 s (worker 1/1 still running); stopped every process")
+
+
+def test_dist_async_trains_checkpoints_on_rank_0_and_resumes_to_the_new_step(job):
+    tmp_path, photos, style, opts = job
+    ck, params = tmp_path / "ck" / "d", tmp_path / "params"
+    for steps, resume in ((2, []), (3, ["--resume"])):
+        argv = [a if a != "dist_sync" else "dist_async" for a in _train_argv(
+            tmp_path, photos, style, opts, steps=steps, checkpoint_every=2)] + resume
+        r, seconds = _launch(tmp_path, argv)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "worker rank 1 of 2: %d steps" % steps in r.stdout
+        assert r.stdout.count("wrote %s" % (params / "d.params")) == 1  # rank 0 alone
+        print("dist_async run to step %d: %.1f s" % (steps, seconds))
+        # no optimizer state: Adam runs on the servers, and restarts on resume
+        assert sorted(os.listdir(ck)) == ["log.csv", "model.params", "state.json"]
+        with open(ck / "state.json") as f:
+            assert json.load(f)["step"] == steps
+        with open(params / MANIFEST) as f:
+            assert list(json.load(f)["styles"]) == ["d"]
+    assert "no optimizer state (dist_async keeps it on the servers)" in r.stderr
+    assert [row["step"] for row in _log(ck / "log.csv")] == [1, 2, 3]  # rank 0's rows
+    start = _start_weights(tmp_path, photos, style, opts)
+    for path in (ck / "model.params", params / "d.params"):
+        trained = _weights(path)
+        assert trained.keys() == start.keys()
+        assert all(np.isfinite(v).all() for v in trained.values())
+        assert sum(not np.array_equal(trained[k], start[k]) for k in start) >= len(start) // 2
+
+
+def test_the_local_kvstore_trains_as_the_default_device_one(job):
+    # two contexts, so that the kvstore sums (and, for local, updates) something
+    tmp_path, photos, style, opts = job
+    opts = dict(opts, ctx="cpu0,cpu1", tv_weight=0.5)  # tv 0.5: as test_train's split batches
+    runs = [StyleTrainer(style, photos, name=kv, steps=3, checkpoint_every=100, kvstore=kv,
+                         checkpoint_dir=str(tmp_path / "ck"), **opts) for kv in ("device", "local")]
+    losses = [[s.losses for s in t.steps()] for t in runs]
+    kvs = [t.trainer._kvstore for t in runs]  # set up by the first step
+    assert kvs[0].type == "device" and kvs[1].type == "local"
+    for a, b in zip(*losses):
+        for k in a:
+            assert b[k] == pytest.approx(a[k], rel=1e-4), k
+    device, local = ({k: v.data().asnumpy() for k, v in t.net._collect_params_with_prefix().items()}
+                     for t in runs)
+    _assert_same_updates(_start_weights(tmp_path, photos, style, opts), device, local)
