@@ -101,21 +101,12 @@ class StyleCache:
 
     def get(self, name, entry):
         key = (name, entry.get("sha256"), entry["path"])
-        return self._cached(key, lambda: fast.load_style(name))
-
-    def blended(self, name, entry, other, mix):
-        """Style `name` mixed with `other` of the same multi-style network:
-        weights ``1 - mix`` and ``mix`` (see :meth:`MultiStyle.style`)."""
-        key = ("multistyle", entry.get("sha256"), entry["path"])
-        net = self._cached(key, lambda: fast.load_multistyle(name))
-        return net.style({name: 1.0 - mix, other: mix})
-
-    def _cached(self, key, load):
-        item = self._styles.pop(key, None) or load()
-        self._styles[key] = item  # most recently used last
+        style = self._styles.pop(key, None) or fast.load_style(name)
+        self._styles[key] = style  # most recently used last
         while len(self._styles) > self.size:
             self._styles.pop(next(iter(self._styles)))
-        return item
+        return style
+
 
 
 class ArbitraryNets:
@@ -267,7 +258,9 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
                                        strength=strength, preserve_colors=preserve))
 
         def paint(content, painting):
-            style = styles.blended(name, entry, other, mix) if mix else styles.get(name, entry)
+            # a blend shares the loaded network of its styles (fast.load_multistyle)
+            style = (fast.load_style(None, weights={name: 1.0 - mix, other: mix}) if mix
+                     else styles.get(name, entry))
             return fast.apply_controls(style(content), content, strength=strength,
                                        preserve_colors=preserve)
         return _one_pass(jobs, job, max_pixels, paint)

@@ -244,10 +244,30 @@ def multistyle_names(path):
     return [rows[i] for i in range(len(rows))]
 
 
+#: loaded multi-style networks by (table, its sha256, rows, device, transformer file): every
+#: style and blend of a table shares one loaded, hybridized transformer
+_MULTISTYLES = {}
+_MULTISTYLES_KEPT = 2
+
+
+def _multistyle(path, sha256, ctx):
+    """The :class:`~gluon_style.fast.multistyle.MultiStyle` of table `path` on `ctx`,
+    loaded once while its table, rows and transformer weights stay the same."""
+    from ..nets import store
+    from .multistyle import MultiStyle
+    names = tuple(multistyle_names(path))
+    weights = store.magenta_params("transformer")
+    key = (os.path.abspath(path), sha256, names, str(ctx), weights, os.stat(weights).st_mtime_ns)
+    net = _MULTISTYLES.pop(key, None) or MultiStyle(path, names, ctx=ctx)
+    _MULTISTYLES[key] = net  # most recently used last
+    while len(_MULTISTYLES) > _MULTISTYLES_KEPT:
+        _MULTISTYLES.pop(next(iter(_MULTISTYLES)))
+    return net
+
+
 def load_multistyle(name=None, *, ctx=None):
     """The :class:`~gluon_style.fast.multistyle.MultiStyle` network holding style
     `name` (default: the first multi-style table found)."""
-    from .multistyle import MultiStyle
     if name is None:
         found = [n for n, e in sorted(list_styles().items()) if e.get("variant") == "multistyle"]
         if not found:
@@ -257,7 +277,7 @@ def load_multistyle(name=None, *, ctx=None):
     path, variant, entry = _resolve(name)
     if variant != "multistyle":
         raise Error("style %r is not a style of a multi-style network" % name)
-    return MultiStyle(path, multistyle_names(path), ctx=ctx or default_ctx())
+    return _multistyle(path, entry["sha256"], ctx or default_ctx())
 
 
 def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
@@ -280,8 +300,7 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
             spec, strength=strength, preserve_colors=preserve_colors)
     path, variant, entry = _resolve(model)
     if variant == "multistyle":  # resolved and checked already: not through load_multistyle
-        from .multistyle import MultiStyle
-        return MultiStyle(path, multistyle_names(path), ctx=ctx).style(
+        return _multistyle(path, entry["sha256"], ctx).style(
             {model: 1.0}, name=model, strength=strength, preserve_colors=preserve_colors)
     try:
         read_weights(path)  # a file MXNet cannot read is that, whatever the variant
