@@ -90,9 +90,6 @@ class Options:
     def replace(self, **overrides):
         return self.make(self, **overrides)
 
-    def asdict(self):
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
     @classmethod
     def defaults(cls):
         return {f.name: f.default for f in fields(cls)}
@@ -151,7 +148,6 @@ def takes(options_class, after):
         call.__kwdefaults__ = dict({p.name: p.default for p in params
                                     if p.kind == inspect.Parameter.KEYWORD_ONLY
                                     and p.default is not inspect.Parameter.empty})
-        call.options_class = options_class
         return call
     return wrap
 
@@ -436,5 +432,6 @@ class VideoOptions(Options):
                              type=positive_int)
     max_size: int = option(None, "shrink frames whose longer side is larger (default: keep the "
                            "size)", type=positive_int)
-    crf: int = option(18, "H.264 quality, 0-51, lower is better (default %(default)s)", type=int)
+    crf: int = option(18, "H.264 quality, 0-51, lower is better (default %(default)s)",
+                      type=typed(int, "a whole number", lambda v: 0 <= v <= 51, "must be in 0..51"))
     preset: str = option("medium", "x264 preset", cli=False)

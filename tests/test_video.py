@@ -312,3 +312,12 @@ def test_cli_video_strength_zero_gives_the_input_back(model, tmp_path, capsys):
                         "--strength", "2"], capsys)
     assert code == 2 and err.count("\n") == 1 and "--strength" in err
     assert not (tmp_path / "x.mp4").exists()
+
+
+def test_the_library_refuses_a_crf_out_of_range_as_the_cli_does(style, tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    with pytest.raises(Error, match="crf must be a whole number in 0..51, got 99"):
+        video.VideoJob(style, src, str(tmp_path / "o.mp4"), crf=99)
+    code, _, err = run(["--model", "x", "--input", src, "--output", str(tmp_path / "o.mp4"),
+                        "--crf", "99"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--crf: must be in 0..51" in err

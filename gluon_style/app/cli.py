@@ -14,7 +14,7 @@ import tempfile
 import threading
 
 from ..errors import Error
-from ..cli.common import Parser as _Parser, default, stop_on_sigterm, typed
+from ..cli.common import Parser, default, stop_on_sigterm, typed
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -26,7 +26,7 @@ _megabytes = typed(float, "a number", lambda v: 0 < v <= 4096, "must be above 0 
 
 def parser():
     from . import server
-    p = _Parser(prog="python -m gluon_style.app",
+    p = Parser(prog="python -m gluon_style.app",
                 description="A local web app: choose a photo and a style, transfer, download.")
     p.add_argument("--host", default=DEFAULT_HOST,
                    help="address to listen on (default %(default)s: this computer only)")

@@ -17,7 +17,6 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, "%s: error: %s\n" % (self.prog, message))
 
 
-_Parser = Parser  # the name the app and older code use
 
 
 def default(fn, name):

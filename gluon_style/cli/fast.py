@@ -198,8 +198,6 @@ def run_video(argv):
     from ..io import images
     from ..fast import video
 
-    if not 0 <= args.crf <= 51:
-        raise Error("--crf must be in 0..51, got %d" % args.crf)
     job = steps = bar = None
     try:
         if args.style_image:

@@ -22,7 +22,7 @@ import threading
 
 import numpy as np
 
-from ..errors import Error
+from ..errors import Error, check_whole
 from ..io.fileio import atomic_path, where as _where
 from ..options import VideoOptions
 
@@ -333,6 +333,7 @@ class VideoJob:
             raise Error("temporal weight must be in [0, 1), got %s" % temporal_weight)
         if batch_size is not None and int(batch_size) < 1:
             raise Error("batch size must be positive, got %s" % batch_size)
+        crf = check_whole("crf", crf, 0, 51)
         self.info = probe(src)
         self.dst = check_output_path(dst, inputs=[src], role="output video",
                                      extensions=VIDEO_EXTENSIONS)
