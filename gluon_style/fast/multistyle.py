@@ -278,7 +278,7 @@ class MultiStyleTrainer(_train_base()):
     def _build(self, style, net):
         from ..nets import store
         from .arbitrary import ArbitraryStyle
-        from ..optimization.losses import PerceptualLoss, gram
+        from .train import painting_loss
         cfg = self.config
         cfg.update(styles=self._styles, init=self._init)
         mx.random.seed(cfg["seed"])  # a random loss network is the same on resume
@@ -302,18 +302,10 @@ class MultiStyleTrainer(_train_base()):
         self.content_taps = self.extractor.taps.subset([cfg["content_layer"]])
         self.content_taps.hybridize(static_alloc=True, static_shape=True)
         self.losses, self.grams = [], []  # per painting: its loss (weights) and Gram targets
-        n = len(cfg["style_layers"])
         for p in paintings:
-            feats = self.extractor(images.to_tensor(
-                images.resize_max_side(p, cfg["style_size"]), ctx=ctx))
-            grams = [gram(mx.nd, feats[layer]) for layer in cfg["style_layers"]]
-            weights = [w * cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
-                       for w, g in zip(cfg["style_layer_weights"] or [1.0] * n, grams)]
-            content = cfg["content_weight"] / (
-                float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30)
-            self.losses.append(PerceptualLoss(
-                self.extractor.taps, cfg["style_layers"], [cfg["content_layer"]],
-                style_weights=weights, content_weights=[content], tv_weight=cfg["tv_weight"]))
+            loss, grams = painting_loss(self.extractor,
+                                        images.resize_max_side(p, cfg["style_size"]), cfg, ctx)
+            self.losses.append(loss)
             self.grams.append(grams)
         self.trainer = gluon.Trainer(self.net.collect_params(), "adam",
                                      {"learning_rate": cfg["lr"]})

@@ -61,6 +61,25 @@ _STEP_KEY, _LOSS_KEY = 1 << 20, (1 << 20) + 1
 FAIL_ENV = "GLUON_STYLE_TEST_FAIL_AT"
 
 
+def painting_loss(extractor, painting, cfg, ctx):
+    """(the perceptual loss, the Gram targets) of one painting (PIL, at its training
+    size) under the training settings `cfg`: each style layer's weight normalized
+    by its Gram matrix's mean square, the content weight by the painting's mean
+    square content feature, so the settings mean the same for any painting."""
+    feats = extractor(images.to_tensor(painting, ctx=ctx))
+    layers = cfg["style_layers"]
+    n = len(layers)
+    grams = [gram(mx.nd, feats[layer]) for layer in layers]
+    style_weights = [w * cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
+                     for w, g in zip(cfg["style_layer_weights"] or [1.0] * n, grams)]
+    content_scale = float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30
+    loss = PerceptualLoss(extractor.taps, layers, [cfg["content_layer"]],
+                          style_weights=style_weights,
+                          content_weights=[cfg["content_weight"] / content_scale],
+                          tv_weight=cfg["tv_weight"])
+    return loss, grams
+
+
 class StyleTrainer:
     """Train a transformer for one style.
 
@@ -227,16 +246,7 @@ class StyleTrainer:
         style_img = images.load_image(style, role="style image")
         features.check_reach(style_img, style, "style image", cfg["style_size"], layers)
         style_img = images.resize_max_side(style_img, cfg["style_size"])
-        feats = self.extractor(images.to_tensor(style_img, ctx=self.ctx[0]))
-        grams = [gram(mx.nd, feats[n]) for n in cfg["style_layers"]]
-        n = len(grams)
-        style_weights = [w * cfg["style_weight"] / (n * float(mx.nd.mean(g * g).asscalar()) + 1e-30)
-                         for w, g in zip(cfg["style_layer_weights"] or [1.0] * n, grams)]
-        content_scale = float(mx.nd.mean(feats[cfg["content_layer"]] ** 2).asscalar()) + 1e-30
-        self.loss = PerceptualLoss(taps, cfg["style_layers"], [cfg["content_layer"]],
-                                   style_weights=style_weights,
-                                   content_weights=[cfg["content_weight"] / content_scale],
-                                   tv_weight=cfg["tv_weight"])
+        self.loss, grams = painting_loss(self.extractor, style_img, cfg, self.ctx[0])
         self.loss.hybridize(static_alloc=True, static_shape=True)
         # The photos' content targets need the VGG only up to the content layer.
         self.content_taps = taps.subset([cfg["content_layer"]])
