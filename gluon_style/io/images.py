@@ -294,6 +294,8 @@ def check_output_path(path, *, inputs=(), role="output", extensions=WRITE_EXTENS
         raise Error("%s: directory '%s' is not writable" % (shown, folder))
     if isinstance(inputs, (str, bytes, os.PathLike)):
         inputs = (inputs,)
+    if not os.path.lexists(final):  # a new file is no input: no comparing (folders of
+        inputs = ()                 # N photos would cost N x N stat calls)
     for src in inputs:
         if src is not None and _same_file(final, src):
             raise Error("%s: is the same file as input '%s'; refusing to overwrite "
