@@ -20,7 +20,7 @@ import functools
 import inspect
 from dataclasses import dataclass, field, fields
 
-from . import color
+from . import color, precision
 from .nets import features
 from .optimization import optimizer
 from .cli.common import nonneg_float, nonneg_int, positive_float, positive_int, typed
@@ -412,6 +412,11 @@ class FastOptions(Options):
                                   "%(default)s)", choices=color.PRESERVE_COLORS)
     max_size: int = option(None, "shrink images whose longer side is larger (default: keep the "
                            "size)", type=positive_int)
+    precision: str = option("auto", "numeric precision of the network: auto uses bfloat16 on a "
+                            "CPU with bfloat16 instructions where MXNet runs it faster and the "
+                            "network's picture holds within 2-3 levels (per-style networks; "
+                            "the multi-style/arbitrary network stays float32), else float32 "
+                            "(default %(default)s)", choices=precision.PRECISIONS)
     dask: str = option(None, "a folder on Dask workers (pip install 'gluon_style[dask]'): a "
                        "scheduler's address (tcp://host:8786), or local[:N] for N worker "
                        "processes here (default: one per core); the style loads once per "

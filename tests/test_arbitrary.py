@@ -222,6 +222,32 @@ def test_a_style_vector_is_reused_as_given(st, tmp_path):
     assert np.abs(np.asarray(same, int) - direct).max() <= 1
 
 
+def test_one_image_runs_the_norms_as_batch_norms_with_the_same_pixels(st, tmp_path,
+                                                                      monkeypatch):
+    import json
+
+    from gluon_style.nets.transformer import NormAux
+    monkeypatch.setattr(NormAux, "min_pixels", 40 * 32)
+    photo = images.load_image(make_photo(tmp_path / "p.png", 40, 32))
+    vec = st.style_vector(images.load_image(make_painting(tmp_path / "s.png")))
+    style = st.conditioned(vec)
+    x = images.to_tensor([photo])
+    y = style.net(x).asnumpy()
+    ops = {n["op"] for n in json.loads(style.net._cached_graph[1].tojson())["nodes"]}
+    assert style.net._mode[1] and [op for op in ops if "BatchNorm" in op]
+    with NormAux.off(style.net):
+        ref = style.net(x).asnumpy()
+        assert not style.net._mode[1]
+    np.testing.assert_allclose(y, ref, atol=1e-4)
+    # a batch: the matrix products, image by image the same; the transformer called
+    # directly (its own graph) likewise
+    two = style.net(mx.nd.concat(x, x, dim=0)).asnumpy()
+    np.testing.assert_allclose(two[1], y[0], atol=1e-4)
+    vecs = mx.nd.array(np.asarray(vec, np.float32)[None])
+    np.testing.assert_allclose(st.transformer(x, vecs).asnumpy(), y, atol=1e-4)
+    assert st.transformer._bn
+
+
 def test_preserve_colors_luminance_keeps_the_photos_chroma(st, tmp_path):
     from gluon_style import color
     photo = images.load_image(make_photo(tmp_path / "p.png", 40, 32))

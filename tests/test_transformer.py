@@ -11,7 +11,8 @@ from mxnet import autograd, gluon, nd
 
 from gluon_style.errors import Error
 from gluon_style.io.images import MEAN, STD
-from gluon_style.nets.transformer import OUTPUTS, VARIANTS, instance_norm, transformer_net
+from gluon_style.nets.transformer import (OUTPUTS, VARIANTS, NormAux, instance_norm,
+                                          transformer_net)
 
 
 def _net(variant="small", seed=0, scale=1.0, output="linear"):
@@ -234,7 +235,40 @@ def test_export_loads_with_plain_mxnet(tmp_path, output):
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["gluon_style"] is False
     assert "Deconvolution" in info["ops"]  # the inference graph was exported
+    assert not [op for op in info["ops"] if "BatchNorm" in op]  # not the one-image norms
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), net(x).asnumpy(), atol=1e-5)
+
+
+def _ops(block):
+    return {n["op"] for n in json.loads(block._cached_graph[1].tojson())["nodes"]}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_one_image_runs_its_norms_as_batch_norms_with_the_same_result(variant, monkeypatch):
+    monkeypatch.setattr(NormAux, "min_pixels", 37 * 30)
+    net = _net(variant)
+    net.hybridize(static_alloc=True)
+    x = _input((1, 3, 37, 30))
+    y = net(x).asnumpy()
+    assert net._bn and [op for op in _ops(net) if "BatchNorm" in op]
+    with NormAux.off(net):
+        ref = net(x).asnumpy()
+        assert not net._bn and not [op for op in _ops(net) if "BatchNorm" in op]
+    np.testing.assert_allclose(y, ref, atol=1e-4)
+    # a batch of two: the matrix products, each image as alone
+    two = nd.concat(x, _input((1, 3, 37, 30), seed=5), dim=0)
+    y2 = net(two).asnumpy()
+    assert not net._bn
+    np.testing.assert_allclose(y2[:1], y, atol=1e-4)
+    assert np.abs(y2[1] - y2[0]).max() > 0.1
+    # back to one image; in training mode (no recording) too: the same
+    np.testing.assert_allclose(net(x).asnumpy(), y, atol=1e-5)
+    with autograd.train_mode():
+        np.testing.assert_allclose(net(x).asnumpy(), y, atol=1e-5)
+    # a smaller image: the matrix products (a batch norm's fixed cost does not pay)
+    small = _input((1, 3, 30, 30))
+    net(small)
+    assert not net._bn
 
 
 def test_small_variant_has_fewer_parameters():

@@ -24,6 +24,7 @@ def add_style_source(p, verb, per_photo=True):
     FastOptions.add_arguments(g, ("style_blend", "style_size") + (("style_scale",) if per_photo
                                                                   else ()))
     FastOptions.add_arguments(p.add_argument_group("controls"), ("strength", "preserve_colors"))
+    FastOptions.add_arguments(p, ("precision",))
 
 
 def load_style_source(args):
@@ -32,15 +33,18 @@ def load_style_source(args):
     arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
     from .. import fast
     from ..io import images
+    from ..options import FastOptions
     from ..runtime import parse_ctx
     ctx = parse_ctx(args.ctx)[0]
+    precision = getattr(args, "precision", FastOptions.precision)
     if args.model or args.style_weights:
         if args.style_blend is not None:
             raise Error("--style-blend goes with --style-image; blend trained styles with "
                         "--style-weights")
         controls = {k: getattr(args, k) for k in ("strength", "preserve_colors")
                     if hasattr(args, k)}
-        return fast.load_style(args.model, ctx=ctx, weights=args.style_weights, **controls)
+        return fast.load_style(args.model, ctx=ctx, weights=args.style_weights,
+                               precision=precision, **controls)
     from ..fast.arbitrary import ArbitraryStyle, blend_weights
     paintings = [images.load_image(pth, role="style image") for pth in args.style_image]
     blend_weights(args.style_blend, len(paintings))
@@ -50,10 +54,10 @@ def load_style_source(args):
                                                         if len(paintings) > 1 else "")
         return st.conditioned(st.blend(paintings, args.style_blend, style_size=args.style_size),
                               name=name, strength=args.strength,
-                              preserve_colors=args.preserve_colors)
+                              preserve_colors=args.preserve_colors, precision=precision)
     return st.painter(
         paintings, args.style_blend, strength=args.strength, style_size=args.style_size,
-        style_scale=args.style_scale, preserve_colors=args.preserve_colors)
+        style_scale=args.style_scale, preserve_colors=args.preserve_colors, precision=precision)
 
 
 def fast_parser():
@@ -103,7 +107,7 @@ def _style_spec(args):
                      style_blend=tuple(args.style_blend) if args.style_blend else None,
                      style_size=args.style_size, style_scale=args.style_scale,
                      strength=args.strength, preserve_colors=args.preserve_colors,
-                     ctx="cpu" if args.ctx == "auto" else args.ctx)
+                     precision=args.precision, ctx="cpu" if args.ctx == "auto" else args.ctx)
 
 
 def run_fast_dask(args):

@@ -172,6 +172,9 @@ def _resolve(model):
 #: photo; "none" or keep the photo's colours, see :func:`apply_controls`)
 from .arbitrary import PRESERVE_COLORS, STRENGTH  # noqa: E402
 
+#: numeric precision asked for (see :mod:`gluon_style.precision`)
+PRECISION = FastOptions.precision
+
 
 def check_controls(strength, preserve_colors):
     """`strength` as a float in [0, 1] and `preserve_colors`, checked (one line)."""
@@ -212,18 +215,25 @@ class FastStyle:
 
     ``style(img)`` takes a PIL image (or a list of same-size images) and returns
     the stylized image(s) at the same size, with the controls of
-    :func:`apply_controls` (`strength`, `preserve_colors`) applied.
+    :func:`apply_controls` (`strength`, `preserve_colors`) applied, in the numeric
+    precision :func:`gluon_style.precision.resolve` chose for `precision`
+    (:attr:`precision`, and why: :attr:`precision_reason`).
     """
 
     def __init__(self, net, *, variant, name="", entry=None, ctx=None, strength=STRENGTH,
-                 preserve_colors=PRESERVE_COLORS):
+                 preserve_colors=PRESERVE_COLORS, precision=PRECISION):
+        from ..precision import Precise, report, resolve
         self.net, self.variant, self.name = net, variant, name
         self.entry, self.ctx = entry or {}, ctx or mx.cpu()
         self.strength, self.preserve_colors = check_controls(strength, preserve_colors)
+        self.precision, self.precision_reason = resolve(
+            precision, kind="johnson" if variant in VARIANTS else "magenta", ctx=self.ctx)
+        report(precision, self.precision, self.precision_reason, "style %s" % (name or variant))
+        self._forward = Precise(net, self.precision, ctx=self.ctx)
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
-        out = images.to_images(self.net(images.to_tensor(batch, ctx=self.ctx)))
+        out = images.to_images(self._forward(images.to_tensor(batch, ctx=self.ctx)))
         if self.strength != 1.0 or self.preserve_colors != "none":
             out = [apply_controls(o, p, strength=self.strength,
                                   preserve_colors=self.preserve_colors)
@@ -281,9 +291,10 @@ def load_multistyle(name=None, *, ctx=None):
 
 
 def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
-               preserve_colors=PRESERVE_COLORS):
+               preserve_colors=PRESERVE_COLORS, precision=PRECISION):
     """Load a trained style by name (see :func:`list_styles`) or ``.params`` path,
-    with the controls of :func:`apply_controls`.
+    with the controls of :func:`apply_controls`, to run in `precision` (``"auto"``,
+    ``"float32"`` or ``"bfloat16"``: see :mod:`gluon_style.precision`).
 
     Styles of a multi-style network (variant ``"multistyle"``) may be blended:
     `weights` (``{name: weight}`` or ``"starry_night:0.5,wave:0.5"``) names
@@ -297,11 +308,12 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
         if not spec:
             raise Error("an empty blend")
         return load_multistyle(next(iter(spec)), ctx=ctx).style(
-            spec, strength=strength, preserve_colors=preserve_colors)
+            spec, strength=strength, preserve_colors=preserve_colors, precision=precision)
     path, variant, entry = _resolve(model)
     if variant == "multistyle":  # resolved and checked already: not through load_multistyle
         return _multistyle(path, entry["sha256"], ctx).style(
-            {model: 1.0}, name=model, strength=strength, preserve_colors=preserve_colors)
+            {model: 1.0}, name=model, strength=strength, preserve_colors=preserve_colors,
+            precision=precision)
     try:
         read_weights(path)  # a file MXNet cannot read is that, whatever the variant
     except Error as e:
@@ -320,7 +332,7 @@ def load_style(model, *, ctx=None, weights=None, strength=STRENGTH,
                         % (model, expected, path, net.output))
         net.hybridize(static_alloc=True)
         return FastStyle(net, variant=v, name=model, entry=entry, ctx=ctx, strength=strength,
-                         preserve_colors=preserve_colors)
+                         preserve_colors=preserve_colors, precision=precision)
     raise Error("model %s: not a gluon_style transformer (%s)" % (path, "; ".join(errors)))
 
 

@@ -36,6 +36,7 @@ STYLE_SCALE = FastOptions.style_scale
 #: 1 = the painting's style vector, 0 = the photo's own
 STRENGTH = FastOptions.strength
 PRESERVE_COLORS = FastOptions.preserve_colors
+PRECISION = FastOptions.precision
 
 
 def check_strength(strength):
@@ -156,13 +157,18 @@ class ArbitraryStyle:
         return out if isinstance(photos, list) else out[0]
 
     def painter(self, paintings, weights=None, *, strength=STRENGTH, style_size=STYLE_SIZE,
-                style_scale=STYLE_SCALE, preserve_colors=PRESERVE_COLORS):
+                style_scale=STYLE_SCALE, preserve_colors=PRESERVE_COLORS, precision=PRECISION):
         """A callable painting a PIL image (or a list of same-size ones) in the
         style of `paintings` (PIL images, blended by `weights`) or of a style
         vector given instead, with the controls of :meth:`target_vector` and
-        :meth:`paint`; what :func:`gluon_style.fast.stylize_files` takes."""
+        :meth:`paint`; what :func:`gluon_style.fast.stylize_files` takes. This
+        network runs in float32 whatever `precision` asks (checked all the same:
+        :func:`gluon_style.precision.resolve`)."""
+        from ..precision import report, resolve
         if not style_scale > 0:
             raise Error("style scale must be > 0, got %g" % style_scale)
+        report(precision, *resolve(precision, kind="magenta", ctx=self.ctx),
+               "the arbitrary-style network")
         return _Painter(self, paintings, weights, strength=check_strength(strength),
                         style_size=style_size, style_scale=style_scale,
                         preserve_colors=check_preserve_colors(preserve_colors))
@@ -174,7 +180,7 @@ class ArbitraryStyle:
     def conditioned(self, vector, name="painting", **controls):
         """A :class:`~gluon_style.fast.FastStyle` painting with `vector`: what video
         and the fast-mode file loop take (`controls`: its `strength` and
-        `preserve_colors`, applied to the pixels)."""
+        `preserve_colors`, applied to the pixels, and `precision`)."""
         from . import FastStyle
         return FastStyle(Conditioned(self.transformer, vector, ctx=self.ctx), variant="magenta",
                          name=name, ctx=self.ctx, **controls)
@@ -227,6 +233,8 @@ def Conditioned(transformer, vector, ctx=None):
     import mxnet as mx
     from mxnet import gluon
 
+    from ..nets.transformer import NormAux
+
     class _Conditioned(gluon.HybridBlock):
         def __init__(self):
             super().__init__()
@@ -237,19 +245,24 @@ def Conditioned(transformer, vector, ctx=None):
 
         def forward(self, x):
             # traced once per formulation: the forward-only one (faster) unless a
-            # gradient can be asked for
+            # gradient can be asked for; for one image, its norms as batch norms
             inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
-            if inference != self._inference:
+            bn = NormAux.wanted(self, x, inference)
+            if (inference, bn) != self._mode:
                 self._clear_cached_op()
-                self._inference = inference
-            self.net.set_inference(inference)
-            return super().forward(x)
+                self._mode = inference, bn
+            self.net.set_inference(inference, bn)
+            if not bn:
+                return super().forward(x)
+            with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
+                return super().forward(x, *NormAux.inputs(self, x.context))
 
-        def hybrid_forward(self, F, x, style):
-            return self.net(x, F.broadcast_like(style, x, lhs_axes=(0,), rhs_axes=(0,)))
+        def hybrid_forward(self, F, x, *aux, style):
+            with NormAux.bound(self, aux, fused=self._mode[1] == "fused"):
+                return self.net(x, F.broadcast_like(style, x, lhs_axes=(0,), rhs_axes=(0,)))
 
     block = _Conditioned()
-    block._inference = None
+    block._mode = None
     block.params.initialize(ctx=ctx)  # the constant; the transformer is loaded
     block.hybridize(static_alloc=True)
     return block

@@ -53,7 +53,7 @@ class StyleSpec:
     """What a worker needs to load a style itself: `model` (a style name or a
     ``.params`` path) or `weights` (a blend of multi-style names,
     ``"starry_night:0.5,wave:0.5"``) or `style_image` (paintings, arbitrary mode,
-    with `style_blend`, `style_size`, `style_scale`), the controls and `ctx`.
+    with `style_blend`, `style_size`, `style_scale`), the controls, `precision` and `ctx`.
     Hashable: it keys the worker-local cache."""
     model: str = None
     weights: str = None
@@ -63,6 +63,7 @@ class StyleSpec:
     style_scale: float = FastOptions.style_scale
     strength: float = FastOptions.strength
     preserve_colors: str = FastOptions.preserve_colors
+    precision: str = FastOptions.precision
     ctx: str = "cpu"
 
     def __post_init__(self):
@@ -84,7 +85,7 @@ class StyleSpec:
             style_image=list(self.style_image) if self.style_image else None,
             style_blend=list(self.style_blend) if self.style_blend else None,
             style_size=self.style_size, style_scale=self.style_scale, strength=self.strength,
-            preserve_colors=self.preserve_colors, ctx=self.ctx))
+            preserve_colors=self.preserve_colors, precision=self.precision, ctx=self.ctx))
 
 
 _STYLES, _LOCK = {}, threading.Lock()

@@ -105,15 +105,17 @@ def export_symbol(net, prefix, shapes=((1, 3, 16, 16),)):
     """Write ``PREFIX-symbol.json`` and ``PREFIX-0000.params`` (plain MXNet loads
     them with ``gluon.SymbolBlock.imports``, input name ``data``, or ``data0``,
     ``data1``, ... for a net of several inputs, traced at `shapes`)."""
+    from ..nets.transformer import NormAux
     net.hybridize()
     ctx = next(iter(net.collect_params().values())).list_ctx()[0]
-    net(*[mx.nd.zeros(shape, ctx=ctx) for shape in shapes])
     folder = os.path.dirname(os.path.abspath(prefix))
     if not os.path.isdir(folder):
         raise Error("export prefix %s: folder %s does not exist" % (prefix, folder))
     sym, params = prefix + "-symbol.json", prefix + "-0000.params"
     tmp_prefix = os.path.join(folder, ".%s.tmp-export" % os.path.basename(prefix))
-    net.export(tmp_prefix)
+    with NormAux.off(net):  # the graph that runs anywhere, in any mode
+        net(*[mx.nd.zeros(shape, ctx=ctx) for shape in shapes])
+        net.export(tmp_prefix)
     os.replace(tmp_prefix + "-symbol.json", sym)
     os.replace(tmp_prefix + "-0000.params", params)
     return sym, params

@@ -34,8 +34,8 @@ from mxnet import gluon
 from ..errors import Error
 from ..io.images import MEAN, STD
 from .onnx_weights import conv_weights, find_scope, load_model
-from .transformer import (MIN_SIDE, conv9_to_rgb, instance_norm, normalized_rgb, reflect_pad,
-                          upsample_conv3)
+from .transformer import (MIN_SIDE, NormAux, conv9_to_rgb, instance_norm, normalized_rgb,
+                          reflect_pad, upsample_conv3)
 
 __all__ = ["STYLE_DIM", "StylePredictor", "StyleTransformer", "convert", "NETWORKS",
            "hybridize_options", "load_parameters"]
@@ -98,7 +98,7 @@ class _Conv(gluon.HybridBlock):
                           num_filter=self._cout, num_group=self._groups)
         if self._act == "relu6":
             return F.clip(y, 0.0, 6.0)
-        return F.relu(y) if self._act == "relu" else y
+        return F.Activation(y, act_type="relu") if self._act == "relu" else y
 
 
 class _InvertedResidual(gluon.HybridBlock):
@@ -168,12 +168,14 @@ class _CondConv(gluon.HybridBlock):
     """
 
     inference = False  # set by StyleTransformer.forward before each trace
+    norm_aux = None  # set by NormAux.bind during a trace
 
     def __init__(self, scope, cin, cout, k, up=False, relu=True, rgb=False, plain=False,
                  **kwargs):
         super().__init__(**kwargs)
         self.scope, self._k, self._cout, self._up, self._relu, self._rgb = (
             scope, k, cout, up, relu, rgb)
+        self.norm_channels = None if plain else cout
         self._plain = plain
         self.gamma_scope = "style_params/%s/StyleNorm/Conv_1" % scope
         self.beta_scope = "style_params/%s/StyleNorm/Conv" % scope
@@ -199,7 +201,7 @@ class _CondConv(gluon.HybridBlock):
             y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias,
                               kernel=(self._k, self._k), num_filter=self._cout)
         return instance_norm(F, y, gamma, beta, eps=CIN_EPS, relu=self._relu,
-                             inference=self.inference, per_sample=True)
+                             inference=self.inference, per_sample=True, aux=self.norm_aux)
 
     def _plain_forward(self, F, x, weight, bias, gamma, beta, like):
         """UpSampling, Pad, Convolution, InstanceNorm (unit scale, zero shift)
@@ -243,6 +245,7 @@ class StyleTransformer(gluon.HybridBlock):
     """
 
     inference = False
+    _bn = ""  # the norms as batch norms in the trace (NormAux.wanted)
 
     def __init__(self, plain=False, **kwargs):
         super().__init__(**kwargs)
@@ -272,27 +275,35 @@ class StyleTransformer(gluon.HybridBlock):
         if isinstance(x, mx.sym.Symbol):  # traced inside an enclosing block, which set
             return super().forward(x, style)  # the formulation (set_inference)
         # the forward-only formulation when no gradient can be asked for
-        self.set_inference(not mx.autograd.is_recording())
+        inference = not mx.autograd.is_recording()
         _check_input(x, "style transformer", MIN_SIDE)
         if isinstance(style, mx.nd.NDArray) and style.shape != (x.shape[0], STYLE_DIM):
             raise Error("style vector must have shape (%d, %d), got %s"
                         % (x.shape[0], STYLE_DIM, style.shape))
-        return super().forward(x, style)
+        bn = NormAux.wanted(self, x, inference)
+        self.set_inference(inference, bn)
+        if not bn:
+            return super().forward(x, style)
+        with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
+            return super().forward(x, style, *NormAux.inputs(self, x.context))
 
-    def set_inference(self, inference):
-        """Use the forward-only formulation (`inference`) or the differentiable
+    def set_inference(self, inference, bn=""):
+        """Use the forward-only formulation (`inference`; with `bn`, its norms as batch
+        norms: :class:`~gluon_style.nets.transformer.NormAux`) or the differentiable
         one in the next trace; a block that wraps this one sets it before its own
         trace (:func:`gluon_style.arbitrary.Conditioned`)."""
-        if inference != self.inference:
+        if inference != self.inference or bn != self._bn:
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
+            self._bn = bn
 
-    def hybrid_forward(self, F, x, style):
-        h = self.contract(_rgb01(F, x))
-        for name in self._steps:
-            h = getattr(self, name)(h, style)
-        return normalized_rgb(F, F.Activation(F.slice_like(h, x, axes=(2, 3)),
-                                              act_type="sigmoid"))
+    def hybrid_forward(self, F, x, style, *aux):
+        with NormAux.bound(self, aux, fused=self._bn == "fused"):
+            h = self.contract(_rgb01(F, x))
+            for name in self._steps:
+                h = getattr(self, name)(h, style)
+            return normalized_rgb(F, F.Activation(F.slice_like(h, x, axes=(2, 3)),
+                                                  act_type="sigmoid"))
 
 
 #: MXNet's graph backend for the predictor on the CPU: it fuses each ReLU6

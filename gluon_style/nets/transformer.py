@@ -47,6 +47,13 @@ parameters, with built-in operators only (``export`` loads with
   transposed conv with a 4x4 kernel summed from the 3x3 taps, on the low-res
   input (2.25x fewer FLOPs, no upsampled tensor). Not under autograd, where
   MXNet 1.9's oneDNN Deconvolution crashes when its weight is computed;
+* instance norm of one image (of at least :attr:`NormAux.min_pixels`) at inference:
+  oneDNN's batch norm in training mode
+  (the statistics are then the image's own), with the ReLU fused
+  (``BatchNormWithReLU``); a batch norm needs its moving averages as graph inputs,
+  so the network is traced with zeros and ones for them (:class:`NormAux`) and
+  called in ``autograd.train_mode()``, without recording. Batches of several
+  images and the exported graph use the matrix products above;
 * the last conv (3 filters, off oneDNN's fast path): its four output phases
   as one stride-2 conv with 16 filters (12 real, 4 zero), then
   ``depth_to_space``; 2.6x faster than the plain conv padded to 16 filters.
@@ -61,6 +68,8 @@ which would cost the E[x^2] - mean^2 variance precision, so they are created
 with ``grad_req="null"`` and stay zero; ``gluon.Trainer(net.collect_params())``
 skips them by itself.
 """
+import contextlib
+
 import mxnet as mx
 from mxnet import gluon
 
@@ -81,6 +90,7 @@ OUTPUTS = ("linear", "sigmoid")
 DEFAULT_OUTPUT = "linear"
 #: the marker entry of a weight file: OUTPUTS.index(mapping); absent: "sigmoid" (older files)
 OUTPUT_KEY = "output_mapping"
+_MKLDNN = mx.runtime.Features().is_enabled("MKLDNN")
 _PHASE_FILTERS = 16  # filters of the last conv's stride-2 form (see _Output)
 MIN_SIDE = 5  # the 9x9 reflection pad needs 5 pixels; the downsampled 3x3 ones 2
 #: dtype of shipped style files: float16 halves them (3.4 MB for "full"); the
@@ -217,7 +227,8 @@ def _misfit(net, arrays):
     return "; ".join(parts) or None
 
 
-def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_sample=False):
+def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_sample=False,
+                  aux=None):
     """Affine instance normalization (optionally followed by ReLU).
 
     Same result as ``F.InstanceNorm(x, gamma, beta, eps=eps)``, forward and
@@ -245,11 +256,17 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_
         backward. The default uses matrix products, whose gradients (sums over
         H*W) are again matrix products.
 
+    aux : tuple or None
+        With `inference`, for a single image: the batch-norm formulation
+        (:func:`batch_norm_one_image`, :class:`NormAux`).
+
     Returns
     -------
     NDArray or Symbol
         Shape of `x`.
     """
+    if inference and aux is not None:
+        return batch_norm_one_image(F, x, gamma, beta, aux, eps, relu)
     # Every other use of x reads this copy: oneDNN leaves conv outputs in its
     # own layout, and each MXNet operator reading one would convert it again.
     # (No reshape_like on full-size tensors: it defeats MXNet's memory reuse.)
@@ -285,7 +302,113 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_
         y = F.reshape_like(y, per_nc, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2)
         per_hw = F.slice_axis(F.slice_axis(x, axis=0, begin=0, end=1), axis=1, begin=0, end=1)
         y = F.reshape_like(y, per_hw, lhs_begin=2, lhs_end=3, rhs_begin=2, rhs_end=4)
-    return F.relu(y) if relu else y
+    return F.Activation(y, act_type="relu") if relu else y  # oneDNN keeps its layout
+
+
+class NormAux:
+    """The instance norms of one image as batch norms (module notes): the moving
+    averages they need as graph inputs, one pair per channel count, and the calls.
+
+    A network that uses it: its ``forward`` asks :meth:`wanted` (one image of
+    :attr:`min_pixels` or more, no gradient, :attr:`enabled`, the block's
+    ``batch_norms`` attribute not False), retraces when the answer changes, and
+    calls with the extra inputs of :meth:`inputs` in ``autograd.train_mode()``; its
+    ``hybrid_forward`` hands them to its norms (:meth:`bound`); each norm finds its
+    pair in its ``norm_aux`` attribute (None: the matrix-product formulation).
+    """
+
+    #: False: always the matrix-product formulation (what is exported, quantized...)
+    enabled = True
+    #: images smaller than this (pixels) keep the matrix products: a batch norm costs
+    #: about 1 ms a call more, which only pays from ~256 x 256 up (at 1024 x 1024 the
+    #: batch norms are 1.3-1.6x faster); batches of small images stay batches
+    min_pixels = 1 << 17
+
+    @staticmethod
+    def channels(block):
+        """The norms' channel counts in `block`, sorted (found once per block)."""
+        if "_norm_channels_found" not in block.__dict__:
+            found = set()
+            block.apply(lambda b: found.add(b.norm_channels)
+                        if getattr(b, "norm_channels", None) else None)
+            block._norm_channels_found = sorted(found)
+        return block._norm_channels_found
+
+    @classmethod
+    def wanted(cls, block, x, inference):
+        """The formulation `block` traces for input `x`: "" (matrix products), "fused"
+        (batch norms with oneDNN's fused ReLU) or "bn" (batch norms, then ReLU)."""
+        if not (inference and cls.enabled and getattr(block, "batch_norms", True)
+                and isinstance(x, mx.nd.NDArray) and x.shape[0] == 1
+                and x.shape[2] * x.shape[3] >= cls.min_pixels and cls.channels(block)):
+            return ""
+        return "fused" if x.context.device_type == "cpu" and _MKLDNN else "bn"
+
+    @classmethod
+    def inputs(cls, block, ctx):
+        """The zeros and ones for `block`'s norms on `ctx` (made once per block)."""
+        cache = block.__dict__.setdefault("_norm_aux_arrays", {})
+        key = str(ctx)
+        if key not in cache:
+            cache[key] = [a for c in cls.channels(block)
+                          for a in (mx.nd.zeros((c,), ctx=ctx), mx.nd.ones((c,), ctx=ctx))]
+        return cache[key]
+
+    @staticmethod
+    @contextlib.contextmanager
+    def off(block):
+        """`block` traced with the matrix-product norms meanwhile: for a graph that
+        runs elsewhere (an export, a quantization, a precision conversion), where
+        nothing calls it in training mode or gives it the moving averages."""
+        old = block.__dict__.get("batch_norms")
+        block.batch_norms = False
+        try:
+            yield block
+        finally:
+            if old is None:
+                del block.batch_norms
+            else:
+                block.batch_norms = old
+
+    @classmethod
+    @contextlib.contextmanager
+    def bound(cls, block, aux, fused=True):
+        """:meth:`bind` `aux` for the block's trace, then unbind; nothing without `aux`
+        (the block is traced inside another that bound them, or not at all)."""
+        if not aux:
+            yield
+            return
+        cls.bind(block, aux, fused)
+        try:
+            yield
+        finally:
+            cls.bind(block, ())
+
+    @classmethod
+    def bind(cls, block, aux, fused=True):
+        """Give `block`'s norms their pair of `aux` (symbols, as :meth:`inputs` orders
+        them), or none (``aux=()``): the matrix-product formulation."""
+        channels = cls.channels(block)
+        pairs = {c: (aux[2 * i], aux[2 * i + 1], fused) for i, c in enumerate(channels)} \
+            if aux else None
+
+        def give(b):
+            if getattr(b, "norm_channels", None):
+                b.norm_aux = pairs[b.norm_channels] if pairs else None
+        block.apply(give)
+
+
+def batch_norm_one_image(F, x, gamma, beta, aux, eps, relu):
+    """Instance norm of ``(1, C, H, W)`` `x` as a batch norm in training mode (its
+    statistics are the image's), `gamma`/`beta` ``(C,)`` or ``(1, C)``; `aux`: the
+    moving averages' inputs and whether to fuse the ReLU (oneDNN only)."""
+    mm, mv, fused = aux
+    g, b = gamma.reshape((-1,)), beta.reshape((-1,))
+    if relu and fused:
+        return F.contrib.BatchNormWithReLU(x, g, b, mm, mv, eps=eps, fix_gamma=False,
+                                           use_global_stats=False)
+    y = F.BatchNorm(x, g, b, mm, mv, eps=eps, fix_gamma=False, use_global_stats=False)
+    return F.Activation(y, act_type="relu") if relu else y
 
 
 def reflect_pad(F, x, p):
@@ -361,10 +484,12 @@ class _ConvNorm(gluon.HybridBlock):
     """Reflect-pad, conv (k, stride), instance norm, optional ReLU."""
 
     inference = False  # set by TransformerNet.forward before each trace
+    norm_aux = None  # set by NormAux.bind during a trace
 
     def __init__(self, cin, cout, k, stride=1, relu=True, beta_grad="write", **kwargs):
         super().__init__(**kwargs)
         self._k, self._stride, self._cout, self._relu = k, stride, cout, relu
+        self.norm_channels = cout
         with self.name_scope():
             _conv_params(self, cin, cout, k, bias_grad="null")
             _norm_params(self, cout, beta_grad)
@@ -373,24 +498,27 @@ class _ConvNorm(gluon.HybridBlock):
         k, s = self._k, self._stride
         y = F.Convolution(reflect_pad(F, x, k // 2), weight, bias, kernel=(k, k),
                           stride=(s, s), num_filter=self._cout, no_bias=False)
-        return instance_norm(F, y, gamma, beta, relu=self._relu, inference=self.inference)
+        return instance_norm(F, y, gamma, beta, relu=self._relu, inference=self.inference,
+                             aux=self.norm_aux)
 
 
 class _UpConvNorm(gluon.HybridBlock):
     """Nearest-upsample x2, reflect-pad 1, conv 3x3, instance norm, ReLU."""
 
     inference = False  # set by TransformerNet.forward before each trace
+    norm_aux = None  # set by NormAux.bind during a trace
 
     def __init__(self, cin, cout, **kwargs):
         super().__init__(**kwargs)
-        self._cout = cout
+        self._cout = self.norm_channels = cout
         with self.name_scope():
             _conv_params(self, cin, cout, 3, bias_grad="null")
             _norm_params(self, cout)
 
     def hybrid_forward(self, F, x, weight, bias, gamma, beta):
         y = upsample_conv3(F, x, weight, bias, self._cout, inference=self.inference)
-        return instance_norm(F, y, gamma, beta, relu=True, inference=self.inference)
+        return instance_norm(F, y, gamma, beta, relu=True, inference=self.inference,
+                             aux=self.norm_aux)
 
 
 class _Residual(gluon.HybridBlock):
@@ -468,6 +596,7 @@ class TransformerNet(gluon.HybridBlock):
     """
 
     inference = False
+    _bn = ""  # traced with the norms as batch norms (NormAux.wanted)
 
     def __init__(self, channels=(32, 64, 128), n_residual=5, output=DEFAULT_OUTPUT, **kwargs):
         super().__init__(**kwargs)
@@ -508,10 +637,15 @@ class TransformerNet(gluon.HybridBlock):
             if min(x.shape[2:]) < MIN_SIDE:
                 raise Error("transformer input is %dx%d; both sides must be at least %d"
                             % (x.shape[3], x.shape[2], MIN_SIDE))
-        if inference != self.inference:
+        bn = NormAux.wanted(self, x, inference)
+        if inference != self.inference or bn != self._bn:
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
-        return super().forward(x)
+            self._bn = bn
+        if not bn:
+            return super().forward(x)
+        with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
+            return super().forward(x, *NormAux.inputs(self, x.context))
 
     def export(self, path, epoch=0, **kwargs):
         """Export the inference graph (symbol + params) for ``SymbolBlock.imports``.
@@ -519,11 +653,12 @@ class TransformerNet(gluon.HybridBlock):
         The network must be hybridized; it is run once on a small input if
         its cached graph is not the inference one.
         """
-        if not (self._cached_graph and self.inference):
+        if not (self._cached_graph and self.inference and not self._bn):
             ctx = next(iter(self.collect_params().values())).list_ctx()[0]
-            self(mx.nd.zeros((1, 3, 16, 16), ctx=ctx))
+            self(mx.nd.zeros((2, 3, 16, 16), ctx=ctx))  # two images: no batch norms
         return super().export(path, epoch, **kwargs)
 
-    def hybrid_forward(self, F, x):
-        y = self.res(self.down3(self.down2(self.down1(x))))
-        return self.out(self.up2(self.up1(y)), x)
+    def hybrid_forward(self, F, x, *aux):
+        with NormAux.bound(self, aux, fused=self._bn == "fused"):
+            y = self.res(self.down3(self.down2(self.down1(x))))
+            return self.out(self.up2(self.up1(y)), x)

@@ -1,0 +1,118 @@
+"""Every speed workload of gluon_style beside PyTorch's, in one sitting, one table.
+
+    python benchmarks/bench_vs_pytorch.py --pt-python /tmp/ptv/bin/python \\
+        --pt-bench ../shared/bench/pt_bench.py [--photos DIR] [--out DIR] [--quick]
+
+Runs, one after the other (each in its own process, so nothing overlaps):
+
+* PyTorch (``pt_bench.py``) in float32 and under bfloat16 autocast (``--bf16``; its
+  optimization and training steps stay float32 there);
+* ``bench_gatys.py`` (VGG19 optimization step, 256 and 512 px),
+  ``bench_transformer.py`` (the per-style Johnson network: forward at 256, 512 and
+  1024 px; training step, batch 4 at 256 px), ``bench_multistyle.py`` (the shipped
+  multi-style network, and both networks with the matrix-product norms that batches
+  use) and, with ``--photos``, ``bench_throughput.py`` (a folder of 20 mixed-size
+  photos and a 720p video end to end) when it is there;
+
+then prints each workload's gluon_style time, PyTorch's float32 and bfloat16 times and
+the ratio to PyTorch's best. gluon_style runs float32: with MXNet 1.9.1 its
+bfloat16 is slower here (``bench_precision.py``; ``--precision auto`` decides by a
+probe). Writes every result file into ``--out`` (default: a temp folder) and
+``summary.json`` there. About 10 minutes on 2 cores (``--quick``: fewer repetitions).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd, cwd):
+    print("$ " + " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    sys.stdout.write("".join("  " + line + "\n" for line in proc.stdout.splitlines()[-40:]))
+    if proc.returncode:
+        sys.stdout.write(proc.stderr[-2000:])
+        raise SystemExit("%s failed (exit %d)" % (cmd[1], proc.returncode))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def pt_median(results, key):
+    r = results["results"].get(key)
+    return None if r is None else r["median_ms"] / 1e3
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pt-python", required=True, help="python of a venv with torch")
+    p.add_argument("--pt-bench", required=True, help="path of pt_bench.py")
+    p.add_argument("--photos", help="a folder of photos for the folder and video workloads")
+    p.add_argument("--out", help="where the result files go (default: a temp folder)")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = p.parse_args(argv)
+    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="bench_vs_pt_"))
+    os.makedirs(out, exist_ok=True)
+    py = sys.executable
+    reps = ["--reps", "3" if args.quick else "5"]
+    print("load %.1f %.1f %.1f; results in %s" % (os.getloadavg() + (out,)), flush=True)
+    run([args.pt_python, args.pt_bench, "--only", "gatys", "tinfer", "train", "--tag", "fp32"]
+        + reps, out)
+    run([args.pt_python, args.pt_bench, "--bf16", "--only", "tinfer", "gatys_256/eager",
+         "--tag", "bf16"] + reps, out)
+    run([py, os.path.join(HERE, "bench_gatys.py"), "--networks", "vgg19", "--sizes", "256",
+         "512", "--json", "gatys.json"] + reps, out)
+    run([py, os.path.join(HERE, "bench_transformer.py"), "--variants", "full", "--sizes",
+         "256", "512", "1024", "--json", "transformer.json"] + reps, out)
+    run([py, os.path.join(HERE, "bench_multistyle.py"), "--sizes", "256", "512", "1024",
+         "--runs", "3" if args.quick else "5", "--json", "multistyle.json"], out)
+    throughput = os.path.join(HERE, "bench_throughput.py")
+    if args.photos and os.path.exists(throughput):
+        run([py, throughput, "--photos", args.photos, "--json", "throughput.json"], out)
+    print("load %.1f %.1f %.1f" % os.getloadavg())
+
+    fp32, bf16 = load(os.path.join(out, "results_pt_fp32.json")), \
+        load(os.path.join(out, "results_pt_bf16.json"))
+    rows = []
+    for r in load(os.path.join(out, "gatys.json")):
+        key = "gatys_%d/eager" % r["size"]
+        rows.append(("optimization step %d" % r["size"], r["median_ms"] / 1e3,
+                     pt_median(fp32, key), None))
+    for r in load(os.path.join(out, "transformer.json")):  # keys infer_512/full, train_...
+        what, variant = r["key"].split("/")[:2]
+        if what.startswith("infer"):
+            size = int(what.split("_")[1])
+            key = "tinfer_%d/eager" % size
+            rows.append(("Johnson forward %d" % size, r["median_ms"] / 1e3,
+                         pt_median(fp32, key), pt_median(bf16, key)))
+        else:
+            rows.append(("training step b4 256" + r["key"][len(what) + len(variant) + 1:],
+                         r["median_ms"] / 1e3, pt_median(fp32, "train_b4_256/eager"), None))
+    for r in load(os.path.join(out, "multistyle.json")):
+        if r["network"] in ("multi-style, one style", "johnson, matrix norms",
+                            "multi-style, matrix norms"):
+            key = "tinfer_%d/eager" % r["size"]
+            rows.append(("%s %d" % (r["network"], r["size"]), r["median_s"],
+                         pt_median(fp32, key), pt_median(bf16, key)))
+    print("\n%-36s %12s %12s %12s %10s" % ("workload", "gluon_style", "pt float32",
+                                           "pt bf16", "vs best"))
+    for name, ours, pt32, pt16 in rows:
+        best = min(t for t in (pt32, pt16) if t is not None) if (pt32 or pt16) else None
+        print("%-36s %11.3fs %12s %12s %10s" % (
+            name, ours, "%.3fs" % pt32 if pt32 else "-", "%.3fs" % pt16 if pt16 else "-",
+            "%.2fx" % (ours / best) if best else "-"))
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump([dict(zip(("workload", "gluon_style_s", "pt_fp32_s", "pt_bf16_s"), r))
+                   for r in rows], f, indent=1)
+    print("(vs best: gluon_style's time / PyTorch's best mode's; below 1 is faster. "
+          "The multi-style rows are another, smaller network than PyTorch's Johnson net.)")
+
+
+if __name__ == "__main__":
+    main()

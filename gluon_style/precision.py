@@ -1,0 +1,236 @@
+"""Numeric precision of the fast-mode networks: float32 or bfloat16, chosen at run time.
+
+``--precision auto`` (the default, :data:`gluon_style.options.FastOptions.precision`)
+runs a network in bfloat16 only where all of these hold:
+
+* the device is a CPU whose flags (``/proc/cpuinfo``) include ``avx512_bf16`` or
+  ``amx_bf16`` (:func:`cpu_flags`);
+* the installed MXNet's oneDNN runs bfloat16 convolutions faster than float32 ones
+  on it (:func:`bf16_speedup`: a short probe, cached per MXNet version and CPU under
+  ``$MXNET_HOME/gluon_style``). MXNet 1.9.1 bundles oneDNN 2.4, which has no AMX
+  kernels; its AVX-512 bfloat16 convolutions run at about half the speed of its
+  float32 ones, so ``auto`` stays float32 with it (see ``docs/precision.md``);
+* the network's bfloat16 pictures stay within :data:`TOLERANCE` of float32
+  (:data:`HOLDS`): the per-style (Johnson) transformer does, with its convolutions
+  in bfloat16 except the first (9x9, from RGB) and the last (to RGB), and its norm
+  statistics in float32. Magenta's small multi-style / arbitrary network (8-32
+  channels, conditional norms) does not: no split measured holds within two levels,
+  so it stays float32 whatever is asked.
+
+``--precision bfloat16`` asks for it where it holds even if the probe finds it slower
+(an error on a CPU without the feature, or a GPU); ``float32`` never converts.
+"""
+import json
+import logging
+import os
+import platform
+import time
+
+from .errors import Error
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+#: kinds of network whose bfloat16 output holds within :data:`TOLERANCE` of float32
+HOLDS = ("johnson",)
+
+#: what "holds" means, in 8-bit levels against the float32 output of the same network:
+#: (max, mean). Measured on six photos with a trained Johnson style: max 2, mean 0.07.
+TOLERANCE = (3, 0.25)
+
+#: bfloat16 is used by ``auto`` only when the probe finds it at least this much faster
+MIN_SPEEDUP = 1.1
+
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (a frozenset; empty where they cannot be read)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def has_bf16(flags=None):
+    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
+    flags = cpu_flags() if flags is None else flags
+    return any(f in flags for f in BF16_FLAGS)
+
+
+def _cpu_model(path="/proc/cpuinfo"):
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _probe_file():
+    from .nets.store import cache_root
+    return os.path.join(cache_root(), "gluon_style", "precision.json")
+
+
+def _measure_speedup(reps=5):
+    """float32 time / bfloat16 time of a stack of three 64-channel 3x3 convolutions
+    at 96x96 (min of `reps` after a warm-up), as MXNet runs them here."""
+    import mxnet as mx
+    from mxnet import gluon
+    from mxnet.contrib import amp
+    import warnings
+    net = gluon.nn.HybridSequential()
+    for _ in range(3):
+        net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=64, activation="relu"))
+    net.initialize(mx.init.Xavier(), ctx=mx.cpu())
+    net.hybridize(static_alloc=True)
+    x = mx.nd.random.uniform(shape=(1, 64, 96, 96))
+    net(x).wait_to_read()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bnet = amp.convert_hybrid_block(net, target_dtype="bfloat16", ctx=mx.cpu(),
+                                        cast_optional_params=True)
+    bnet.hybridize(static_alloc=True)
+
+    def best(block):
+        block(x).wait_to_read()
+        times = []
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            block(x).wait_to_read()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+    fp32, bf16 = [], []
+    for _ in range(2):  # interleaved, so a busy neighbour slows both alike
+        fp32.append(best(net))
+        bf16.append(best(bnet))
+    return min(fp32) / min(bf16)
+
+
+def bf16_speedup(*, measure=_measure_speedup):
+    """How much faster bfloat16 convolutions run than float32 ones with this MXNet on
+    this CPU (> 1: faster), measured once and cached under ``$MXNET_HOME/gluon_style``
+    by MXNet version and CPU; None on a CPU without bfloat16 instructions."""
+    if not has_bf16():
+        return None
+    import mxnet as mx
+    key = "%s | %s | %s" % (mx.__version__, _cpu_model(), os.environ.get("OMP_NUM_THREADS", ""))
+    path = _probe_file()
+    try:
+        with open(path) as f:
+            cache = json.load(f)
+    except (OSError, ValueError):
+        cache = {}
+    if key in cache:
+        return cache[key]
+    try:
+        speedup = float(measure())
+    except Exception as e:  # noqa: BLE001 - a build that cannot run bfloat16 is not faster
+        log.debug("bfloat16 probe failed: %s", e)
+        speedup = 0.0
+    cache[key] = speedup
+    try:
+        from .io.fileio import atomic_write
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_write(path, "w", role="precision probe cache") as f:
+            json.dump(cache, f, indent=1)
+    except (OSError, Error) as e:  # a read-only home only costs the probe next time
+        log.debug("precision probe not cached: %s", e)
+    return speedup
+
+
+def resolve(precision="auto", *, kind, ctx=None, flags=None, speedup=bf16_speedup):
+    """``(precision, why)``: what network `kind` (``"johnson"`` or ``"magenta"``) runs in
+    on `ctx` when `precision` is asked for, and a short reason for the log.
+
+    ``"bfloat16"`` on a GPU or a CPU without the feature is an :class:`Error`.
+    `flags` (the CPU's, default :func:`cpu_flags`) and `speedup` (a function, default
+    :func:`bf16_speedup`) are parameters so that the choice can be tested anywhere.
+    """
+    if precision not in PRECISIONS:
+        raise Error("unknown precision %r (use %s)" % (precision, ", ".join(PRECISIONS)))
+    if precision == "float32":
+        return "float32", "asked for"
+    gpu = ctx is not None and getattr(ctx, "device_type", "cpu") == "gpu"
+    flags = cpu_flags() if flags is None else flags
+    if precision == "bfloat16":
+        if gpu:
+            raise Error("--precision bfloat16 runs on the CPU only; on a GPU use float32")
+        if not has_bf16(flags):
+            raise Error("--precision bfloat16 needs a CPU with AVX512-BF16 or AMX-BF16 "
+                        "instructions; this one has neither (use auto or float32)")
+    if kind not in HOLDS:
+        return "float32", ("bfloat16 changes this network's picture by more than %d levels"
+                           % TOLERANCE[0])
+    if precision == "bfloat16":
+        return "bfloat16", "asked for"
+    if gpu:
+        return "float32", "GPU"
+    if not has_bf16(flags):
+        return "float32", "no bfloat16 instructions on this CPU"
+    gain = speedup()
+    if gain is None or gain < MIN_SPEEDUP:
+        return "float32", ("bfloat16 convolutions are %.2fx float32's speed with this MXNet"
+                           % (gain or 0.0))
+    return "bfloat16", "%.2fx faster than float32 here" % gain
+
+
+def report(asked, chosen, why, what="the network"):
+    """Log the choice: a warning when an explicit `asked` was not `chosen`, else info."""
+    if asked not in ("auto", chosen):
+        log.warning("precision %s: %s runs in %s (%s)", asked, what, chosen, why)
+    else:
+        log.info("%s runs in %s (%s)", what, chosen, why)
+
+
+def convolution_names(block):
+    """The names of the Convolution nodes of a hybridized block that has run, in
+    graph order."""
+    sym = block._cached_graph[1]
+    nodes = json.loads(sym.tojson())["nodes"]
+    return [n["name"] for n in nodes if n["op"] == "Convolution"]
+
+
+def to_bfloat16(block, *inputs, ctx=None):
+    """A copy of the hybridized Johnson transformer `block` with its convolutions in
+    bfloat16 (inputs, outputs and parameters stay float32 to the caller), traced on
+    `inputs`: the first and last convolutions and every other operator (norms, padding,
+    upsampling) stay float32, which keeps the output within :data:`TOLERANCE`."""
+    import warnings
+
+    import mxnet as mx
+    from mxnet.contrib import amp
+    from .nets.transformer import NormAux
+    with NormAux.off(block), warnings.catch_warnings():  # amp warns of the inputs' dtype
+        warnings.simplefilter("ignore")
+        block(*inputs).wait_to_read()  # traces the graph that is converted
+        convs = convolution_names(block)
+        out = amp.convert_hybrid_block(block, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
+                                       target_dtype_ops=["Convolution"],
+                                       excluded_sym_names=[convs[0], convs[-1]] if convs else [],
+                                       cast_optional_params=True)
+    out.hybridize(static_alloc=True)
+    return out
+
+
+class Precise:
+    """`net` called in `precision`: float32 calls it as it is; bfloat16 converts it on
+    the first call (the graph is traced then) and calls the converted copy after."""
+
+    def __init__(self, net, precision, ctx=None):
+        self.net, self.precision, self.ctx = net, precision, ctx
+        self._converted = None
+
+    def __call__(self, *inputs):
+        if self.precision == "float32":
+            return self.net(*inputs)
+        if self._converted is None:
+            self._converted = to_bfloat16(self.net, *inputs, ctx=self.ctx)
+        return self._converted(*inputs)

@@ -1,0 +1,160 @@
+"""Numeric precision: the run-time choice of float32 / bfloat16 and the bfloat16 network."""
+import json
+import os
+
+import mxnet as mx
+import numpy as np
+import pytest
+from PIL import Image
+
+from gluon_style import fast, precision, transfer
+from gluon_style.errors import Error
+from gluon_style.nets.transformer import transformer_net
+
+from .conftest import make_photo
+
+#: an untrained network (Xavier weights) amplifies rounding far more than a trained one:
+#: its bfloat16 output is 5-7 levels off at most, 0.7-1.0 on average (8 seeds, both
+#: variants), where trained styles on photos stay within precision.TOLERANCE (max 2, mean
+#: 0.07-0.09: benchmarks/bench_precision.py); a conversion that went wrong (the first or
+#: last convolution in bfloat16, a wrong cast) is off by tens of levels
+UNTRAINED = (9, 1.3)
+
+NO_BF16 = frozenset({"fpu", "sse2", "avx2", "avx512f"})
+BF16 = NO_BF16 | {"avx512_bf16"}
+
+
+def faster(x):
+    return lambda: x
+
+
+def test_auto_picks_float32_on_a_cpu_without_bfloat16():
+    asked = []
+    got, why = precision.resolve("auto", kind="johnson", flags=NO_BF16,
+                                 speedup=lambda: asked.append(1) or 9.0)
+    assert got == "float32" and "no bfloat16" in why
+    assert not asked  # nothing is probed on a CPU that cannot run it
+
+
+def test_auto_through_a_stub_of_the_cpu_check(monkeypatch):
+    """The default feature check is :func:`precision.cpu_flags`: stubbed, auto follows it."""
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: NO_BF16)
+    assert precision.resolve("auto", kind="johnson", speedup=faster(9.0))[0] == "float32"
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: BF16)
+    assert precision.resolve("auto", kind="johnson", speedup=faster(9.0))[0] == "bfloat16"
+
+
+def test_auto_uses_bfloat16_only_where_it_is_faster_and_holds():
+    assert precision.resolve("auto", kind="johnson", flags=BF16,
+                             speedup=faster(1.6))[0] == "bfloat16"
+    got, why = precision.resolve("auto", kind="johnson", flags=BF16, speedup=faster(0.55))
+    assert got == "float32" and "0.55x" in why
+    got, why = precision.resolve("auto", kind="magenta", flags=BF16, speedup=faster(3.0))
+    assert got == "float32" and "levels" in why  # quality, not speed, keeps it float32
+    assert precision.resolve("auto", kind="johnson", ctx=mx.gpu(0), flags=BF16,
+                             speedup=faster(3.0))[0] == "float32"
+
+
+def test_an_explicit_choice():
+    assert precision.resolve("float32", kind="johnson", flags=BF16,
+                             speedup=faster(3.0))[0] == "float32"
+    # asked for: used where it holds, even if the probe finds it slower
+    assert precision.resolve("bfloat16", kind="johnson", flags=BF16,
+                             speedup=faster(0.5))[0] == "bfloat16"
+    assert precision.resolve("bfloat16", kind="magenta", flags=BF16)[0] == "float32"
+    with pytest.raises(Error, match="AVX512-BF16"):
+        precision.resolve("bfloat16", kind="johnson", flags=NO_BF16)
+    with pytest.raises(Error, match="GPU"):
+        precision.resolve("bfloat16", kind="johnson", ctx=mx.gpu(0), flags=BF16)
+    with pytest.raises(Error, match="unknown precision 'half'"):
+        precision.resolve("half", kind="johnson")
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n\n")
+    flags = precision.cpu_flags(str(info))
+    assert "avx512_bf16" in flags and precision.has_bf16(flags)
+    assert precision.cpu_flags(str(tmp_path / "missing")) == frozenset()
+    assert not precision.has_bf16(frozenset({"avx512f"}))
+
+
+def test_the_probe_runs_once_and_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: BF16)
+    calls = []
+    measure = lambda: calls.append(1) or 0.5  # noqa: E731
+    assert precision.bf16_speedup(measure=measure) == 0.5
+    assert precision.bf16_speedup(measure=measure) == 0.5
+    assert len(calls) == 1
+    with open(os.path.join(tmp_path, "gluon_style", "precision.json")) as f:
+        assert list(json.load(f).values()) == [0.5]
+
+    def broken():
+        raise mx.base.MXNetError("bf16 not supported")
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path / "other"))
+    assert precision.bf16_speedup(measure=broken) == 0.0  # a failing probe: not faster
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: NO_BF16)
+    assert precision.bf16_speedup(measure=measure) is None
+
+
+needs_bf16 = pytest.mark.skipif(not precision.has_bf16(),
+                                reason="this CPU has no bfloat16 instructions")
+
+
+@needs_bf16
+def test_a_bfloat16_network_is_within_the_tolerance_of_float32(tmp_path):
+    mx.random.seed(3)
+    net = transformer_net("small")
+    net.initialize(mx.init.Xavier())
+    net.hybridize(static_alloc=True)
+    from gluon_style.io import images
+    x = images.to_tensor([Image.open(make_photo(tmp_path / "p.png", 48, 64))])
+    ref = net(x)
+    low = precision.to_bfloat16(net, x)
+    out = low(x)
+    assert out.dtype == np.float32 and out.shape == ref.shape
+    a = np.asarray(images.to_images(ref)[0], np.int16)
+    b = np.asarray(images.to_images(out)[0], np.int16)
+    diff = np.abs(a - b)
+    top, mean = UNTRAINED
+    assert diff.max() <= top and diff.mean() <= mean, (diff.max(), diff.mean())
+    assert diff.max() > 0  # it did run in another precision
+    casts = [n for n in low._cached_graph[1].get_internals().list_outputs() if "amp_cast" in n]
+    assert casts  # bfloat16 casts around the convolutions
+    # another input shape re-uses the converted network
+    x2 = mx.nd.random.uniform(-1, 1, shape=(2, 3, 40, 40))
+    assert low(x2).shape == (2, 3, 40, 40)
+
+
+@needs_bf16
+def test_a_style_loaded_in_bfloat16_paints_like_float32(params_dir, tmp_path):
+    img = Image.open(make_photo(tmp_path / "p.png", 48, 40))
+    a = fast.load_style("dots", precision="float32")
+    b = fast.load_style("dots", precision="bfloat16")
+    assert (a.precision, b.precision) == ("float32", "bfloat16")
+    d = np.abs(np.asarray(a(img), np.int16) - np.asarray(b(img), np.int16))
+    assert d.max() <= UNTRAINED[0] and d.mean() <= UNTRAINED[1]
+    assert precision.bf16_speedup() > 0  # the real probe ran and measured something
+
+
+def test_the_cli_refuses_bfloat16_on_a_cpu_without_it(params_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: NO_BF16)
+    src = make_photo(tmp_path / "p.png")
+    code = transfer.main(["fast", "--model", "dots", "--content", src, "--output",
+                          str(tmp_path / "o.png"), "--precision", "bfloat16", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "AVX512-BF16" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o.png").exists()
+    code = transfer.main(["fast", "--model", "dots", "--content", src, "--output",
+                          str(tmp_path / "o.png"), "--precision", "auto", "--quiet"])
+    assert code == 0 and (tmp_path / "o.png").exists()
+
+
+def test_the_library_reports_what_it_chose(params_dir, monkeypatch, caplog):
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: NO_BF16)
+    with caplog.at_level("INFO", logger="gluon_style"):
+        st = fast.load_style("dots")
+    assert st.precision == "float32" and st.precision_reason in caplog.text
+    assert fast.FastOptions.precision == fast.PRECISION == "auto"  # one default
