@@ -13,8 +13,9 @@ printed). Variant names: ``MODE_GRAN_DTYPE[_SUFFIX]``, e.g.
 ``entropy_t_auto``, ``naive_c_int8_allconv`` (see :func:`variants`)::
 
     python benchmarks/bench_int8.py --net johnson --params runs/sn_long/step_01200.params \\
-        --variant naive_t_auto entropy_t_auto --time
-    python benchmarks/bench_int8.py --net magenta --variant entropy_t_auto_res5
+        --calib DATASET_DIR --photos PHOTO ... --variant naive_t_auto entropy_t_auto --time
+    python benchmarks/bench_int8.py --net magenta --calib DATASET_DIR --photos PHOTO ... \\
+        --variant entropy_t_auto_res5
 """
 import argparse
 import collections
@@ -123,12 +124,11 @@ def crops(pairs, path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--net", choices=("johnson", "magenta"), default="johnson")
-    ap.add_argument("--params", default="/work/runs/sn_long/step_01200.params",
+    ap.add_argument("--params",
                     help="the Johnson network's weights")
     ap.add_argument("--variant", nargs="+", default=["entropy_t_auto"])
-    ap.add_argument("--calib", default="/work/shared/datasets/photos")
-    ap.add_argument("--photos", nargs="+", default=sorted(glob.glob(
-        "/work/shared/images/photos/*.jpg")) + ["/work/shared/images/tubingen.jpg"])
+    ap.add_argument("--calib", required=True, help="a folder of training photos")
+    ap.add_argument("--photos", nargs="+", required=True, help="held-out photos")
     ap.add_argument("--full", action="store_true", help="also at full size (max side 1120)")
     ap.add_argument("--time", action="store_true")
     args = ap.parse_args(argv)
@@ -172,7 +172,9 @@ def main(argv=None):
             vec = np.stack([ms.table[i % len(ms.names)] for i in range(cal.shape[0])])
             data = {"data0": cal, "data1": mx.nd.array(vec)}
         t = time.time()
-        q = quantize_net_v2(fresh(), quantized_dtype=dtype, quantize_granularity=gran,
+        qnet = fresh()
+        qnet.batch_norms = False  # the matrix-product norms (NormAux): what oneDNN quantizes
+        q = quantize_net_v2(qnet, quantized_dtype=dtype, quantize_granularity=gran,
                             calib_mode=mode, calib_data=mx.io.NDArrayIter(data, batch_size=1),
                             num_calib_examples=cal.shape[0], ctx=CTX,
                             exclude_operators=NORM_OPS,
