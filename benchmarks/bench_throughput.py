@@ -6,7 +6,8 @@
 
 (a) Folder: `--n` JPEGs made from the photos of PHOTO_FOLDER (sorted; each
 centre-cropped and resized, deterministically, to a long side spread evenly over
-400..1280 px, landscape and portrait alternating, aspect 4:3, 3:2, 16:9 or 1:1)
+400..1280 px, landscape and portrait alternating, aspect 4:3, 3:2, 16:9 or 1:1;
+each size twice, the second half of the folder repeating the first's sizes)
 are stylized through the ``fast`` CLI's own code path in this process
 (``gluon_style.cli.fast.run_fast``). Start-up (import of the package and MXNet,
 and the style's load) is timed on its own, first. Each round runs the CLI on the
@@ -55,11 +56,13 @@ def make_folder(photos, folder, n, lo=400, hi=1280):
         raise SystemExit("no photos in %s" % photos)
     os.makedirs(folder, exist_ok=True)
     made = []
+    kinds = (n + 1) // 2  # each size twice, apart (as a camera's photos share sizes)
     for i in range(n):
-        long_side = round(lo + (hi - lo) * i / max(n - 1, 1))
-        a, b = ASPECTS[i % len(ASPECTS)]
+        k = i % kinds
+        long_side = round(lo + (hi - lo) * k / max(kinds - 1, 1))
+        a, b = ASPECTS[k % len(ASPECTS)]
         w, h = long_side, max(16, round(long_side * b / a))
-        if i % 2:
+        if k % 2:
             w, h = h, w
         img = Image.open(srcs[(i * 7) % len(srcs)]).convert("RGB")
         s = max(w / img.width, h / img.height)
