@@ -1,20 +1,24 @@
 """Throughput as users see it: a folder of mixed-size photos and a 720p video, end to end.
 
     PYTHONPATH=. python benchmarks/bench_throughput.py --photos PHOTO_FOLDER
-        [--model starry_night | --model STYLE.params] [--n 20] [--rounds 2]
-        [--video-seconds 5] [--no-folder] [--no-video] [--workdir DIR] [--json FILE]
+        [--model starry_night | --model STYLE.params] [--n 20] [--format jpg|png]
+        [--rounds 2] [--video-seconds 5] [--video-rounds N] [--no-folder] [--no-video]
+        [--workdir DIR] [--json FILE]
 
-(a) Folder: `--n` JPEGs made from the photos of PHOTO_FOLDER (sorted; each
-centre-cropped and resized, deterministically, to a long side spread evenly over
-400..1280 px, landscape and portrait alternating, aspect 4:3, 3:2, 16:9 or 1:1;
-each size twice, the second half of the folder repeating the first's sizes)
+(a) Folder: `--n` JPEGs (``--format png``: PNGs) made from the photos of
+PHOTO_FOLDER (sorted; each centre-cropped and resized, deterministically, to a
+long side spread evenly over 400..1280 px, landscape and portrait alternating,
+aspect 4:3, 3:2, 16:9 or 1:1; each size twice, the second half of the folder
+repeating the first's sizes)
 are stylized through the ``fast`` CLI's own code path in this process
 (``gluon_style.cli.fast.run_fast``). Start-up (import of the package and MXNet,
 and the style's load) is timed on its own, first. Each round runs the CLI on the
 folder (images/s, s/image, and the time spent in decode, forward and encode), then
 measures for the same images, separately, one decode + one forward pass at that
 size (the second call at that shape; the first call's is printed too) + one
-encode, and prints the ratio CLI / that sum (the goal: within 1.10).
+encode, and prints the ratio CLI / that sum (the goal: within 1.10), and the CLI's
+forward time on the sizes new to the process (the first half) over the same sizes
+again (the second half).
 
 (b) Video: a ``--video-seconds`` 1280x720 30 fps clip (a slow pan and zoom over
 the first photo, made with the ``imageio-ffmpeg`` binary) through the ``video``
@@ -46,7 +50,16 @@ def load():
     return " ".join("%.2f" % x for x in os.getloadavg())
 
 
-def make_folder(photos, folder, n, lo=400, hi=1280):
+def rss_mb():
+    """This process's resident memory, MB (Linux; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2 ** 20
+    except (OSError, ValueError):
+        return None
+
+
+def make_folder(photos, folder, n, lo=400, hi=1280, ext="jpg"):
     """`n` JPEGs of mixed sizes in `folder` from the images of `photos` (deterministic)."""
     from PIL import Image
     exts = (".jpg", ".jpeg", ".png", ".bmp")
@@ -69,8 +82,8 @@ def make_folder(photos, folder, n, lo=400, hi=1280):
         cw, ch = min(img.width, round(w / s)), min(img.height, round(h / s))
         x0, y0 = (img.width - cw) // 2, (img.height - ch) // 2
         img = img.crop((x0, y0, x0 + cw, y0 + ch)).resize((w, h), Image.LANCZOS)
-        path = os.path.join(folder, "%02d_%dx%d.jpg" % (i, w, h))
-        img.save(path, quality=92)
+        path = os.path.join(folder, "%02d_%dx%d.%s" % (i, w, h, ext))
+        img.save(path, **({"quality": 92} if ext == "jpg" else {}))
         made.append(path)
     return made
 
@@ -81,8 +94,10 @@ class Timers:
     def __init__(self):
         self.t, self.patched = {}, []
 
-    def wrap(self, owner, attr, stage, when=None):
+    def wrap(self, owner, attr, stage, when=None, calls=False):
+        """Time `owner.attr` as `stage` (each call's seconds kept in ``self.calls``)."""
         real = getattr(owner, attr)
+        self.calls = getattr(self, "calls", {})
 
         def timed(*a, **kw):
             if when is not None and not when():
@@ -91,7 +106,10 @@ class Timers:
             try:
                 return real(*a, **kw)
             finally:
-                self.t[stage] = self.t.get(stage, 0.0) + time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                self.t[stage] = self.t.get(stage, 0.0) + dt
+                if calls:
+                    self.calls.setdefault(stage, []).append(dt)
         setattr(owner, attr, timed)
         self.patched.append((owner, attr, real))
 
@@ -145,7 +163,7 @@ def folder_cli(inputs_dir, out_dir, model):
     fast.check_contents = check
     timers.wrap(cli, "load_style_source", "style load")
     timers.wrap(images, "load_image", "decode", when=lambda: not phase["checking"])
-    timers.wrap(fast.FastStyle, "__call__", "forward")
+    timers.wrap(fast.FastStyle, "__call__", "forward", calls=True)
     timers.wrap(images, "save_image", "encode")
     t0 = time.perf_counter()
     try:
@@ -157,7 +175,7 @@ def folder_cli(inputs_dir, out_dir, model):
         fast.check_contents = real_check
     if code != 0:
         raise SystemExit("fast CLI failed (%s)" % code)
-    return seconds, timers.t
+    return seconds, timers.t, timers.calls.get("forward", [])
 
 
 def reference(paths, out_dir, style):
@@ -183,15 +201,17 @@ def reference(paths, out_dir, style):
 def run_folder(args, work, result):
     from gluon_style import fast
     src = os.path.join(work, "folder")
-    paths = make_folder(args.photos, src, args.n)
+    paths = make_folder(args.photos, src, args.n, ext=args.format)
     n = len(paths)
     style = fast.load_style(args.model)
     rounds = []
-    print("\n(a) folder: %d JPEGs, long side 400..1280 px, model %s" % (n, args.model))
+    print("\n(a) folder: %d %s files, long side 400..1280 px, model %s"
+          % (n, args.format.upper(), args.model))
     for r in range(args.rounds):
         out = os.path.join(work, "out_cli_%d" % r)
-        before = load()
-        seconds, stages = folder_cli(src, out, args.model)
+        before, rss0 = load(), rss_mb()
+        seconds, stages, calls = folder_cli(src, out, args.model)
+        rss1 = rss_mb()
         os.makedirs(os.path.join(work, "out_ref_%d" % r), exist_ok=True)
         ref = reference(paths, os.path.join(work, "out_ref_%d" % r), style)
         ref_sum = sum(x["decode"] + x["forward"] + x["encode"] for x in ref)
@@ -203,9 +223,10 @@ def run_folder(args, work, result):
                "cli_s_per_image": seconds / n, "cli_stylize_s_per_image": stylize / n,
                "ref_s_per_image": ref_sum / n, "ref_first_s_per_image": ref_first / n,
                "ratio": seconds / ref_sum, "ratio_stylize": stylize / ref_sum,
-               "reference": ref}
+               "reference": ref, "cli_forward_calls": calls, "rss_mb": [rss0, rss1]}
         rounds.append(row)
-        print("round %d (load %s -> %s)" % (r, before, row["load_after"]))
+        print("round %d (load %s -> %s; resident memory %s -> %s MB over the CLI run)"
+              % (r, before, row["load_after"], rss0, rss1))
         print("  CLI  %6.2f s  %5.3f images/s  %6.3f s/image  (stages: %s)"
               % (seconds, n / seconds, seconds / n,
                  ", ".join("%s %.2f s" % kv for kv in sorted(stages.items()))))
@@ -216,6 +237,13 @@ def run_folder(args, work, result):
                  sum(x["encode"] for x in ref) / n))
         print("  ratio CLI / sum: %.3f whole run, %.3f without style load and check "
               "(target <= 1.10)" % (row["ratio"], row["ratio_stylize"]))
+        if len(calls) == n and n >= 2:  # one call per image: sizes first seen vs seen before
+            half = (n + 1) // 2
+            first, again = sum(calls[:half]), sum(calls[half:2 * half])
+            print("  CLI forward, sizes new to the process (images 1..%d) %.2f s, the same "
+                  "sizes again (%d..%d) %.2f s: x%.2f" % (half, first, half + 1, 2 * half, again,
+                                                          first / max(again, 1e-9)))
+            row["new_shape_ratio"] = first / max(again, 1e-9)
     result["folder"] = {"n": n, "model": args.model, "rounds": rounds,
                         "images": [os.path.basename(p) for p in paths]}
     print("folder: %.3f images/s, %.3f s/image, ratio %.3f (best round)"
@@ -333,6 +361,8 @@ def main(argv=None):
     p.add_argument("--model", default="starry_night",
                    help="a style name or a .params file (default: starry_night)")
     p.add_argument("--n", type=int, default=20, help="photos in the folder (default: 20)")
+    p.add_argument("--format", choices=("jpg", "png"), default="jpg",
+                   help="of the folder's photos, hence of the outputs (default: jpg)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--video-rounds", type=int, help="default: --rounds")
     p.add_argument("--video-seconds", type=float, default=5.0)
