@@ -73,6 +73,50 @@ def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
     assert "3 images" in capsys.readouterr().out
 
 
+MIXED = [(40, 30), (33, 21), (40, 30), (50, 20), (40, 30), (40, 30), (33, 21), (48, 40)]
+
+
+def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, tmp_path,
+                                                                   monkeypatch):
+    """Interleaved sizes: every output at its own input's size, equal (within one level)
+    to that image stylized alone (none swapped with another of its batch), and written
+    in input order."""
+    from gluon_style.io import images
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    rng = np.random.default_rng(5)
+    names = []
+    for i, (w, h) in enumerate(MIXED):
+        p = make_photo(src / ("p%d.png" % i), w, h)
+        arr = np.asarray(Image.open(p), np.int16) + rng.integers(-60, 60, (h, w, 3))
+        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(p)  # each one different
+        names.append("p%d.png" % i)
+    order, real = [], images.save_image
+
+    def save(img, path, **kw):
+        order.append(os.path.basename(path))
+        return real(img, path, **kw)
+    monkeypatch.setattr(images, "save_image", save)
+    code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
+                          "--quiet"])
+    assert code == 0 and order == names
+    style = fast.load_style("dots")
+    for name, size in zip(names, MIXED):
+        got = Image.open(out / name)
+        assert got.size == size
+        alone = style(fast.load_content(str(src / name)))
+        diff = np.abs(np.asarray(got, np.int16) - np.asarray(alone, np.int16))
+        assert diff.max() <= 1, (name, diff.max())
+
+
+def test_batches_are_consecutive_images_of_one_size_and_small():
+    sizes = [(40, 30), (40, 30), (33, 21), (40, 30)] + [(64, 48)] * 6 + [(400, 300)] * 2
+    plan = list(fast.plan_batches((s, i) for i, s in enumerate(sizes)))
+    assert [i for batch in plan for i in batch] == list(range(len(sizes)))  # input order
+    assert plan == [[0, 1], [2], [3], [4, 5, 6, 7], [8, 9], [10], [11]]
+    assert fast.batch_limit((1024, 1024)) == 1 and fast.batch_limit((16, 16)) == 4
+
+
 def test_cli_max_size_shrinks(params_dir, tmp_path, capsys):
     make_photo(tmp_path / "a.png", 80, 60)
     code = transfer.main(["fast", "--model", "dots", "--content", str(tmp_path / "a.png"),

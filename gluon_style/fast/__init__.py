@@ -386,10 +386,11 @@ def check_contents(inputs, max_size=None, *, role="content folder", top=None, mo
 
 
 def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
-    """Stylize each input file to its output file; yields the output paths.
+    """Stylize each input file to its output file, in input order; yields the output
+    paths as they are written.
 
-    Images of the same size (after `max_size`) go through in one batch
-    (:func:`plan_batches`).
+    Consecutive small images of one size (after `max_size`) go through in one batch
+    (:func:`plan_batches`); every other image alone.
     """
     def sized():
         for src, dst in zip(inputs, outputs):
@@ -399,22 +400,38 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
         yield from _run(style, group)
 
 
+#: a batch holds at most this many images and this many pixels in all: on 2 CPU cores
+#: (``benchmarks/bench_throughput.py``), batches of up to 4 images of 96x64 to 256x192
+#: take 15-45% less time per image than single images, while at 400x300 and beyond a
+#: batch takes as long or longer per image (at 1024x1024, batch 4: +40%)
+BATCH_IMAGES, BATCH_PIXELS = 4, 200000
+
+
+def batch_limit(size):
+    """Images of `size` = (w, h) per batch: up to :data:`BATCH_IMAGES`, at most
+    :data:`BATCH_PIXELS` pixels in all (at least one)."""
+    return max(1, min(BATCH_IMAGES, BATCH_PIXELS // (size[0] * size[1])))
+
+
 def plan_batches(sized):
-    """The batches :func:`stylize_files` runs, lazily, from ``(size, item)`` pairs in
-    order: up to 4 images of one size each, everything held flushed at 16 (many sizes).
-    A batch's pixels may differ from those of its images run alone (by one level), so
+    """The batches :func:`stylize_files` runs, lazily and in input order, from ``(size,
+    item)`` pairs: consecutive items of one size, up to :func:`batch_limit` of them; so
+    nothing is held back and a large image always goes alone. A batch's pixels may
+    differ from those of its images run alone (by one level), so
     :mod:`~gluon_style.fast.bulk` plans its tasks with this too, to write the same bytes."""
-    groups, held = {}, 0
+    batch, size_of_batch, limit = [], None, 0
     for size, item in sized:
-        groups.setdefault(size, []).append(item)
-        held += 1
-        if len(groups[size]) == 4:
-            held -= 4
-            yield groups.pop(size)
-        elif held >= 16:  # many sizes: bound what is held in memory
-            yield from groups.values()
-            groups, held = {}, 0
-    yield from groups.values()
+        if batch and size != size_of_batch:
+            yield batch
+            batch = []
+        if not batch:
+            size_of_batch, limit = size, batch_limit(size)
+        batch.append(item)
+        if len(batch) == limit:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _run(style, group):
