@@ -459,3 +459,13 @@ def test_the_package_docstring_names_only_what_exists():
         owner = train if name == "StyleTrainer" else gluon_style
         for part in name.split(".")[1:] if name.startswith("gluon_style.") else [name]:
             owner = getattr(owner, part)
+
+
+def test_no_image_that_can_be_batched_runs_its_norms_as_batch_norms_alone():
+    """Its pixels then depend on its size only, not on the batches of a plan (bulk.py
+    writes the same bytes as one process)."""
+    from gluon_style.nets.transformer import NormAux
+    assert fast.BATCH_PIXELS // 2 < NormAux.min_pixels
+    side = int(NormAux.min_pixels ** 0.5) + 1
+    assert fast.batch_limit((side, side)) == 1
+    assert fast.batch_limit((side // 2, side // 2)) > 1

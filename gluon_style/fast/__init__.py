@@ -405,6 +405,9 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
 #: take 15-45% less time per image than single images, while at 400x300 and beyond a
 #: batch takes as long or longer per image (at 1024x1024, batch 4: +40%)
 BATCH_IMAGES, BATCH_PIXELS = 4, 200000
+# An image is batched only below BATCH_PIXELS / 2 pixels, and its norms run as batch
+# norms alone only from NormAux.min_pixels up: so each image's formulation, hence its
+# bytes, depends on its size alone, not on the plan (tests/test_fast.py checks it).
 
 
 def batch_limit(size):
