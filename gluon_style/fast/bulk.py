@@ -3,8 +3,9 @@
 :func:`stylize_many` maps a folder, or a list of URIs fsspec can read, over the
 workers of a Dask cluster: one task per image reads its size, then one task per
 batch, the batches of the single-process folder run
-(:func:`gluon_style.fast.plan_batches`: a batch's pixels may differ from its images'
-alone, by one level, so the same batches give the same bytes):
+(:func:`gluon_style.fast.plan_batches`), so each image gets the pixels of the
+single-process run, within one level in a few of them (a worker's one thread sums
+the batch norms' statistics in another order):
 
 * the style travels as a small :class:`StyleSpec` (a name or ``.params`` path and
   the controls), never as a network: each worker process loads it once, into a
@@ -147,7 +148,7 @@ def content_size(src, max_size=None):
 
 def stylize_batch(batch, spec, max_size=None):
     """Task 2: one batch of :func:`gluon_style.fast.plan_batches` (``[(src, dst)]``, the
-    same images as the single-process run's batch, so the same bytes) on this worker;
+    same images as the single-process run's batch) on this worker;
     writes the outputs that do not exist. Returns ``[(status, what)]``: ``"written"``
     dst, ``"skipped"`` dst or ``"failed"`` message; never raises, one bad file stops
     nothing."""

@@ -302,7 +302,7 @@ def instance_norm(F, x, gamma, beta, eps=1e-5, relu=False, inference=False, per_
         y = F.reshape_like(y, per_nc, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2)
         per_hw = F.slice_axis(F.slice_axis(x, axis=0, begin=0, end=1), axis=1, begin=0, end=1)
         y = F.reshape_like(y, per_hw, lhs_begin=2, lhs_end=3, rhs_begin=2, rhs_end=4)
-    return F.Activation(y, act_type="relu") if relu else y  # oneDNN keeps its layout
+    return F.relu(y) if relu else y  # y from broadcasts (plain layout): the native op
 
 
 class NormAux:
@@ -319,9 +319,10 @@ class NormAux:
 
     #: False: always the matrix-product formulation (what is exported, quantized...)
     enabled = True
-    #: images smaller than this (pixels) keep the matrix products: a batch norm costs
-    #: about 1 ms a call more, which only pays from ~256 x 256 up (at 1024 x 1024 the
-    #: batch norms are 1.3-1.6x faster); batches of small images stay batches
+    #: images smaller than this (pixels) keep the matrix products, unless the network's
+    #: ``norm_min_pixels`` says otherwise: in the multi-style network (8-32 channels) a
+    #: batch norm costs about 1 ms a call more, which only pays from ~256 x 256 up (at
+    #: 1024 x 1024 its batch norms are 1.4x faster); batches of small images stay batches
     min_pixels = 1 << 17
 
     @staticmethod
@@ -338,9 +339,11 @@ class NormAux:
     def wanted(cls, block, x, inference):
         """The formulation `block` traces for input `x`: "" (matrix products), "fused"
         (batch norms with oneDNN's fused ReLU) or "bn" (batch norms, then ReLU)."""
+        least = getattr(block, "norm_min_pixels", None)
         if not (inference and cls.enabled and getattr(block, "batch_norms", True)
                 and isinstance(x, mx.nd.NDArray) and x.shape[0] == 1
-                and x.shape[2] * x.shape[3] >= cls.min_pixels and cls.channels(block)):
+                and x.shape[2] * x.shape[3] >= (cls.min_pixels if least is None else least)
+                and cls.channels(block)):
             return ""
         return "fused" if x.context.device_type == "cpu" and _MKLDNN else "bn"
 
@@ -597,6 +600,9 @@ class TransformerNet(gluon.HybridBlock):
 
     inference = False
     _bn = ""  # traced with the norms as batch norms (NormAux.wanted)
+    #: the batch norms pay at every size here (128 x 128: 43 instead of 60 ms; 512 x 512:
+    #: 1.3-1.6x, 1024 x 1024: 1.8x faster), so FastStyle runs these networks image by image
+    norm_min_pixels = 0
 
     def __init__(self, channels=(32, 64, 128), n_residual=5, output=DEFAULT_OUTPUT, **kwargs):
         super().__init__(**kwargs)
