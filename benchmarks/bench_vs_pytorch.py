@@ -2,6 +2,7 @@
 
     python benchmarks/bench_vs_pytorch.py --pt-python /tmp/ptv/bin/python \\
         --pt-bench ../shared/bench/pt_bench.py [--photos DIR] [--out DIR] [--quick]
+        [--sittings 2]
 
 Runs, one after the other (each in its own process, so nothing overlaps):
 
@@ -18,7 +19,8 @@ then prints each workload's gluon_style time, PyTorch's float32 and bfloat16 tim
 the ratio to PyTorch's best. gluon_style runs float32: with MXNet 1.9.1 its
 bfloat16 is slower here (``bench_precision.py``; ``--precision auto`` decides by a
 probe). Writes every result file into ``--out`` (default: a temp folder) and
-``summary.json`` there. About 10 minutes on 2 cores (``--quick``: fewer repetitions).
+``summary.json`` there. About 10 minutes a sitting on 2 cores (``--quick``: fewer
+repetitions); ``--sittings 2`` runs it all twice in turn and prints both.
 """
 import argparse
 import json
@@ -49,19 +51,11 @@ def pt_median(results, key):
     return None if r is None else r["median_ms"] / 1e3
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--pt-python", required=True, help="python of a venv with torch")
-    p.add_argument("--pt-bench", required=True, help="path of pt_bench.py")
-    p.add_argument("--photos", help="a folder of photos for the folder and video workloads")
-    p.add_argument("--out", help="where the result files go (default: a temp folder)")
-    p.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = p.parse_args(argv)
-    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="bench_vs_pt_"))
+def sitting(args, out):
+    """One pass over every workload, results into `out`; returns the table rows."""
     os.makedirs(out, exist_ok=True)
     py = sys.executable
     reps = ["--reps", "3" if args.quick else "5"]
-    print("load %.1f %.1f %.1f; results in %s" % (os.getloadavg() + (out,)), flush=True)
     run([args.pt_python, args.pt_bench, "--only", "gatys", "tinfer", "train", "--tag", "fp32"]
         + reps, out)
     run([args.pt_python, args.pt_bench, "--bf16", "--only", "tinfer", "gatys_256/eager",
@@ -72,11 +66,6 @@ def main(argv=None):
          "256", "512", "1024", "--json", "transformer.json"] + reps, out)
     run([py, os.path.join(HERE, "bench_multistyle.py"), "--sizes", "256", "512", "1024",
          "--runs", "3" if args.quick else "5", "--json", "multistyle.json"], out)
-    throughput = os.path.join(HERE, "bench_throughput.py")
-    if args.photos and os.path.exists(throughput):
-        run([py, throughput, "--photos", args.photos, "--json", "throughput.json"], out)
-    print("load %.1f %.1f %.1f" % os.getloadavg())
-
     fp32, bf16 = load(os.path.join(out, "results_pt_fp32.json")), \
         load(os.path.join(out, "results_pt_bf16.json"))
     rows = []
@@ -100,18 +89,48 @@ def main(argv=None):
             key = "tinfer_%d/eager" % r["size"]
             rows.append(("%s %d" % (r["network"], r["size"]), r["median_s"],
                          pt_median(fp32, key), pt_median(bf16, key)))
-    print("\n%-36s %12s %12s %12s %10s" % ("workload", "gluon_style", "pt float32",
-                                           "pt bf16", "vs best"))
-    for name, ours, pt32, pt16 in rows:
-        best = min(t for t in (pt32, pt16) if t is not None) if (pt32 or pt16) else None
-        print("%-36s %11.3fs %12s %12s %10s" % (
-            name, ours, "%.3fs" % pt32 if pt32 else "-", "%.3fs" % pt16 if pt16 else "-",
-            "%.2fx" % (ours / best) if best else "-"))
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--pt-python", required=True, help="python of a venv with torch")
+    p.add_argument("--pt-bench", required=True, help="path of pt_bench.py")
+    p.add_argument("--photos", help="a folder of photos for the folder and video workloads")
+    p.add_argument("--out", help="where the result files go (default: a temp folder)")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    p.add_argument("--sittings", type=int, default=1,
+                   help="run everything this many times in turn (the host drifts)")
+    args = p.parse_args(argv)
+    out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="bench_vs_pt_"))
+    print("load %.1f %.1f %.1f; results in %s" % (os.getloadavg() + (out,)), flush=True)
+    tables = [sitting(args, os.path.join(out, "sitting%d" % i)) for i in range(args.sittings)]
+    throughput = os.path.join(HERE, "bench_throughput.py")
+    if args.photos and os.path.exists(throughput):
+        run([sys.executable, throughput, "--photos", args.photos, "--json", "throughput.json"],
+            out)
+    print("load %.1f %.1f %.1f" % os.getloadavg())
+    print("\n%-34s %s %10s" % ("workload", "   gluon_style  pt float32     pt bf16" *
+                                len(tables), "vs best"))
+    summary = []
+    for i, (name, *_) in enumerate(tables[0]):
+        cells, ratios = [], []
+        for t in tables:
+            _, ours, pt32, pt16 = t[i]
+            best = min(x for x in (pt32, pt16) if x is not None) if (pt32 or pt16) else None
+            cells.append("%13.3fs %11s %11s" % (ours, "%.3fs" % pt32 if pt32 else "-",
+                                                 "%.3fs" % pt16 if pt16 else "-"))
+            if best:
+                ratios.append(ours / best)
+            summary.append(dict(workload=name, gluon_style_s=ours, pt_fp32_s=pt32,
+                                pt_bf16_s=pt16))
+        print("%-34s %s %10s" % (name, "".join(cells), " / ".join("%.2fx" % r for r in ratios)
+                                 or "-"))
     with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump([dict(zip(("workload", "gluon_style_s", "pt_fp32_s", "pt_bf16_s"), r))
-                   for r in rows], f, indent=1)
-    print("(vs best: gluon_style's time / PyTorch's best mode's; below 1 is faster. "
-          "The multi-style rows are another, smaller network than PyTorch's Johnson net.)")
+        json.dump(summary, f, indent=1)
+    print("(vs best: gluon_style's time / PyTorch's best mode's in that sitting; below 1 is "
+          "faster. The multi-style rows are another, smaller network than PyTorch's "
+          "Johnson net; 'matrix norms': what batches of several images run.)")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,24 @@ def test_gram_matches_numpy():
         np.testing.assert_allclose(got, np_gram(x), rtol=1e-5, atol=1e-5)
 
 
+def test_the_one_image_gram_product_equals_batch_dot_forward_and_backward():
+    x0 = np.random.RandomState(4).randn(1, 6, 9, 5).astype(np.float32)
+    head = mx.nd.array(np.random.RandomState(5).randn(1, 6, 6))
+    results = []
+    for channels in (None, 6):
+        for got in _both(lambda F, x: losses.gram(F, x, channels), x0):
+            np.testing.assert_allclose(got, np_gram(x0), rtol=1e-5, atol=1e-5)
+        x = mx.nd.array(x0)
+        x.attach_grad()
+        with mx.autograd.record():
+            g = losses.gram(mx.nd, x, channels)
+        g.backward(head)
+        results.append(x.grad.asnumpy())
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-4, atol=1e-5)
+    with pytest.raises(mx.base.MXNetError):  # a batch of two is a shape error, not a guess
+        losses.gram(mx.nd, mx.nd.array(np.concatenate([x0, x0])), 6).wait_to_read()
+
+
 def test_style_loss_matches_numpy_and_broadcasts_target():
     rs = np.random.RandomState(1)
     y = rs.randn(3, 4, 6, 6).astype(np.float32)
@@ -88,6 +106,12 @@ def test_perceptual_loss_is_the_weighted_sum_of_its_terms():
     exp_tv = 4.0 * losses.tv_loss(mx.nd, x).asscalar()
     np.testing.assert_allclose([content, style, tv], [exp_content, exp_style, exp_tv], rtol=1e-4)
     np.testing.assert_allclose(total, content + style + tv, rtol=1e-5)
+    # one image at a time: the same terms through the faster Gram product
+    one = losses.PerceptualLoss(ext.taps, ("conv1_1", "conv2_1"), ("relu2_2",),
+                                style_weights=[1.0, 2.0], content_weights=[3.0], tv_weight=4.0,
+                                style_channels=[64, 128])
+    np.testing.assert_allclose([t.asscalar() for t in one(x, *grams, fc["relu2_2"])],
+                               [total, content, style, tv], rtol=1e-4)
 
 
 @pytest.mark.parametrize("kw, msg", [

@@ -127,7 +127,9 @@ class LossProblem:
             self.loss = RegionLoss(extractor.taps, style_layers, content_layers,
                                    region_weights=[a / sum(areas) for a in areas], **terms)
         else:
-            self.loss = PerceptualLoss(extractor.taps, style_layers, content_layers, **terms)
+            self.loss = PerceptualLoss(  # one image: the faster Gram product
+                extractor.taps, style_layers, content_layers, **terms,
+                style_channels=[features.conv_channels(net.arch, name) for name in style_layers])
         self.loss.hybridize(static_alloc=True, static_shape=True)
 
     def __call__(self, x):
