@@ -45,33 +45,27 @@ MIN_SPEEDUP = 1.1
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
-def cpu_flags(path="/proc/cpuinfo"):
-    """The CPU's feature flags (a frozenset; empty where they cannot be read)."""
+def _cpuinfo(field, path="/proc/cpuinfo"):
+    """The value of the first `field` line of `path` (None where there is none)."""
     try:
         with open(path) as f:
             for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
+                if line.startswith(field):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return frozenset()
+    return None
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (a frozenset; empty where they cannot be read)."""
+    return frozenset((_cpuinfo("flags", path) or "").split())
 
 
 def has_bf16(flags=None):
     """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX-BF16)."""
     flags = cpu_flags() if flags is None else flags
     return any(f in flags for f in BF16_FLAGS)
-
-
-def _cpu_model(path="/proc/cpuinfo"):
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _probe_file():
@@ -121,7 +115,8 @@ def bf16_speedup(*, measure=_measure_speedup):
     if not has_bf16():
         return None
     import mxnet as mx
-    key = "%s | %s | %s" % (mx.__version__, _cpu_model(), os.environ.get("OMP_NUM_THREADS", ""))
+    cpu = _cpuinfo("model name") or platform.processor() or "unknown"
+    key = "%s | %s | %s" % (mx.__version__, cpu, os.environ.get("OMP_NUM_THREADS", ""))
     path = _probe_file()
     try:
         with open(path) as f:

@@ -33,10 +33,9 @@ def load_style_source(args):
     arbitrary-mode painter of ``--style-image`` (paintings checked first)."""
     from .. import fast
     from ..io import images
-    from ..options import FastOptions
     from ..runtime import parse_ctx
     ctx = parse_ctx(args.ctx)[0]
-    precision = getattr(args, "precision", FastOptions.precision)
+    precision = args.precision
     if args.model or args.style_weights:
         if args.style_blend is not None:
             raise Error("--style-blend goes with --style-image; blend trained styles with "

@@ -252,10 +252,7 @@ def Conditioned(transformer, vector, ctx=None):
                 self._clear_cached_op()
                 self._mode = inference, bn
             self.net.set_inference(inference, bn)
-            if not bn:
-                return super().forward(x)
-            with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
-                return super().forward(x, *NormAux.inputs(self, x.context))
+            return NormAux.call(super().forward, self, bn, x)
 
         def hybrid_forward(self, F, x, *aux, style):
             with NormAux.bound(self, aux, fused=self._mode[1] == "fused"):

@@ -8,6 +8,7 @@ Outputs are written atomically (temp file in the same directory, fsync,
 ``os.replace``), so a failure never leaves a partial file or clobbers the old one.
 MXNet is imported only by the functions that build tensors.
 """
+import functools
 import os
 import struct
 import warnings
@@ -192,16 +193,12 @@ def normalize_np(arr):
     return np.ascontiguousarray(np.moveaxis(a, -1, -3), dtype=np.float32)
 
 
-_TABLE = []
-
-
+@functools.lru_cache(maxsize=None)
 def _uint8_table():
     """:func:`normalize_np` of every 8-bit value, by channel: (3, 256) float32, computed
     as for any other input (float64, then float32)."""
-    if not _TABLE:
-        v = np.arange(256, dtype=np.float64)[:, None]
-        _TABLE.append(np.ascontiguousarray(((v / 255.0 - _MEAN64) / _STD64).T, np.float32))
-    return _TABLE[0]
+    v = np.arange(256, dtype=np.float64)[:, None]
+    return np.ascontiguousarray(((v / 255.0 - _MEAN64) / _STD64).T, np.float32)
 
 
 def denormalize_np(arr):

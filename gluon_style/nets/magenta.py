@@ -168,7 +168,7 @@ class _CondConv(gluon.HybridBlock):
     """
 
     inference = False  # set by StyleTransformer.forward before each trace
-    norm_aux = None  # set by NormAux.bind during a trace
+    norm_aux = None  # set by NormAux.bound during a trace
 
     def __init__(self, scope, cin, cout, k, up=False, relu=True, rgb=False, plain=False,
                  **kwargs):
@@ -282,10 +282,7 @@ class StyleTransformer(gluon.HybridBlock):
                         % (x.shape[0], STYLE_DIM, style.shape))
         bn = NormAux.wanted(self, x, inference)
         self.set_inference(inference, bn)
-        if not bn:
-            return super().forward(x, style)
-        with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
-            return super().forward(x, style, *NormAux.inputs(self, x.context))
+        return NormAux.call(super().forward, self, bn, x, style)
 
     def set_inference(self, inference, bn=""):
         """Use the forward-only formulation (`inference`; with `bn`, its norms as batch

@@ -310,15 +310,13 @@ class NormAux:
     averages they need as graph inputs, one pair per channel count, and the calls.
 
     A network that uses it: its ``forward`` asks :meth:`wanted` (one image of
-    :attr:`min_pixels` or more, no gradient, :attr:`enabled`, the block's
-    ``batch_norms`` attribute not False), retraces when the answer changes, and
-    calls with the extra inputs of :meth:`inputs` in ``autograd.train_mode()``; its
-    ``hybrid_forward`` hands them to its norms (:meth:`bound`); each norm finds its
-    pair in its ``norm_aux`` attribute (None: the matrix-product formulation).
+    :attr:`min_pixels` or more, no gradient, the block's ``batch_norms`` attribute
+    not False: :meth:`off`), retraces when the answer changes, and runs through
+    :meth:`call` (the extra inputs of :meth:`inputs`, in ``autograd.train_mode()``);
+    its ``hybrid_forward`` hands them to its norms (:meth:`bound`); each norm finds
+    its pair in its ``norm_aux`` attribute (None: the matrix-product formulation).
     """
 
-    #: False: always the matrix-product formulation (what is exported, quantized...)
-    enabled = True
     #: images smaller than this (pixels) keep the matrix products, unless the network's
     #: ``norm_min_pixels`` says otherwise: in the multi-style network (8-32 channels) a
     #: batch norm costs about 1 ms a call more, which only pays from ~256 x 256 up (at
@@ -340,7 +338,7 @@ class NormAux:
         """The formulation `block` traces for input `x`: "" (matrix products), "fused"
         (batch norms with oneDNN's fused ReLU) or "bn" (batch norms, then ReLU)."""
         least = getattr(block, "norm_min_pixels", None)
-        if not (inference and cls.enabled and getattr(block, "batch_norms", True)
+        if not (inference and getattr(block, "batch_norms", True)
                 and isinstance(x, mx.nd.NDArray) and x.shape[0] == 1
                 and x.shape[2] * x.shape[3] >= (cls.min_pixels if least is None else least)
                 and cls.channels(block)):
@@ -374,31 +372,34 @@ class NormAux:
                 block.batch_norms = old
 
     @classmethod
+    def call(cls, forward, block, bn, x, *args):
+        """``forward(x, *args)``; with `bn` (:meth:`wanted`), with `block`'s moving
+        averages after `args` and in training mode (the statistics: the image's own)."""
+        if not bn:
+            return forward(x, *args)
+        with mx.autograd.train_mode():
+            return forward(x, *args, *cls.inputs(block, x.context))
+
+    @classmethod
     @contextlib.contextmanager
     def bound(cls, block, aux, fused=True):
-        """:meth:`bind` `aux` for the block's trace, then unbind; nothing without `aux`
-        (the block is traced inside another that bound them, or not at all)."""
+        """Give `block`'s norms their pair of `aux` (symbols, as :meth:`inputs` orders
+        them) for the block's trace, then take them back; nothing without `aux` (the
+        block is traced inside another that bound them, or not at all)."""
         if not aux:
             yield
             return
-        cls.bind(block, aux, fused)
+        pairs = {c: (aux[2 * i], aux[2 * i + 1], fused)
+                 for i, c in enumerate(cls.channels(block))}
+
+        def give(pair_of):
+            block.apply(lambda b: setattr(b, "norm_aux", pair_of(b.norm_channels))
+                        if getattr(b, "norm_channels", None) else None)
+        give(pairs.get)
         try:
             yield
         finally:
-            cls.bind(block, ())
-
-    @classmethod
-    def bind(cls, block, aux, fused=True):
-        """Give `block`'s norms their pair of `aux` (symbols, as :meth:`inputs` orders
-        them), or none (``aux=()``): the matrix-product formulation."""
-        channels = cls.channels(block)
-        pairs = {c: (aux[2 * i], aux[2 * i + 1], fused) for i, c in enumerate(channels)} \
-            if aux else None
-
-        def give(b):
-            if getattr(b, "norm_channels", None):
-                b.norm_aux = pairs[b.norm_channels] if pairs else None
-        block.apply(give)
+            give(lambda c: None)
 
 
 def batch_norm_one_image(F, x, gamma, beta, aux, eps, relu):
@@ -487,7 +488,7 @@ class _ConvNorm(gluon.HybridBlock):
     """Reflect-pad, conv (k, stride), instance norm, optional ReLU."""
 
     inference = False  # set by TransformerNet.forward before each trace
-    norm_aux = None  # set by NormAux.bind during a trace
+    norm_aux = None  # set by NormAux.bound during a trace
 
     def __init__(self, cin, cout, k, stride=1, relu=True, beta_grad="write", **kwargs):
         super().__init__(**kwargs)
@@ -509,7 +510,7 @@ class _UpConvNorm(gluon.HybridBlock):
     """Nearest-upsample x2, reflect-pad 1, conv 3x3, instance norm, ReLU."""
 
     inference = False  # set by TransformerNet.forward before each trace
-    norm_aux = None  # set by NormAux.bind during a trace
+    norm_aux = None  # set by NormAux.bound during a trace
 
     def __init__(self, cin, cout, **kwargs):
         super().__init__(**kwargs)
@@ -648,10 +649,7 @@ class TransformerNet(gluon.HybridBlock):
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
             self._bn = bn
-        if not bn:
-            return super().forward(x)
-        with mx.autograd.train_mode():  # the batch norms' statistics: the image's own
-            return super().forward(x, *NormAux.inputs(self, x.context))
+        return NormAux.call(super().forward, self, bn, x)
 
     def export(self, path, epoch=0, **kwargs):
         """Export the inference graph (symbol + params) for ``SymbolBlock.imports``.
