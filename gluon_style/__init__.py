@@ -8,9 +8,11 @@ Two modes:
   feed-forward transformer per style (``python -m gluon_style train``),
   :func:`~gluon_style.fast.load_style` loads one to stylize in one forward pass.
 
-Importing the package is cheap: MXNet is imported on first use. The one thing
-done at import is a default for ``OMP_NUM_THREADS`` (every usable core), which
-MXNet only reads when it is first imported; a value you set is kept.
+Importing the package is cheap: MXNet is imported on first use. Two things are
+done at import, both for MXNet's oneDNN, which reads them before its first use: a
+default for ``OMP_NUM_THREADS`` (every usable core), and, on a CPU with AMX, the
+permission to use it (:func:`gluon_style.runtime.enable_amx`; ``GLUON_STYLE_AMX=0``
+leaves it off). Values you set are kept.
 
 The package is laid out by mode: ``io`` (pictures, files), ``nets`` (the
 networks and their weights), ``optimization`` (Gatys), ``fast`` (trained
@@ -21,9 +23,11 @@ the same modules (:data:`MOVED`).
 import sys as _sys
 
 from .runtime import ensure_omp_threads as _ensure_omp_threads
+from .runtime import enable_amx as _enable_amx
 from .errors import Error
 
 _ensure_omp_threads()
+_enable_amx()
 
 __version__ = "0.1.0"
 

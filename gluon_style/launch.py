@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from .runtime import default_threads
+from .runtime import child_environ, default_threads
 
 #: exit status for a run stopped by --timeout (as timeout(1))
 TIMEOUT_STATUS = 124
@@ -48,7 +48,7 @@ def worker_command(argv):
 
 def dmlc_env(role, *, workers, servers, port, uri="127.0.0.1", interface="lo", base=None):
     """The environment of one ps-lite process (`role`: scheduler, server or worker)."""
-    env = dict(os.environ if base is None else base)
+    env = child_environ(base)  # without an AMX setting this process has not settled
     env.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=uri, DMLC_PS_ROOT_PORT=str(port),
                DMLC_NUM_WORKER=str(workers), DMLC_NUM_SERVER=str(servers),
                DMLC_INTERFACE=interface)

@@ -115,8 +115,11 @@ def bf16_speedup(*, measure=_measure_speedup):
     if not has_bf16():
         return None
     import mxnet as mx
+    from .runtime import AMX, settle_cpu_isa
+    settle_cpu_isa()
     cpu = _cpuinfo("model name") or platform.processor() or "unknown"
-    key = "%s | %s | %s" % (mx.__version__, cpu, os.environ.get("OMP_NUM_THREADS", ""))
+    key = "%s | %s | %s | %s" % (mx.__version__, cpu, os.environ.get("OMP_NUM_THREADS", ""),
+                                 "amx" if AMX["on"] else "no amx")
     path = _probe_file()
     try:
         with open(path) as f:
@@ -193,39 +196,74 @@ def convolution_names(block):
     return [n["name"] for n in nodes if n["op"] == "Convolution"]
 
 
-def to_bfloat16(block, *inputs, ctx=None):
+#: operators MXNet's mixed-precision lists keep in float32 that run in bfloat16 here:
+#: the slices of the reflection pads (:func:`~gluon_style.nets.transformer.reflect_pad`)
+NEUTRAL_OPS = ("slice",)
+
+
+def to_bfloat16(block, x, ctx=None):
     """A copy of the hybridized Johnson transformer `block` with its convolutions in
-    bfloat16 (inputs, outputs and parameters stay float32 to the caller), traced on
-    `inputs`: the first and last convolutions and every other operator (norms, padding,
-    upsampling) stay float32, which keeps the output within :data:`TOLERANCE`."""
+    bfloat16, traced on the float32 input `x` (its formulation, :class:`NormAux`, is
+    the one `block` picks for `x`): a :class:`Bfloat16Net`, float32 in and out.
+
+    In bfloat16: every convolution but the first (9x9, from RGB) and the last (to
+    RGB), the instance norms between them (as oneDNN batch norms, statistics in
+    float32), the ReLUs, sums and the reflection pads' slices; in float32: the first
+    and last convolutions, the upsampling transposed convolutions (bfloat16 there costs
+    up to 4 levels), the output mapping. That keeps the output within :data:`TOLERANCE`.
+    """
     import warnings
 
     import mxnet as mx
     from mxnet.contrib import amp
-    from .nets.transformer import NormAux
-    with NormAux.off(block), warnings.catch_warnings():  # amp warns of the inputs' dtype
+    from mxnet.contrib.amp.lists import symbol_bf16
+    with warnings.catch_warnings():  # amp warns of the inputs' dtype
         warnings.simplefilter("ignore")
-        block(*inputs).wait_to_read()  # traces the graph that is converted
+        block(x).wait_to_read()  # traces the graph that is converted
+        bn = block._bn
         convs = convolution_names(block)
-        out = amp.convert_hybrid_block(block, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
-                                       target_dtype_ops=["Convolution"],
-                                       excluded_sym_names=[convs[0], convs[-1]] if convs else [],
-                                       cast_optional_params=True)
+        out = amp.convert_hybrid_block(
+            block, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
+            target_dtype_ops=["Convolution"],
+            fp32_ops=[op for op in symbol_bf16.FP32_FUNCS if op not in NEUTRAL_OPS],
+            excluded_sym_names=[convs[0], convs[-1]] if convs else [],
+            cast_optional_params=True)
     out.hybridize(static_alloc=True)
-    return out
+    return Bfloat16Net(out, block, bn)
+
+
+class Bfloat16Net:
+    """The converted graph (:attr:`block`, a SymbolBlock) of a transformer `net` and
+    how to call it: the formulation it was traced in (`bn`, :meth:`NormAux.wanted`)
+    decides the extra inputs and the mode; an input that `net` would run in another
+    formulation (a batch for a one-image graph, or the reverse) is an error."""
+
+    def __init__(self, block, net, bn):
+        self.block, self.net, self.bn = block, net, bn
+
+    def __call__(self, x):
+        from .nets.transformer import NormAux
+        if NormAux.wanted(self.net, x, True) != self.bn:
+            raise ValueError("this bfloat16 graph was traced for %s; convert again for "
+                             "input %s (Precise does)" % (
+                                 "one image" if self.bn else "batches", x.shape))
+        return NormAux.call(self.block, self.net, self.bn, x)
 
 
 class Precise:
-    """`net` called in `precision`: float32 calls it as it is; bfloat16 converts it on
-    the first call (the graph is traced then) and calls the converted copy after."""
+    """`net` (a Johnson transformer) called in `precision`: float32 calls it as it
+    is; bfloat16 converts it at the first call of each formulation (one image, or a
+    batch: :meth:`NormAux.wanted`) and calls the converted copy after."""
 
     def __init__(self, net, precision, ctx=None):
         self.net, self.precision, self.ctx = net, precision, ctx
-        self._converted = None
+        self._converted = {}
 
-    def __call__(self, *inputs):
+    def __call__(self, x):
         if self.precision == "float32":
-            return self.net(*inputs)
-        if self._converted is None:
-            self._converted = to_bfloat16(self.net, *inputs, ctx=self.ctx)
-        return self._converted(*inputs)
+            return self.net(x)
+        from .nets.transformer import NormAux
+        key = NormAux.wanted(self.net, x, True)
+        if key not in self._converted:
+            self._converted[key] = to_bfloat16(self.net, x, ctx=self.ctx)
+        return self._converted[key](x)

@@ -1,15 +1,37 @@
-"""Runtime setup: threads, contexts and interrupts.
+"""Runtime setup: threads, the CPU's AMX units, contexts and interrupts.
 
 Use every core: MXNet reads OMP_NUM_THREADS once, when it is first imported.
-
 Without it MXNet's oneDNN kernels run on one thread (half speed on two cores).
 This only fills in a default; a value the user set is kept.
+
+Use AMX where the CPU has it (:func:`enable_amx`): the oneDNN inside MXNet 1.9 (2.4)
+has AMX kernels for bfloat16 and int8 but leaves them off unless ``DNNL_MAX_CPU_ISA``
+asks for them, and Linux (5.16 and later) lets a process use AMX's tile registers only
+after it asks (``arch_prctl(ARCH_REQ_XCOMP_PERM)``); a kernel run without that
+permission dies of SIGILL. With both, bfloat16 convolutions run ~2.4x faster than
+float32 ones instead of ~0.6x (docs/precision.md). float32 work is unchanged.
 """
 import contextlib
 import os
+import platform
 import signal
 import sys
 import threading
+
+#: the environment variables oneDNN reads its highest instruction set from
+ISA_VARS = ("DNNL_MAX_CPU_ISA", "ONEDNN_MAX_CPU_ISA")
+#: what :func:`enable_amx` sets (oneDNN 2.x's name for AMX with bfloat16 and int8)
+AMX_ISA = "AVX512_CORE_AMX"
+#: set to 0 to leave AMX off
+AMX_SWITCH = "GLUON_STYLE_AMX"
+
+_SYS_ARCH_PRCTL = 158  # x86_64
+_ARCH_REQ_XCOMP_PERM = 0x1023
+_XFEATURE_XTILEDATA = 18
+
+#: what :func:`enable_amx` found: ``on`` (bool), ``why`` (str), ``set`` (whether it
+#: set ``DNNL_MAX_CPU_ISA`` itself, to be taken back by :func:`settle_cpu_isa`)
+AMX = {"on": False, "why": "not asked", "set": False}
 
 
 def default_threads():
@@ -35,9 +57,86 @@ def ensure_omp_threads():
     return True
 
 
+def _request_amx():
+    """Ask Linux for AMX's tile data (per process, kept by forks, dropped by exec);
+    0 on success, else the errno."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(_SYS_ARCH_PRCTL, _ARCH_REQ_XCOMP_PERM, _XFEATURE_XTILEDATA) == 0:
+        return 0
+    return ctypes.get_errno() or -1
+
+
+def enable_amx(*, flags=None, environ=None, request=_request_amx, machine=None):
+    """Let MXNet's oneDNN use the CPU's AMX units, before any MXNet kernel has run.
+
+    Where the CPU has AMX (``amx_tile`` and ``amx_bf16`` in `flags`, default
+    /proc/cpuinfo) on Linux x86_64: asks the kernel for the tile registers and, if it
+    grants them and no ``DNNL_MAX_CPU_ISA``/``ONEDNN_MAX_CPU_ISA`` is set, sets
+    ``DNNL_MAX_CPU_ISA=AVX512_CORE_AMX`` (oneDNN reads it at its first kernel;
+    :func:`settle_cpu_isa` then takes it back out of the environment, so programs
+    started later do not inherit a setting without the permission that goes with it).
+    An ISA the user set is kept, and the permission is still asked for when it allows
+    AMX. ``GLUON_STYLE_AMX=0`` leaves all of it alone. Returns :data:`AMX`.
+    `flags`, `environ`, `request` and `machine` are parameters for the tests.
+    """
+    from .precision import cpu_flags
+    environ = os.environ if environ is None else environ
+    flags = cpu_flags() if flags is None else flags
+    machine = platform.machine() if machine is None else machine
+    asked = next((environ[v] for v in ISA_VARS if environ.get(v)), None)
+    AMX.update(on=False, set=False)
+    if environ.get(AMX_SWITCH, "1") == "0":
+        AMX["why"] = "%s=0" % AMX_SWITCH
+    elif not sys.platform.startswith("linux") or machine not in ("x86_64", "AMD64"):
+        AMX["why"] = "not Linux on x86_64"
+    elif not {"amx_tile", "amx_bf16"} <= set(flags):
+        AMX["why"] = "no AMX on this CPU"
+    elif asked is not None and not asked.upper().startswith(AMX_ISA) \
+            and asked.upper() != "ALL":
+        AMX["why"] = "the ISA is set to %s" % asked
+    else:
+        err = request()
+        if err:
+            AMX["why"] = "Linux refused AMX's registers (errno %s)" % err
+        else:
+            AMX["on"] = True
+            AMX["why"] = "AMX on" if asked is None else "AMX on (the ISA is set to %s)" % asked
+            if asked is None:
+                environ[ISA_VARS[0]] = AMX_ISA
+                AMX["set"] = True
+    return AMX
+
+
+def settle_cpu_isa(environ=None):
+    """Make oneDNN read its instruction set now (one tiny convolution) and take the
+    ``DNNL_MAX_CPU_ISA`` that :func:`enable_amx` set back out of the environment.
+    Called before the package runs MXNet work; cheap after the first call."""
+    environ = os.environ if environ is None else environ
+    if not AMX["set"]:
+        return
+    import mxnet as mx
+    x = mx.nd.ones((1, 1, 1, 1), ctx=mx.cpu())
+    mx.nd.Convolution(x, x, kernel=(1, 1), num_filter=1, no_bias=True).wait_to_read()
+    if environ.get(ISA_VARS[0]) == AMX_ISA:
+        del environ[ISA_VARS[0]]
+    AMX["set"] = False
+
+
+def child_environ(environ=None):
+    """A copy of the environment for a program this process starts: without the
+    ``DNNL_MAX_CPU_ISA`` this package set (the child has no AMX permission yet; a
+    gluon_style child asks for its own)."""
+    env = dict(os.environ if environ is None else environ)
+    if AMX["set"] and env.get(ISA_VARS[0]) == AMX_ISA:
+        del env[ISA_VARS[0]]
+    return env
+
+
 def default_ctx():
     """``mx.gpu(0)`` when MXNet sees a GPU, else ``mx.cpu()``."""
     import mxnet as mx
+    settle_cpu_isa()
     return mx.gpu(0) if _num_gpus() > 0 else mx.cpu()
 
 
@@ -50,6 +149,7 @@ def parse_ctx(spec):
     """
     import mxnet as mx
     from .errors import Error
+    settle_cpu_isa()
     if spec is None or spec == "auto":
         return [default_ctx()]
     if isinstance(spec, mx.Context):

@@ -120,11 +120,20 @@ def test_a_bfloat16_network_is_within_the_tolerance_of_float32(tmp_path):
     top, mean = UNTRAINED
     assert diff.max() <= top and diff.mean() <= mean, (diff.max(), diff.mean())
     assert diff.max() > 0  # it did run in another precision
-    casts = [n for n in low._cached_graph[1].get_internals().list_outputs() if "amp_cast" in n]
-    assert casts  # bfloat16 casts around the convolutions
-    # another input shape re-uses the converted network
+    graph = low.block._cached_graph[1].get_internals().list_outputs()
+    assert [n for n in graph if "amp_cast" in n]  # bfloat16 casts around the convolutions
+    assert [n for n in graph if "batchnorm" in n.lower()]  # the one-image norms
+    # another size re-uses the converted graph; a batch needs another formulation
+    assert low(mx.nd.random.uniform(-1, 1, shape=(1, 3, 40, 44))).shape == (1, 3, 40, 44)
     x2 = mx.nd.random.uniform(-1, 1, shape=(2, 3, 40, 40))
-    assert low(x2).shape == (2, 3, 40, 40)
+    with pytest.raises(ValueError, match="traced for one image"):
+        low(x2)
+    both = precision.Precise(net, "bfloat16")
+    batch = both(x2)
+    assert both(x).shape == x.shape and len(both._converted) == 2
+    one = np.asarray(images.to_images(net(x2[1:2]))[0], np.int16)
+    two = np.asarray(images.to_images(batch)[1], np.int16)
+    assert np.abs(one - two).max() <= top  # the batch graph's norms are per image
 
 
 @needs_bf16

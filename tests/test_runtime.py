@@ -34,3 +34,91 @@ def test_parse_ctx():
     if mx.context.num_gpus() == 0:
         with pytest.raises(Error, match="sees 0 GPU"):
             runtime.parse_ctx("gpu1")
+
+
+AMX_FLAGS = frozenset({"avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"})
+
+
+@pytest.fixture
+def amx_state(monkeypatch):
+    """A fresh record of what enable_amx found, the real one restored after."""
+    monkeypatch.setattr(runtime, "AMX", {"on": False, "why": "not asked", "set": False})
+    return runtime
+
+
+def asked(result=0):
+    calls = []
+
+    def request():
+        calls.append(1)
+        return result
+    return request, calls
+
+
+def test_amx_is_asked_for_and_its_isa_set_on_a_cpu_with_it(amx_state):
+    env = {}
+    request, calls = asked(0)
+    got = amx_state.enable_amx(flags=AMX_FLAGS, environ=env, request=request,
+                               machine="x86_64")
+    assert calls == [1] and got["on"] and got["set"]
+    assert env == {"DNNL_MAX_CPU_ISA": "AVX512_CORE_AMX"}
+    child = amx_state.child_environ(env)  # a program started now: no inherited ISA
+    assert "DNNL_MAX_CPU_ISA" not in child and env["DNNL_MAX_CPU_ISA"]
+    amx_state.settle_cpu_isa(env)  # oneDNN has read it: taken back out
+    assert env == {} and not amx_state.AMX["set"] and amx_state.AMX["on"]
+
+
+@pytest.mark.parametrize("flags, env, machine, result, why", [
+    (frozenset({"avx512f", "avx512_bf16"}), {}, "x86_64", 0, "no AMX"),
+    (AMX_FLAGS, {"GLUON_STYLE_AMX": "0"}, "x86_64", 0, "GLUON_STYLE_AMX=0"),
+    (AMX_FLAGS, {}, "aarch64", 0, "not Linux on x86_64"),
+    (AMX_FLAGS, {"DNNL_MAX_CPU_ISA": "AVX512_CORE"}, "x86_64", 0, "set to AVX512_CORE"),
+    (AMX_FLAGS, {"ONEDNN_MAX_CPU_ISA": "AVX2"}, "x86_64", 0, "set to AVX2"),
+    (AMX_FLAGS, {}, "x86_64", 1, "refused"),
+])
+def test_amx_stays_off(amx_state, flags, env, machine, result, why):
+    """Without AMX, when told not to, with another ISA asked for, or when Linux refuses
+    the tile registers: the environment is left as it was."""
+    before = dict(env)
+    request, calls = asked(result)
+    got = amx_state.enable_amx(flags=flags, environ=env, request=request, machine=machine)
+    assert not got["on"] and not got["set"] and why in got["why"]
+    assert env == before
+    assert calls == ([1] if result else [])  # asked only where it could be used
+
+
+def test_an_isa_the_user_set_to_amx_is_kept_and_gets_its_permission(amx_state):
+    env = {"DNNL_MAX_CPU_ISA": "avx512_core_amx"}
+    request, calls = asked(0)
+    got = amx_state.enable_amx(flags=AMX_FLAGS, environ=env, request=request,
+                               machine="x86_64")
+    assert calls == [1] and got["on"] and not got["set"]
+    amx_state.settle_cpu_isa(env)
+    assert env == {"DNNL_MAX_CPU_ISA": "avx512_core_amx"}  # the user's, not taken back
+
+
+def test_programs_started_after_the_package_ran_do_not_inherit_amx_without_permission():
+    """In a fresh process: after the package's first MXNet work the ISA setting is out of
+    the environment, bfloat16 convolutions run, and a child that imports MXNet alone and
+    runs one (with no AMX permission of its own) does not die of SIGILL."""
+    conv = ("import mxnet as mx\n"
+            "from mxnet.contrib.amp.amp import bfloat16\n"
+            "x = mx.nd.amp_cast(mx.nd.ones((1, 16, 8, 8)), dtype=bfloat16)\n"
+            "w = mx.nd.amp_cast(mx.nd.ones((16, 16, 3, 3)), dtype=bfloat16)\n"
+            "y = mx.nd.Convolution(x, w, kernel=(3, 3), num_filter=16, no_bias=True)\n"
+            "print(float(mx.nd.amp_cast(y, dtype='float32').sum().asscalar()))\n")
+    code = ("import os, subprocess, sys\n"
+            "import gluon_style\n"
+            "from gluon_style import runtime\n"
+            "runtime.default_ctx()\n"
+            "print(os.environ.get('DNNL_MAX_CPU_ISA'))\n"
+            + conv +
+            "r = subprocess.run([sys.executable, '-c', %r], capture_output=True, text=True)\n"
+            "print(r.returncode, r.stdout.strip())\n" % conv)
+    env = {k: v for k, v in os.environ.items() if k not in runtime.ISA_VARS}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    isa, parent, child = out.stdout.split("\n")[:3]
+    total = str(16 * 16 * 9 * 6 * 6.0)
+    assert isa == "None" and parent == total and child == "0 " + total

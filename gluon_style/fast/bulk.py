@@ -282,7 +282,8 @@ def stylize_many(sources, output_dir, options, *, style, client=None, top=None,
     t0 = time.perf_counter()
     if not isinstance(style, StyleSpec):
         style = StyleSpec(model=os.fspath(style), strength=options.strength,
-                          preserve_colors=options.preserve_colors)
+                          preserve_colors=options.preserve_colors,
+                          precision=options.precision)
     if isinstance(sources, (str, os.PathLike)):
         sources, found_top = list_sources(sources)
         top = found_top if top is None else top

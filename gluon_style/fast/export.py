@@ -40,8 +40,8 @@ class _PlainConv(gluon.HybridBlock):
     def hybrid_forward(self, F, x, weight, bias, gamma=None, beta=None):
         if self._up:
             x = F.UpSampling(x, scale=2, sample_type="nearest")
-        y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias, kernel=(self._k,) * 2,
-                          stride=(self._s,) * 2, num_filter=self._cout)
+        y = F.Convolution(reflect_pad(F, x, self._k // 2, slices=False), weight, bias,
+                          kernel=(self._k,) * 2, stride=(self._s,) * 2, num_filter=self._cout)
         if self._norm:
             y = F.InstanceNorm(y, gamma, beta, eps=1e-5)
         return F.relu(y) if self._relu else y

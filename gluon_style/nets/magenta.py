@@ -77,6 +77,8 @@ class _Conv(gluon.HybridBlock):
     the bottom and right only); ``pad="reflect"``: reflection padding.
     """
 
+    inference = True  # StyleTransformer.set_inference sets it before each trace
+
     def __init__(self, scope, cin, cout, k, stride=1, groups=1, act=None, pad="same", **kwargs):
         super().__init__(**kwargs)
         self.scope, self._k, self._s, self._groups = scope, k, stride, groups
@@ -88,7 +90,7 @@ class _Conv(gluon.HybridBlock):
     def hybrid_forward(self, F, x, weight, bias):
         k, s, pad = self._k, self._s, (0, 0)
         if self._pad == "reflect":
-            x = reflect_pad(F, x, k // 2)
+            x = reflect_pad(F, x, k // 2, self.inference)
         elif k > 1 and s == 1:
             pad = (k // 2, k // 2)
         elif k > 1:  # SAME for even sides: k - s pixels, the extra one at the end
@@ -196,9 +198,9 @@ class _CondConv(gluon.HybridBlock):
         if self._up:
             y = upsample_conv3(F, x, weight, bias, self._cout, inference=self.inference)
         elif self._rgb:  # the 9x9 conv to RGB, on the (even-sided) upsampled map
-            y = conv9_to_rgb(F, x, weight, bias)
+            y = conv9_to_rgb(F, x, weight, bias, slices=self.inference)
         else:
-            y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias,
+            y = F.Convolution(reflect_pad(F, x, self._k // 2, self.inference), weight, bias,
                               kernel=(self._k, self._k), num_filter=self._cout)
         return instance_norm(F, y, gamma, beta, eps=CIN_EPS, relu=self._relu,
                              inference=self.inference, per_sample=True, aux=self.norm_aux)
@@ -208,7 +210,7 @@ class _CondConv(gluon.HybridBlock):
         and the per-image scale and shift as broadcasts: the same result."""
         if self._up:
             x = F.UpSampling(x, scale=2, sample_type="nearest")
-        y = F.Convolution(reflect_pad(F, x, self._k // 2), weight, bias,
+        y = F.Convolution(reflect_pad(F, x, self._k // 2, slices=False), weight, bias,
                           kernel=(self._k, self._k), num_filter=self._cout)
         y = F.InstanceNorm(y, F.ones_like(like), F.zeros_like(like), eps=CIN_EPS)
         y = F.broadcast_add(F.broadcast_mul(y, gamma.reshape((0, 0, 1, 1))),
