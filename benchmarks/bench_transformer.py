@@ -12,6 +12,8 @@ Prints, per variant ("full", "small"):
   ``--micro-batch`` images with gradients summed, as ``StyleTrainer`` does by
   default (the same step; the trainer also stops the input's VGG pass at the
   content layer, which this workload keeps, like the PyTorch one);
+* with ``--precision float32 bfloat16``, each ``infer_S`` also in bfloat16
+  (``infer_S/VARIANT/bf16``: the converted graph ``fast --precision bfloat16`` runs);
 * the peak RSS of each configuration, each run in its own subprocess.
 
 The workloads are the ones of the PyTorch reference ``pt_bench.py`` (keys
@@ -122,7 +124,7 @@ def _sumsq(F, d):
     return F.dot(d, d, transpose_b=True).reshape((1,))
 
 
-def run_worker(kind, variant, size, reps, micro=4):
+def run_worker(kind, variant, size, reps, micro=4, precision="float32"):
     """One configuration in this process; returns the result dict."""
     import gluon_style  # noqa: F401  (sets OMP_NUM_THREADS before MXNet loads)
     import mxnet as mx
@@ -135,10 +137,12 @@ def run_worker(kind, variant, size, reps, micro=4):
     static = dict(static_alloc=True, static_shape=True)
     net.hybridize(**static)
     if kind == "infer":
+        from gluon_style.precision import Precise
         x = nd.random.normal(shape=(1, 3, size, size))
+        forward = Precise(net, precision)  # what fast --precision runs
 
         def step():
-            net(x).wait_to_read()
+            forward(x).wait_to_read()
         times = _time(step, warmup=1 if size >= 1024 else 2,
                       reps=min(reps, 5) if size >= 1024 else reps, budget_s=15)
     else:
@@ -176,7 +180,8 @@ def run_worker(kind, variant, size, reps, micro=4):
         times = _time(step, warmup=2, reps=min(reps, 5), budget_s=30)
     return {
         "key": "%s_%s/%s" % (kind, "b4_%d" % size if kind == "train" else size, variant)
-               + ("/m%d" % micro if kind == "train" and micro < 4 else ""),
+               + ("/m%d" % micro if kind == "train" and micro < 4 else "")
+               + ("/bf16" if precision == "bfloat16" else ""),
         "median_ms": statistics.median(times) * 1e3,
         "min_ms": min(times) * 1e3,
         "reps": len(times),
@@ -212,6 +217,8 @@ def main(argv=None):
     ap.add_argument("--micro-batch", type=int, nargs="+", default=[4, _trainer_micro_batch()],
                     help="training: images per forward/backward pass, as StyleTrainer's "
                          "micro_batch (default: 4, the whole batch, and the trainer's default)")
+    ap.add_argument("--precision", nargs="+", default=["float32"],
+                    choices=["float32", "bfloat16"], help="inference precision(s)")
     ap.add_argument("--pt", metavar="JSON", help="pt_bench.py results file, to print ratios")
     ap.add_argument("--json", metavar="FILE", help="also write the results here")
     ap.add_argument("--worker", nargs=3, metavar=("KIND", "VARIANT", "SIZE"),
@@ -219,14 +226,16 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.worker:
         kind, variant, size = args.worker
-        print(json.dumps(run_worker(kind, variant, int(size), args.reps, args.micro_batch[0])))
+        print(json.dumps(run_worker(kind, variant, int(size), args.reps, args.micro_batch[0],
+                                    args.precision[0])))
         return 0
     if args.quick:
         args.sizes, args.reps = [s for s in args.sizes if s <= 512] or [256], 3
     micros = sorted(set(args.micro_batch), reverse=True)
-    configs = [(k, v, s, m) for v in args.variants
+    configs = [(k, v, s, m, p) for v in args.variants
                for k, sizes in (("infer", args.sizes), ("train", [256])) if k in args.only
-               for s in sizes for m in (micros if k == "train" else [4])]
+               for s in sizes for m in (micros if k == "train" else [4])
+               for p in (args.precision if k == "infer" else ["float32"])]
     pt = _pt_results(args.pt)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
@@ -234,9 +243,10 @@ def main(argv=None):
     print("load average %.2f %.2f %.2f" % os.getloadavg())
     print("%-25s %10s %10s %9s %12s %7s" % ("config", "median ms", "min ms", "peak MB",
                                              "pytorch ms", "ratio"), flush=True)
-    for kind, variant, size, micro in configs:
+    for kind, variant, size, micro, prec in configs:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--reps", str(args.reps),
-                               "--micro-batch", str(micro), "--worker", kind, variant, str(size)],
+                               "--micro-batch", str(micro), "--precision", prec,
+                               "--worker", kind, variant, str(size)],
                               env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             print("%s %s %d failed:\n%s" % (kind, variant, size, proc.stderr[-2000:]))

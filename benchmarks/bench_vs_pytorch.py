@@ -16,11 +16,12 @@ Runs, one after the other (each in its own process, so nothing overlaps):
   photos and a 720p video end to end) when it is there;
 
 then prints each workload's gluon_style time, PyTorch's float32 and bfloat16 times and
-the ratio to PyTorch's best. gluon_style runs float32: with MXNet 1.9.1 its
-bfloat16 is slower here (``bench_precision.py``; ``--precision auto`` decides by a
-probe). Writes every result file into ``--out`` (default: a temp folder) and
-``summary.json`` there. About 10 minutes a sitting on 2 cores (``--quick``: fewer
-repetitions); ``--sittings 2`` runs it all twice in turn and prints both.
+the ratio to PyTorch's best. gluon_style's optimization step and Johnson network run
+in float32 and in bfloat16 (rows "bf16": what ``--precision auto`` picks on a CPU with
+AMX); the multi-style network runs float32. Writes every result file into ``--out``
+(default: a temp folder) and ``summary.json`` there. About 12 minutes a sitting on 2
+cores (``--quick``: fewer repetitions); ``--sittings 2`` runs it all twice in turn and
+prints both.
 """
 import argparse
 import json
@@ -61,9 +62,10 @@ def sitting(args, out):
     run([args.pt_python, args.pt_bench, "--bf16", "--only", "tinfer", "gatys_256/eager",
          "--tag", "bf16"] + reps, out)
     run([py, os.path.join(HERE, "bench_gatys.py"), "--networks", "vgg19", "--sizes", "256",
-         "512", "--json", "gatys.json"] + reps, out)
+         "512", "--precision", "float32", "bfloat16", "--json", "gatys.json"] + reps, out)
     run([py, os.path.join(HERE, "bench_transformer.py"), "--variants", "full", "--sizes",
-         "256", "512", "1024", "--json", "transformer.json"] + reps, out)
+         "256", "512", "1024", "--precision", "float32", "bfloat16",
+         "--json", "transformer.json"] + reps, out)
     run([py, os.path.join(HERE, "bench_multistyle.py"), "--sizes", "256", "512", "1024",
          "--runs", "3" if args.quick else "5", "--json", "multistyle.json"], out)
     fp32, bf16 = load(os.path.join(out, "results_pt_fp32.json")), \
@@ -71,14 +73,16 @@ def sitting(args, out):
     rows = []
     for r in load(os.path.join(out, "gatys.json")):
         key = "gatys_%d/eager" % r["size"]
-        rows.append(("optimization step %d" % r["size"], r["median_ms"] / 1e3,
+        tag = " bf16" if r.get("precision") == "bfloat16" else ""
+        rows.append(("optimization step %d%s" % (r["size"], tag), r["median_ms"] / 1e3,
                      pt_median(fp32, key), None))
     for r in load(os.path.join(out, "transformer.json")):  # keys infer_512/full, train_...
         what, variant = r["key"].split("/")[:2]
         if what.startswith("infer"):
             size = int(what.split("_")[1])
             key = "tinfer_%d/eager" % size
-            rows.append(("Johnson forward %d" % size, r["median_ms"] / 1e3,
+            tag = " bf16" if r["key"].endswith("/bf16") else ""
+            rows.append(("Johnson forward %d%s" % (size, tag), r["median_ms"] / 1e3,
                          pt_median(fp32, key), pt_median(bf16, key)))
         else:
             rows.append(("training step b4 256" + r["key"][len(what) + len(variant) + 1:],

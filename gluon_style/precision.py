@@ -1,21 +1,25 @@
-"""Numeric precision of the fast-mode networks: float32 or bfloat16, chosen at run time.
+"""Numeric precision of the networks: float32 or bfloat16, chosen at run time.
 
-``--precision auto`` (the default, :data:`gluon_style.options.FastOptions.precision`)
-runs a network in bfloat16 only where all of these hold:
+``--precision auto`` (the default: :data:`gluon_style.options.FastOptions.precision`
+for fast mode, :data:`~gluon_style.options.OptimizeOptions.precision` for the
+optimization's loss network) runs a network in bfloat16 only where all of these hold:
 
 * the device is a CPU whose flags (``/proc/cpuinfo``) include ``avx512_bf16`` or
   ``amx_bf16`` (:func:`cpu_flags`);
 * the installed MXNet's oneDNN runs bfloat16 convolutions faster than float32 ones
-  on it (:func:`bf16_speedup`: a short probe, cached per MXNet version and CPU under
-  ``$MXNET_HOME/gluon_style``). MXNet 1.9.1 bundles oneDNN 2.4, which has no AMX
-  kernels; its AVX-512 bfloat16 convolutions run at about half the speed of its
-  float32 ones, so ``auto`` stays float32 with it (see ``docs/precision.md``);
-* the network's bfloat16 pictures stay within :data:`TOLERANCE` of float32
-  (:data:`HOLDS`): the per-style (Johnson) transformer does, with its convolutions
-  in bfloat16 except the first (9x9, from RGB) and the last (to RGB), and its norm
-  statistics in float32. Magenta's small multi-style / arbitrary network (8-32
-  channels, conditional norms) does not: no split measured holds within two levels,
-  so it stays float32 whatever is asked.
+  on it (:func:`bf16_speedup`: a short probe, cached per MXNet version, CPU, threads
+  and AMX state under ``$MXNET_HOME/gluon_style``). With MXNet 1.9.1 (oneDNN 2.4) that
+  takes AMX, which the package turns on at import where the CPU has it
+  (:func:`gluon_style.runtime.enable_amx`): 2.4x float32's speed with it, about 0.55x
+  with AVX512-BF16 alone (see ``docs/precision.md``);
+* the network's bfloat16 result holds (:data:`HOLDS`): the per-style (Johnson)
+  transformer within :data:`TOLERANCE` of float32, with its convolutions in bfloat16
+  except the first (9x9, from RGB), the last (to RGB) and the last upsampling one, its norm
+  statistics in float32 (:func:`to_bfloat16`); the optimization's VGG with its
+  convolutions in bfloat16 and its Gram matrices and losses in float32
+  (:func:`loss_to_bfloat16`, :data:`LOSS_TOLERANCE`). Magenta's small multi-style /
+  arbitrary network (8-32 channels, conditional norms) does not: bfloat16 moves it by
+  5-8 levels for a few per cent of speed, so it stays float32 whatever is asked.
 
 ``--precision bfloat16`` asks for it where it holds even if the probe finds it slower
 (an error on a CPU without the feature, or a GPU); ``float32`` never converts.
@@ -32,12 +36,20 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
-#: kinds of network whose bfloat16 output holds within :data:`TOLERANCE` of float32
-HOLDS = ("johnson",)
+#: kinds of network whose bfloat16 output holds: the per-style (Johnson) transformer
+#: within :data:`TOLERANCE` of float32; the optimization's loss network ("vgg") to within
+#: what float32 itself does from a start nudged by 1e-4 (:data:`LOSS_TOLERANCE`)
+HOLDS = ("johnson", "vgg")
 
 #: what "holds" means, in 8-bit levels against the float32 output of the same network:
 #: (max, mean). Measured on six photos with a trained Johnson style: max 2, mean 0.07.
 TOLERANCE = (3, 0.25)
+
+#: an optimization run with its loss network in bfloat16 ends within this share of
+#: float32's final loss. Its pixels are another path to a minimum as good: after 100
+#: L-BFGS steps they differ from float32's as much as float32's own from a start moved
+#: by 1e-4 (mean 9 vs 8 levels at 384 px), and look the same (docs/precision.md)
+LOSS_TOLERANCE = 0.02
 
 #: bfloat16 is used by ``auto`` only when the probe finds it at least this much faster
 MIN_SPEEDUP = 1.1
@@ -145,7 +157,8 @@ def bf16_speedup(*, measure=_measure_speedup):
 
 
 def resolve(precision="auto", *, kind, ctx=None, flags=None, speedup=bf16_speedup):
-    """``(precision, why)``: what network `kind` (``"johnson"`` or ``"magenta"``) runs in
+    """``(precision, why)``: what network `kind` (``"johnson"``, ``"magenta"`` or
+    ``"vgg"``, the optimization's loss network) runs in
     on `ctx` when `precision` is asked for, and a short reason for the log.
 
     ``"bfloat16"`` on a GPU or a CPU without the feature is an :class:`Error`.
@@ -188,12 +201,11 @@ def report(asked, chosen, why, what="the network"):
         log.info("%s runs in %s (%s)", what, chosen, why)
 
 
-def convolution_names(block):
-    """The names of the Convolution nodes of a hybridized block that has run, in
-    graph order."""
+def convolution_names(block, op="Convolution"):
+    """The names of the `op` nodes of a hybridized block that has run, in graph order."""
     sym = block._cached_graph[1]
     nodes = json.loads(sym.tojson())["nodes"]
-    return [n["name"] for n in nodes if n["op"] == "Convolution"]
+    return [n["name"] for n in nodes if n["op"] == op]
 
 
 #: operators MXNet's mixed-precision lists keep in float32 that run in bfloat16 here:
@@ -207,29 +219,56 @@ def to_bfloat16(block, x, ctx=None):
     the one `block` picks for `x`): a :class:`Bfloat16Net`, float32 in and out.
 
     In bfloat16: every convolution but the first (9x9, from RGB) and the last (to
-    RGB), the instance norms between them (as oneDNN batch norms, statistics in
-    float32), the ReLUs, sums and the reflection pads' slices; in float32: the first
-    and last convolutions, the upsampling transposed convolutions (bfloat16 there costs
-    up to 4 levels), the output mapping. That keeps the output within :data:`TOLERANCE`.
+    RGB), the first upsampling (transposed) convolution, the instance norms between
+    them (as oneDNN batch norms, statistics in float32), the ReLUs, sums and the pads'
+    slices; in float32: the first and last convolutions and the second upsampling one
+    (each in bfloat16 adds a level at the most changed pixels: max 3-4 instead of 2),
+    the output mapping. That keeps the output within :data:`TOLERANCE`.
     """
     import warnings
 
     import mxnet as mx
     from mxnet.contrib import amp
     from mxnet.contrib.amp.lists import symbol_bf16
+    from .nets.transformer import NormAux
+    bn = NormAux.wanted(block, x, True)
     with warnings.catch_warnings():  # amp warns of the inputs' dtype
         warnings.simplefilter("ignore")
         block(x).wait_to_read()  # traces the graph that is converted
-        bn = block._bn
         convs = convolution_names(block)
+        ups = convolution_names(block, "Deconvolution")
         out = amp.convert_hybrid_block(
             block, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
-            target_dtype_ops=["Convolution"],
-            fp32_ops=[op for op in symbol_bf16.FP32_FUNCS if op not in NEUTRAL_OPS],
-            excluded_sym_names=[convs[0], convs[-1]] if convs else [],
+            target_dtype_ops=["Convolution", "Deconvolution"],
+            fp32_ops=[op for op in symbol_bf16.FP32_FUNCS
+                      if op not in NEUTRAL_OPS and op != "Deconvolution"],
+            excluded_sym_names=convs[:1] + convs[-1:] + ups[-1:],
             cast_optional_params=True)
     out.hybridize(static_alloc=True)
     return Bfloat16Net(out, block, bn)
+
+
+def loss_to_bfloat16(loss, *inputs, ctx=None):
+    """The optimization's hybridized loss block `loss` with its VGG convolutions in
+    bfloat16, traced on `inputs` (the image, then the targets), for autograd: the
+    gradient flows back to the float32 image. The Gram matrices (``FullyConnected``;
+    the masked ones of several regions, after a float32 product with the mask), the
+    losses and everything else stay float32."""
+    import warnings
+
+    import mxnet as mx
+    from mxnet.contrib import amp
+    from mxnet.contrib.amp.lists import symbol_bf16
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loss(*inputs)[0].wait_to_read()
+        out = amp.convert_hybrid_block(
+            loss, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
+            target_dtype_ops=["Convolution"],
+            fp32_ops=list(symbol_bf16.FP32_FUNCS) + ["FullyConnected"],
+            cast_optional_params=True)
+    out.hybridize(static_alloc=True, static_shape=True)
+    return out
 
 
 class Bfloat16Net:

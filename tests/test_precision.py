@@ -167,3 +167,69 @@ def test_the_library_reports_what_it_chose(params_dir, monkeypatch, caplog):
         st = fast.load_style("dots")
     assert st.precision == "float32" and st.precision_reason in caplog.text
     assert fast.FastOptions.precision == fast.PRECISION == "auto"  # one default
+
+
+def test_the_optimization_takes_the_precision_option_with_its_default():
+    from gluon_style.options import OptimizeOptions
+    assert OptimizeOptions.precision == "auto"
+    got, why = precision.resolve("auto", kind="vgg", flags=BF16, speedup=faster(2.0))
+    assert got == "bfloat16"
+    assert precision.resolve("auto", kind="vgg", flags=NO_BF16)[0] == "float32"
+
+
+def _conv_and_gram_types(block):
+    """The output dtypes of the Convolution and FullyConnected nodes of a traced block."""
+    sym = block._cached_graph[1]
+    ops = {n["name"]: n["op"] for n in json.loads(sym.tojson())["nodes"]}
+    inter = sym.get_internals()
+    _, types, _ = inter.infer_type_partial(**{block._cached_graph[0][0].name: np.float32})
+    kinds = {}
+    for name, t in zip(inter.list_outputs(), types):
+        op = ops.get(name.rsplit("_output", 1)[0])
+        if op in ("Convolution", "FullyConnected"):
+            kinds.setdefault(op, set()).add("float32" if t == np.float32 else str(t))
+    return kinds
+
+
+@needs_bf16
+@pytest.mark.parametrize("regions", [False, True])
+def test_an_optimization_in_bfloat16_ends_at_float32s_loss(tmp_path, regions):
+    """The VGG convolutions run in bfloat16, the Gram products in float32, the gradient
+    reaches the float32 image, and the run ends within LOSS_TOLERANCE of float32's loss
+    (with one style, and with two styles over two regions: the masked Gram matrices)."""
+    from gluon_style.optimization import gatys
+    content = make_photo(tmp_path / "c.png", 80, 64)
+    style = make_photo(tmp_path / "s.png", 64, 64, seed=5)
+    kw = dict(size=80, iterations=20, scales=1, seed=0, init="content")
+    if regions:
+        mask = np.zeros((64, 80), np.uint8)
+        mask[:, :40] = 255
+        Image.fromarray(mask).save(tmp_path / "m1.png")
+        Image.fromarray(255 - mask).save(tmp_path / "m2.png")
+        other = make_photo(tmp_path / "s2.png", 64, 64, seed=9)
+        kw.update(style=[style, other], mask=[str(tmp_path / "m1.png"), str(tmp_path / "m2.png")])
+    ends = {}
+    for p in ("float32", "bfloat16"):
+        run = gatys.stylize_steps(content, kw.get("style", style), precision=p,
+                                  **{k: v for k, v in kw.items() if k != "style"})
+        steps = list(run)
+        ends[p] = steps[-1].losses["total"]
+        assert steps[-1].losses["total"] < 0.8 * steps[0].losses["total"]  # it optimized
+    assert abs(ends["bfloat16"] - ends["float32"]) <= precision.LOSS_TOLERANCE * ends["float32"]
+    if not regions:
+        from gluon_style.options import OptimizeOptions
+        o = OptimizeOptions()
+        x = mx.nd.array(np.random.RandomState(0).uniform(-1, 1, (1, 3, 48, 64)))
+        problem = gatys.LossProblem(x, x, network=o.network, style_layers=None,
+                                    content_layers=None, style_weight=1, content_weight=1,
+                                    tv_weight=1, pooling="max", ctx=mx.cpu(),
+                                    precision="bfloat16")
+        kinds = _conv_and_gram_types(problem.loss)
+        assert kinds["FullyConnected"] == {"float32"}  # the Gram matrices
+        assert "float32" not in kinds["Convolution"]  # every VGG convolution in bfloat16
+        y = x.copy()
+        y.attach_grad()
+        with mx.autograd.record():
+            total = problem(y)[0]
+        total.backward()
+        assert y.grad.dtype == np.float32 and float(mx.nd.abs(y.grad).sum().asscalar()) > 0

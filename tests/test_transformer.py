@@ -385,3 +385,26 @@ def test_unknown_output_mapping_is_an_error(tmp_path):
     from gluon_style.nets.transformer import load_weights
     with pytest.raises(Error, match="unknown output mapping"):
         load_weights(transformer_net("small"), str(tmp_path / "odd.params"))
+
+
+@pytest.mark.parametrize("p", [1, 2, 4])
+def test_the_pads_by_slices_equal_mxnets_pad(p):
+    """reflect_pad/edge_pad as slices (inference graphs: oneDNN layouts, bfloat16) give
+    F.pad's values, on NDArrays and in a hybridized graph."""
+    from mxnet import gluon
+
+    from gluon_style.nets.transformer import edge_pad, reflect_pad
+    x = mx.nd.random.uniform(shape=(2, 3, 7, 9))
+    width = (0, 0, 0, 0, p, p, p, p)
+    want = {"reflect": mx.nd.pad(x, mode="reflect", pad_width=width),
+            "edge": mx.nd.pad(x, mode="edge", pad_width=width)}
+
+    class Pads(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return reflect_pad(F, x, p), edge_pad(F, x, p), reflect_pad(F, x, p, slices=False)
+    net = Pads()
+    net.hybridize()
+    for got in (net(x), (reflect_pad(mx.nd, x, p), edge_pad(mx.nd, x, p))):
+        assert np.array_equal(got[0].asnumpy(), want["reflect"].asnumpy())
+        assert np.array_equal(got[1].asnumpy(), want["edge"].asnumpy())
+    assert np.array_equal(net(x)[2].asnumpy(), want["reflect"].asnumpy())

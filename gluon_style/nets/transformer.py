@@ -427,13 +427,24 @@ def reflect_pad(F, x, p, slices=True):
     """
     if not slices:
         return F.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, p, p, p, p))
+    return _pad_by_slices(F, x, list(range(p, 0, -1)), list(range(-2, -2 - p, -1)))
+
+
+def edge_pad(F, x, p):
+    """Edge-pad (repeat the border of) the two spatial axes of NCHW `x` by `p`, as
+    slices and concatenations (see :func:`reflect_pad`); for inference graphs."""
+    return _pad_by_slices(F, x, [0] * p, [-1] * p)
+
+
+def _pad_by_slices(F, x, before, after):
+    """`x` with the rows (then the columns) of indices `before` put before it and those
+    of `after` after it (negative indices count from the end)."""
     for axis in (2, 3):
-        def rows(begin, end):
+        def row(i):
             lo, hi = [None] * 4, [None] * 4
-            lo[axis], hi[axis] = begin, end
+            lo[axis], hi[axis] = i, (i + 1 if i != -1 else None)
             return F.slice(x, begin=tuple(lo), end=tuple(hi))
-        x = F.concat(*[rows(i, i + 1) for i in range(p, 0, -1)], x,
-                     *[rows(-1 - i, -i) for i in range(1, p + 1)], dim=axis)
+        x = F.concat(*[row(i) for i in before], x, *[row(i) for i in after], dim=axis)
     return x
 
 
@@ -450,7 +461,7 @@ def upsample_conv3(F, x, weight, bias, cout, *, inference):
     """
     if inference:
         kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
-        return F.Deconvolution(F.pad(x, mode="edge", pad_width=(0, 0, 0, 0, 1, 1, 1, 1)),
+        return F.Deconvolution(edge_pad(F, x, 1),
                                kern, bias, kernel=(4, 4), stride=(2, 2), pad=(3, 3),
                                num_filter=cout, no_bias=False)
     return F.Convolution(reflect_pad(F, F.UpSampling(x, scale=2, sample_type="nearest"), 1,

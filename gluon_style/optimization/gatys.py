@@ -13,7 +13,7 @@ from collections import namedtuple
 import mxnet as mx
 import numpy as np
 
-from .. import color
+from .. import color, precision
 from ..nets import features, store
 from ..io import images
 from . import optimizer
@@ -61,7 +61,8 @@ class LossProblem:
 
     def __init__(self, content, style, *, network, style_layers, content_layers, style_weight,
                  content_weight, tv_weight, pooling, ctx, style_blend=None,
-                 style_layer_weights=None, regions=None, normalize="target"):
+                 style_layer_weights=None, regions=None, normalize="target",
+                 precision="float32"):
         # Gluon blocks hold reference cycles: an earlier run's graphs and their
         # (image-sized) buffers wait for the cycle collector, which counts
         # objects, not bytes. Without this, runs in one process (coarse to fine,
@@ -131,6 +132,13 @@ class LossProblem:
                 extractor.taps, style_layers, content_layers, **terms,
                 style_channels=[features.conv_channels(net.arch, name) for name in style_layers])
         self.loss.hybridize(static_alloc=True, static_shape=True)
+        self.precision = precision
+        if precision == "bfloat16":  # its convolutions (resolved by the caller)
+            from ..precision import loss_to_bfloat16
+            self.loss = loss_to_bfloat16(self.loss, content, *self.grams, *self.masks,
+                                         *self.contents, ctx=ctx)
+        elif precision != "float32":
+            raise Error("loss network precision: float32 or bfloat16, not %r" % (precision,))
 
     def __call__(self, x):
         return self.loss(x, *self.grams, *self.masks, *self.contents)
@@ -255,13 +263,15 @@ def stylize_steps(content, style, options):
         np.random.seed(int(o.seed))
     inputs = load_inputs(content, style, o, size, ctx)
     content_x = images.to_tensor(inputs.content, ctx=ctx)
+    chosen, why = precision.resolve(o.precision, kind="vgg", ctx=ctx)
+    precision.report(o.precision, chosen, why, "the loss network")
     problem = LossProblem(content_x, [images.to_tensor(s, ctx=ctx) for s in inputs.styles],
                           network=o.network, style_layers=o.style_layers,
                           content_layers=o.content_layers, style_weight=o.style_weight,
                           content_weight=o.content_weight, tv_weight=o.tv_weight,
                           pooling=o.pooling, ctx=ctx, style_blend=o.style_blend,
                           style_layer_weights=o.style_layer_weights, regions=inputs.regions,
-                          normalize=o.normalize)
+                          normalize=o.normalize, precision=chosen)
     log.info("loss network: %s; style layers %s; content layers %s", problem.network.description,
              " ".join(problem.style_layers), " ".join(problem.content_layers))
     x = start_image(o.init, inputs, content_x, o.preserve_colors, ctx)
