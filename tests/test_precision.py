@@ -233,3 +233,19 @@ def test_an_optimization_in_bfloat16_ends_at_float32s_loss(tmp_path, regions):
             total = problem(y)[0]
         total.backward()
         assert y.grad.dtype == np.float32 and float(mx.nd.abs(y.grad).sum().asscalar()) > 0
+
+
+def test_optimize_refuses_bfloat16_on_a_cpu_without_it_and_runs_auto(tmp_path, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setattr(precision, "cpu_flags", lambda path=None: NO_BF16)
+    photo, painting = make_photo(tmp_path / "c.png"), make_photo(tmp_path / "s.png", seed=4)
+    argv = ["--content", photo, "--style", painting, "--size", "24", "--iterations", "2",
+            "--network", "vgg16-random", "--style-layers", "conv1_1", "conv2_1",
+            "--content-layers", "conv2_2", "--quiet"]
+    out = tmp_path / "o.png"
+    code = transfer.main(argv + ["--output", str(out), "--precision", "bfloat16"])
+    err = capsys.readouterr().err
+    assert code == 2 and "AVX512-BF16" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    assert transfer.main(argv + ["--output", str(out), "--precision", "auto"]) == 0
+    assert out.exists()
