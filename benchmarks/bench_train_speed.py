@@ -1,4 +1,5 @@
-"""Seconds per fast-mode training step: crop size, float32 or bfloat16 (MXNet AMP).
+"""Seconds per fast-mode training step: crop size, float32 or bfloat16 (MXNet AMP, or
+the trainer's ``precision``: its loss network).
 
     python benchmarks/bench_train_speed.py --style PAINTING --dataset PHOTOS/
         [--sizes 128 192 256] [--steps 12] [--warmup 3] [--dtype float32|bfloat16]
@@ -28,7 +29,10 @@ def main(argv=None):
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 192, 256])
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32")
+    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
+                   help="bfloat16: all of MXNet AMP (amp.init; diverges)")
+    p.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                   help="the trainer's own option: its VGG loss network in bfloat16")
     p.add_argument("--style-size", type=int, default=512)
     args = p.parse_args(argv)
     if args.dtype == "bfloat16":
@@ -40,10 +44,12 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as tmp:
             t = StyleTrainer(args.style, args.dataset, name="speed", steps=args.steps,
                              image_size=size, style_size=args.style_size, checkpoint_dir=tmp,
-                             checkpoint_every=10 ** 6, workers=1)
+                             checkpoint_every=10 ** 6, workers=1, precision=args.precision)
             got = list(t.steps())
         times = [s.seconds for s in got[args.warmup:]]
-        print("%s %d %.3f %.5g %.5g" % (args.dtype, size, statistics.median(times),
+        print("%s %d %.3f %.5g %.5g" % (args.dtype + ("/vgg-" + args.precision
+                                                      if args.precision != "float32" else ""),
+                                        size, statistics.median(times),
                                         got[0].losses["total"], got[-1].losses["total"]),
               flush=True)
     return 0

@@ -271,8 +271,26 @@ def loss_to_bfloat16(loss, *inputs, ctx=None):
             target_dtype_ops=["Convolution"],
             fp32_ops=list(symbol_bf16.FP32_FUNCS) + ["FullyConnected"],
             cast_optional_params=True)
+    # the SymbolBlock's parameters are new ones, which would ask for weight gradients
+    # (six times the convolutions' forward cost): the VGG stays frozen
+    out.collect_params().setattr("grad_req", "null")
     out.hybridize(static_alloc=True, static_shape=True)
     return out
+
+
+class LossOnFirstCall:
+    """A loss block converted by :func:`loss_to_bfloat16` at its first call (traced on
+    that call's inputs, outside autograd's recording), then called in its place."""
+
+    def __init__(self, loss, ctx=None):
+        self.loss, self.ctx, self._converted = loss, ctx, None
+
+    def __call__(self, *inputs):
+        if self._converted is None:
+            import mxnet as mx
+            with mx.autograd.pause():
+                self._converted = loss_to_bfloat16(self.loss, *inputs, ctx=self.ctx)
+        return self._converted(*inputs)
 
 
 class Bfloat16Net:

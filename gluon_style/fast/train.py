@@ -248,6 +248,10 @@ class StyleTrainer:
         style_img = images.resize_max_side(style_img, cfg["style_size"])
         self.loss, grams = painting_loss(self.extractor, style_img, cfg, self.ctx[0])
         self.loss.hybridize(static_alloc=True, static_shape=True)
+        self.precision = self._loss_precision()
+        if self.precision == "bfloat16":
+            from ..precision import LossOnFirstCall
+            self.loss = LossOnFirstCall(self.loss, ctx=self.ctx[0])
         # The photos' content targets need the VGG only up to the content layer.
         self.content_taps = taps.subset([cfg["content_layer"]])
         self.content_taps.hybridize(static_alloc=True, static_shape=True)
@@ -266,6 +270,17 @@ class StyleTrainer:
             p.grad_req = "add"
 
     # ---------------------------------------------------------------- checkpoints
+    def _loss_precision(self):
+        """float32 or bfloat16 for the loss network (the option ``precision``); bfloat16
+        runs on one device only (the converted block's weights live on one)."""
+        from ..precision import report, resolve
+        asked = getattr(self.options, "precision", "float32")
+        chosen, why = resolve(asked, kind="vgg", ctx=self.ctx[0])
+        if chosen == "bfloat16" and len(self.ctx) > 1:
+            chosen, why = "float32", "bfloat16 trains on one device only"
+        report(asked, chosen, why, "the loss network")
+        return chosen
+
     def _paths(self):
         return {k: os.path.join(self.dir, f) for k, f in
                 (("params", "model.params"), ("states", "trainer.states"),
