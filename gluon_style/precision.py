@@ -131,7 +131,8 @@ def bf16_speedup(*, measure=_measure_speedup):
     settle_cpu_isa()
     cpu = _cpuinfo("model name") or platform.processor() or "unknown"
     key = "%s | %s | %s | %s" % (mx.__version__, cpu, os.environ.get("OMP_NUM_THREADS", ""),
-                                 "amx" if AMX["on"] else "no amx")
+                                 ("amx, late" if AMX.get("late") else "amx") if AMX["on"]
+                                 else "no amx")
     path = _probe_file()
     try:
         with open(path) as f:

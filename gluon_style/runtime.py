@@ -30,8 +30,9 @@ _ARCH_REQ_XCOMP_PERM = 0x1023
 _XFEATURE_XTILEDATA = 18
 
 #: what :func:`enable_amx` found: ``on`` (bool), ``why`` (str), ``set`` (whether it
-#: set ``DNNL_MAX_CPU_ISA`` itself, to be taken back by :func:`settle_cpu_isa`)
-AMX = {"on": False, "why": "not asked", "set": False}
+#: set ``DNNL_MAX_CPU_ISA`` itself, to be taken back by :func:`settle_cpu_isa`), ``late``
+#: (MXNet was imported first: oneDNN may have read its ISA already)
+AMX = {"on": False, "why": "not asked", "set": False, "late": False}
 
 
 def default_threads():
@@ -85,7 +86,9 @@ def enable_amx(*, flags=None, environ=None, request=_request_amx, machine=None):
     flags = cpu_flags() if flags is None else flags
     machine = platform.machine() if machine is None else machine
     asked = next((environ[v] for v in ISA_VARS if environ.get(v)), None)
-    AMX.update(on=False, set=False)
+    # MXNet imported before the package may already have read its ISA: then AMX may not
+    # take effect in this process (the speed probe keys its cache by this too)
+    AMX.update(on=False, set=False, late="mxnet" in sys.modules)
     if environ.get(AMX_SWITCH, "1") == "0":
         AMX["why"] = "%s=0" % AMX_SWITCH
     elif not sys.platform.startswith("linux") or machine not in ("x86_64", "AMD64"):

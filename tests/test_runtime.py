@@ -42,7 +42,8 @@ AMX_FLAGS = frozenset({"avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "amx_in
 @pytest.fixture
 def amx_state(monkeypatch):
     """A fresh record of what enable_amx found, the real one restored after."""
-    monkeypatch.setattr(runtime, "AMX", {"on": False, "why": "not asked", "set": False})
+    monkeypatch.setattr(runtime, "AMX", {"on": False, "why": "not asked", "set": False,
+                                         "late": False})
     return runtime
 
 
@@ -122,3 +123,20 @@ def test_programs_started_after_the_package_ran_do_not_inherit_amx_without_permi
     isa, parent, child = out.stdout.split("\n")[:3]
     total = str(16 * 16 * 9 * 6 * 6.0)
     assert isa == "None" and parent == total and child == "0 " + total
+
+
+def test_amx_asked_for_after_mxnet_was_imported_is_marked_late(amx_state, monkeypatch,
+                                                              tmp_path):
+    """oneDNN may have read its ISA before: the probe's cache must not mix such a process
+    with one where AMX surely took effect."""
+    import gluon_style.precision as precision
+    request, _ = asked(0)
+    got = amx_state.enable_amx(flags=AMX_FLAGS, environ={}, request=request, machine="x86_64")
+    assert got["on"] and got["late"]  # mxnet is imported in the test process
+    seen = []
+    monkeypatch.setenv("MXNET_HOME", str(tmp_path))
+    monkeypatch.setattr(precision, "has_bf16", lambda flags=None: True)
+    precision.bf16_speedup(measure=lambda: seen.append(1) or 1.5)
+    with open(precision._probe_file()) as f:
+        import json
+        assert any(k.endswith("| amx, late") for k in json.load(f))
