@@ -111,10 +111,6 @@ def speed(a, b, sizes, rounds):
 
 
 def gatys(content, style, size, iterations):
-    import warnings
-
-    from mxnet.contrib import amp
-
     from gluon_style.optimization import gatys as g, optimizer
     from gluon_style.options import OptimizeOptions
     o = OptimizeOptions()
@@ -128,15 +124,7 @@ def gatys(content, style, size, iterations):
         problem = g.LossProblem(c, s, network=o.network, style_layers=None,
                                 content_layers=None, style_weight=o.style_weight,
                                 content_weight=o.content_weight, tv_weight=o.tv_weight,
-                                pooling=o.pooling, ctx=ctx)
-        if name == "bfloat16":
-            problem(c)  # traces the loss block
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                problem.loss = amp.convert_hybrid_block(
-                    problem.loss, target_dtype="bfloat16", ctx=ctx,
-                    target_dtype_ops=["Convolution"], cast_optional_params=True)
-            problem.loss.hybridize(static_alloc=True)
+                                pooling=o.pooling, ctx=ctx, precision=name)
         times, last, step = [], time.perf_counter(), None
         for step in optimizer.optimize(problem, c.copy(), iterations=iterations,
                                        method=o.method, lr=o.lr):

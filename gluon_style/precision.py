@@ -90,19 +90,13 @@ def _measure_speedup(reps=5):
     at 96x96 (min of `reps` after a warm-up), as MXNet runs them here."""
     import mxnet as mx
     from mxnet import gluon
-    from mxnet.contrib import amp
-    import warnings
     net = gluon.nn.HybridSequential()
     for _ in range(3):
         net.add(gluon.nn.Conv2D(64, 3, padding=1, in_channels=64, activation="relu"))
     net.initialize(mx.init.Xavier(), ctx=mx.cpu())
     net.hybridize(static_alloc=True)
     x = mx.nd.random.uniform(shape=(1, 64, 96, 96))
-    net(x).wait_to_read()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        bnet = amp.convert_hybrid_block(net, target_dtype="bfloat16", ctx=mx.cpu(),
-                                        cast_optional_params=True)
+    bnet = _convert(net, [x], ctx=mx.cpu())
     bnet.hybridize(static_alloc=True)
 
     def best(block):
@@ -131,7 +125,7 @@ def bf16_speedup(*, measure=_measure_speedup):
     settle_cpu_isa()
     cpu = _cpuinfo("model name") or platform.processor() or "unknown"
     key = "%s | %s | %s | %s" % (mx.__version__, cpu, os.environ.get("OMP_NUM_THREADS", ""),
-                                 ("amx, late" if AMX.get("late") else "amx") if AMX["on"]
+                                 ("amx, late" if AMX["late"] else "amx") if AMX["on"]
                                  else "no amx")
     path = _probe_file()
     try:
@@ -214,6 +208,28 @@ def convolution_names(block, op="Convolution"):
 NEUTRAL_OPS = ("slice",)
 
 
+def _convert(block, inputs, *, ctx=None, ops=("Convolution",), neutral=(), float32=(),
+             excluded=None):
+    """MXNet's bfloat16 conversion of the hybridized `block`, traced on `inputs`: `ops`
+    in bfloat16; MXNet's float32 list less `neutral` (those then follow their input's
+    type) and less `ops`, plus `float32`; `excluded(block)` names nodes kept float32."""
+    import warnings
+
+    import mxnet as mx
+    from mxnet.contrib import amp
+    from mxnet.contrib.amp.lists import symbol_bf16
+    with warnings.catch_warnings():  # amp warns of the inputs' dtype
+        warnings.simplefilter("ignore")
+        out = block(*inputs)
+        (out[0] if isinstance(out, (list, tuple)) else out).wait_to_read()  # the trace
+        return amp.convert_hybrid_block(
+            block, target_dtype="bfloat16", ctx=ctx or mx.cpu(), target_dtype_ops=list(ops),
+            fp32_ops=[op for op in symbol_bf16.FP32_FUNCS
+                      if op not in neutral and op not in ops] + list(float32),
+            excluded_sym_names=excluded(block) if excluded else [],
+            cast_optional_params=True)
+
+
 def to_bfloat16(block, x, ctx=None):
     """A copy of the hybridized Johnson transformer `block` with its convolutions in
     bfloat16, traced on the float32 input `x` (its formulation, :class:`NormAux`, is
@@ -226,29 +242,19 @@ def to_bfloat16(block, x, ctx=None):
     (each in bfloat16 adds a level at the most changed pixels: max 3-4 instead of 2),
     the output mapping. That keeps the output within :data:`TOLERANCE`.
     """
-    import warnings
-
     import mxnet as mx
-    from mxnet.contrib import amp
-    from mxnet.contrib.amp.lists import symbol_bf16
     from .nets.transformer import NormAux
     bn = NormAux.wanted(block, x, True)
     # the graph does not depend on the size: traced on a small input of the same
     # formulation, the float32 copy keeps no full-size buffers beside the bfloat16 one
     small = mx.nd.zeros(x.shape[:2] + (32, 32), ctx=x.context)
     trace = small if NormAux.wanted(block, small, True) == bn else x
-    with warnings.catch_warnings():  # amp warns of the inputs' dtype
-        warnings.simplefilter("ignore")
-        block(trace).wait_to_read()  # traces the graph that is converted
-        convs = convolution_names(block)
-        ups = convolution_names(block, "Deconvolution")
-        out = amp.convert_hybrid_block(
-            block, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
-            target_dtype_ops=["Convolution", "Deconvolution"],
-            fp32_ops=[op for op in symbol_bf16.FP32_FUNCS
-                      if op not in NEUTRAL_OPS and op != "Deconvolution"],
-            excluded_sym_names=convs[:1] + convs[-1:] + ups[-1:],
-            cast_optional_params=True)
+
+    def ends(traced):  # the first and last convolutions, the last upsampling one
+        convs = convolution_names(traced)
+        return convs[:1] + convs[-1:] + convolution_names(traced, "Deconvolution")[-1:]
+    out = _convert(block, [trace], ctx=ctx, ops=("Convolution", "Deconvolution"),
+                   neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)
     return Bfloat16Net(out, block, bn)
 
@@ -259,19 +265,7 @@ def loss_to_bfloat16(loss, *inputs, ctx=None):
     gradient flows back to the float32 image. The Gram matrices (``FullyConnected``;
     the masked ones of several regions, after a float32 product with the mask), the
     losses and everything else stay float32."""
-    import warnings
-
-    import mxnet as mx
-    from mxnet.contrib import amp
-    from mxnet.contrib.amp.lists import symbol_bf16
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loss(*inputs)[0].wait_to_read()
-        out = amp.convert_hybrid_block(
-            loss, target_dtype="bfloat16", ctx=ctx or mx.cpu(),
-            target_dtype_ops=["Convolution"],
-            fp32_ops=list(symbol_bf16.FP32_FUNCS) + ["FullyConnected"],
-            cast_optional_params=True)
+    out = _convert(loss, inputs, ctx=ctx, float32=("FullyConnected",))
     # the SymbolBlock's parameters are new ones, which would ask for weight gradients
     # (six times the convolutions' forward cost): the VGG stays frozen
     out.collect_params().setattr("grad_req", "null")

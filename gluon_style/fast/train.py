@@ -274,7 +274,7 @@ class StyleTrainer:
         """float32 or bfloat16 for the loss network (the option ``precision``); bfloat16
         runs on one device only (the converted block's weights live on one)."""
         from ..precision import report, resolve
-        asked = getattr(self.options, "precision", "float32")
+        asked = self.options.precision
         chosen, why = resolve(asked, kind="vgg", ctx=self.ctx[0])
         if chosen == "bfloat16" and len(self.ctx) > 1:
             chosen, why = "float32", "bfloat16 trains on one device only"

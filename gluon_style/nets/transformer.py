@@ -54,6 +54,9 @@ parameters, with built-in operators only (``export`` loads with
   so the network is traced with zeros and ones for them (:class:`NormAux`) and
   called in ``autograd.train_mode()``, without recording. Batches of several
   images and the exported graph use the matrix products above;
+* reflection and edge pads at inference: slices and concatenations (oneDNN
+  operators, any layout, bfloat16) rather than MXNet's ``pad`` (plain layout
+  only, no bfloat16 kernel), :func:`reflect_pad`;
 * the last conv (3 filters, off oneDNN's fast path): its four output phases
   as one stride-2 conv with 16 filters (12 real, 4 zero), then
   ``depth_to_space``; 2.6x faster than the plain conv padded to 16 filters.
@@ -359,8 +362,9 @@ class NormAux:
     @contextlib.contextmanager
     def off(block):
         """`block` traced with the matrix-product norms meanwhile: for a graph that
-        runs elsewhere (an export, a quantization, a precision conversion), where
-        nothing calls it in training mode or gives it the moving averages."""
+        runs elsewhere (an export, a quantization), where nothing calls it in training
+        mode or gives it the moving averages. (The bfloat16 conversion keeps the batch
+        norms: :class:`gluon_style.precision.Bfloat16Net` calls it as :meth:`call` does.)"""
         old = block.__dict__.get("batch_norms")
         block.batch_norms = False
         try:
