@@ -3,6 +3,7 @@
     python benchmarks/bench_precision.py --model STYLE.params --photos DIR [DIR_OR_FILE ...]
         [--sizes 512 1024] [--max-side 512] [--rounds 3] [--sheet crops.png]
         [--gatys CONTENT STYLE --iterations 100 --gatys-size 256]
+        [--pt-python /tmp/ptv/bin/python --pt-bench <shared bench folder>/pt_bench.py]
 
 ``--model``: a per-style (Johnson) network from ``train`` (``.params``) or a style name;
 the multi-style network's styles run in float32 whatever is asked
@@ -17,7 +18,12 @@ the multi-style network's styles run in float32 whatever is asked
 * ``--gatys``: one optimization run (the package's ``LossProblem`` and optimizer, the
   default loss network) in float32 and once with its VGG convolutions in bfloat16
   (Gram matrices and losses in float32), same start: ms per step, the final losses and
-  the two final pictures' difference in 8-bit levels.
+  the two final pictures' difference in 8-bit levels;
+* ``--pt-python`` with ``--pt-bench`` (and ``--model`` a ``.params`` file, ``--photos``):
+  the same network in PyTorch (``pt_bench.py``'s ``TransformerNet`` given these
+  weights, by ``benchmarks/pt_precision.py`` in PyTorch's venv) on the same photos:
+  PyTorch float32 against ours (the same network: within a level), and PyTorch's
+  bfloat16 autocast (every layer bfloat16) against its float32, beside ours.
 
 The load average is printed before and after: on a shared machine trust the ratios.
 """
@@ -66,11 +72,13 @@ def fmt(d):
 
 
 def quality(a, b, paths, max_side, sheet):
+    """Prints the table; returns the photos and both outputs (uint8 arrays)."""
     print("quality at max side %d (bfloat16 against float32, 8-bit levels)" % max_side)
-    every, tiles = [], []
+    every, tiles, kept = [], [], []
     for p in paths:
         img = images.resize_max_side(images.load_image(p), max_side, upscale=False)
         x, y = a(img), b(img)
+        kept.append((np.asarray(img), np.asarray(x), np.asarray(y)))
         d = levels(x, y)
         every.append(d.ravel())
         print("  %-28s %s" % (os.path.basename(p)[:28], fmt(d)))
@@ -87,6 +95,23 @@ def quality(a, b, paths, max_side, sheet):
         rows = [np.pad(t, ((0, 0), (0, width - t.shape[1]), (0, 0))) for t in tiles]
         Image.fromarray(np.concatenate(rows, axis=0)).save(sheet)
         print("  crops (float32 | bfloat16 | 16 x |diff|): %s" % sheet)
+    return kept
+
+
+def beside_pytorch(model, kept, pt_python, pt_bench):
+    """PyTorch's float32 and bfloat16 autocast on the same weights and photos."""
+    import subprocess
+    import tempfile
+    weights = {k: v.asnumpy().astype(np.float32) for k, v in mx.nd.load(model).items()
+               if k != "output_mapping"}
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "photos.npz")
+        arrays = {"w:" + k: v for k, v in weights.items()}
+        for i, (photo, ours32, ours16) in enumerate(kept):
+            arrays.update({"photo%d" % i: photo, "ours32_%d" % i: ours32, "ours16_%d" % i: ours16})
+        np.savez(data, **arrays)
+        subprocess.run([pt_python, os.path.join(ROOT, "benchmarks", "pt_precision.py"),
+                        "--pt-bench", pt_bench, "--data", data], check=True)
 
 
 def speed(a, b, sizes, rounds):
@@ -150,7 +175,12 @@ def main(argv=None):
     p.add_argument("--gatys", nargs=2, metavar=("CONTENT", "STYLE"))
     p.add_argument("--gatys-size", type=int, default=256)
     p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--pt-python", help="PyTorch's python, to compare its bfloat16 autocast")
+    p.add_argument("--pt-bench", help="pt_bench.py (its TransformerNet)")
     args = p.parse_args(argv)
+    if bool(args.pt_python) != bool(args.pt_bench) or args.pt_python and not (
+            args.model and args.model.endswith(".params") and args.photos):
+        p.error("--pt-python and --pt-bench go together, with --model STYLE.params and --photos")
     print(load_avg(), "| CPU bfloat16:", precision.has_bf16(),
           "| probe: bfloat16 convs at %sx float32's speed" % (
               "%.2f" % precision.bf16_speedup() if precision.has_bf16() else "-"))
@@ -163,7 +193,9 @@ def main(argv=None):
         if b.precision == "float32":
             raise SystemExit("%s stays float32 (%s)" % (args.model, b.precision_reason))
         if args.photos:
-            quality(a, b, photo_paths(args.photos), args.max_side, args.sheet)
+            kept = quality(a, b, photo_paths(args.photos), args.max_side, args.sheet)
+            if args.pt_python:
+                beside_pytorch(args.model, kept, args.pt_python, args.pt_bench)
         speed(a, b, args.sizes, args.rounds)
     if args.gatys:
         gatys(*args.gatys, args.gatys_size, args.iterations)

@@ -230,10 +230,38 @@ def _convert(block, inputs, *, ctx=None, ops=("Convolution",), neutral=(), float
             cast_optional_params=True)
 
 
+def _trace_input(block, x):
+    """An input that `block` runs in the formulation it picks for `x` (:class:`NormAux`):
+    a 32x32 one where that is the same (the graph does not depend on the size, and a
+    small trace keeps no full-size buffers), else `x`."""
+    import mxnet as mx
+    from .nets.transformer import NormAux
+    small = mx.nd.zeros(x.shape[:2] + (32, 32), ctx=x.context)
+    same = NormAux.wanted(block, small, True) == NormAux.wanted(block, x, True)
+    return small if same else x
+
+
+def fold(block, x, ctx=None):
+    """The hybridized Johnson transformer `block` traced in the formulation it picks for
+    the float32 input `x` (:class:`NormAux`), its parameter-only sub-graphs computed
+    once (:func:`gluon_style.nets.folding.fold_constants`: the kernels of the
+    upsampling and last convolutions): a :class:`TracedNet`, the same outputs as
+    `block` without building those kernels at every call."""
+    from .nets.folding import fold_constants
+    from .nets.transformer import NormAux
+    bn = NormAux.wanted(block, x, True)
+    trace = _trace_input(block, x)
+    block(trace).wait_to_read()
+    folded, _ = fold_constants(block, ctx=ctx or x.context)
+    folded.hybridize(static_alloc=True)
+    return TracedNet(folded, block, bn)
+
+
 def to_bfloat16(block, x, ctx=None):
     """A copy of the hybridized Johnson transformer `block` with its convolutions in
     bfloat16, traced on the float32 input `x` (its formulation, :class:`NormAux`, is
-    the one `block` picks for `x`): a :class:`Bfloat16Net`, float32 in and out.
+    the one `block` picks for `x`) and folded (:func:`fold`): a :class:`TracedNet`,
+    float32 in and out.
 
     In bfloat16: every convolution but the first (9x9, from RGB) and the last (to
     RGB), the first upsampling (transposed) convolution, the instance norms between
@@ -242,21 +270,18 @@ def to_bfloat16(block, x, ctx=None):
     (each in bfloat16 adds a level at the most changed pixels: max 3-4 instead of 2),
     the output mapping. That keeps the output within :data:`TOLERANCE`.
     """
-    import mxnet as mx
     from .nets.transformer import NormAux
-    bn = NormAux.wanted(block, x, True)
-    # the graph does not depend on the size: traced on a small input of the same
-    # formulation, the float32 copy keeps no full-size buffers beside the bfloat16 one
-    small = mx.nd.zeros(x.shape[:2] + (32, 32), ctx=x.context)
-    trace = small if NormAux.wanted(block, small, True) == bn else x
+    folded = fold(block, x, ctx=ctx)
+    trace = _trace_input(block, x)
+    aux = NormAux.inputs(block, trace.context) if folded.bn else []
 
     def ends(traced):  # the first and last convolutions, the last upsampling one
         convs = convolution_names(traced)
         return convs[:1] + convs[-1:] + convolution_names(traced, "Deconvolution")[-1:]
-    out = _convert(block, [trace], ctx=ctx, ops=("Convolution", "Deconvolution"),
+    out = _convert(folded.block, [trace, *aux], ctx=ctx, ops=("Convolution", "Deconvolution"),
                    neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)
-    return Bfloat16Net(out, block, bn)
+    return TracedNet(out, block, folded.bn)
 
 
 def loss_to_bfloat16(loss, *inputs, ctx=None):
@@ -288,11 +313,12 @@ class LossOnFirstCall:
         return self._converted(*inputs)
 
 
-class Bfloat16Net:
-    """The converted graph (:attr:`block`, a SymbolBlock) of a transformer `net` and
-    how to call it: the formulation it was traced in (`bn`, :meth:`NormAux.wanted`)
-    decides the extra inputs and the mode; an input that `net` would run in another
-    formulation (a batch for a one-image graph, or the reverse) is an error."""
+class TracedNet:
+    """A traced copy (:attr:`block`, a SymbolBlock: folded, :func:`fold`, or converted,
+    :func:`to_bfloat16`) of a transformer `net` and how to call it: the formulation it
+    was traced in (`bn`, :meth:`NormAux.wanted`) decides the extra inputs and the mode;
+    an input that `net` would run in another formulation (a batch for a one-image
+    graph, or the reverse) is an error. It holds the values `net`'s parameters had."""
 
     def __init__(self, block, net, bn):
         self.block, self.net, self.bn = block, net, bn
@@ -300,26 +326,30 @@ class Bfloat16Net:
     def __call__(self, x):
         from .nets.transformer import NormAux
         if NormAux.wanted(self.net, x, True) != self.bn:
-            raise ValueError("this bfloat16 graph was traced for %s; convert again for "
+            raise ValueError("this graph was traced for %s; trace again for "
                              "input %s (Precise does)" % (
                                  "one image" if self.bn else "batches", x.shape))
         return NormAux.call(self.block, self.net, self.bn, x)
 
 
 class Precise:
-    """`net` (a Johnson transformer) called in `precision`: float32 calls it as it
-    is; bfloat16 converts it at the first call of each formulation (one image, or a
-    batch: :meth:`NormAux.wanted`) and calls the converted copy after."""
+    """`net` (a Johnson transformer; any other network is called as it is) for
+    inference in `precision`: at the first call of each formulation (one image, or a
+    batch: :meth:`NormAux.wanted`) traced and folded (:func:`fold`; float32) or
+    converted (:func:`to_bfloat16`), that copy called after. The copies hold `net`'s
+    parameters as they were then: make a new Precise after changing them."""
 
     def __init__(self, net, precision, ctx=None):
         self.net, self.precision, self.ctx = net, precision, ctx
-        self._converted = {}
+        self._traced = {}
 
     def __call__(self, x):
-        if self.precision == "float32":
-            return self.net(x)
-        from .nets.transformer import NormAux
+        from .nets.transformer import NormAux, TransformerNet
+        if not isinstance(self.net, TransformerNet):
+            return self.net(x)  # the multi-style network: float32 (HOLDS), as it is
+        self.net.check_input(x)
         key = NormAux.wanted(self.net, x, True)
-        if key not in self._converted:
-            self._converted[key] = to_bfloat16(self.net, x, ctx=self.ctx)
-        return self._converted[key](x)
+        if key not in self._traced:
+            trace = fold if self.precision == "float32" else to_bfloat16
+            self._traced[key] = trace(self.net, x, ctx=self.ctx)
+        return self._traced[key](x)

@@ -130,7 +130,7 @@ def test_a_bfloat16_network_is_within_the_tolerance_of_float32(tmp_path):
         low(x2)
     both = precision.Precise(net, "bfloat16")
     batch = both(x2)
-    assert both(x).shape == x.shape and len(both._converted) == 2
+    assert both(x).shape == x.shape and len(both._traced) == 2
     one = np.asarray(images.to_images(net(x2[1:2]))[0], np.int16)
     two = np.asarray(images.to_images(batch)[1], np.int16)
     assert np.abs(one - two).max() <= top  # the batch graph's norms are per image

@@ -364,7 +364,7 @@ class NormAux:
         """`block` traced with the matrix-product norms meanwhile: for a graph that
         runs elsewhere (an export, a quantization), where nothing calls it in training
         mode or gives it the moving averages. (The bfloat16 conversion keeps the batch
-        norms: :class:`gluon_style.precision.Bfloat16Net` calls it as :meth:`call` does.)"""
+        norms: :class:`gluon_style.precision.TracedNet` calls it as :meth:`call` does.)"""
         old = block.__dict__.get("batch_norms")
         block.batch_norms = False
         try:
@@ -672,18 +672,23 @@ class TransformerNet(gluon.HybridBlock):
         # differentiable one otherwise, also inside another block's graph.
         inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
         if isinstance(x, mx.nd.NDArray):
-            if x.ndim != 4 or x.shape[1] != 3:
-                raise Error("transformer input must have shape (N, 3, H, W), got %s"
-                            % (x.shape,))
-            if min(x.shape[2:]) < MIN_SIDE:
-                raise Error("transformer input is %dx%d; both sides must be at least %d"
-                            % (x.shape[3], x.shape[2], MIN_SIDE))
+            self.check_input(x)
         bn = NormAux.wanted(self, x, inference)
         if inference != self.inference or bn != self._bn:
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
             self._bn = bn
         return NormAux.call(super().forward, self, bn, x)
+
+    @staticmethod
+    def check_input(x):
+        """Raise :class:`~gluon_style.errors.Error` unless the NDArray `x` is
+        ``(N, 3, H, W)`` with ``H, W >= MIN_SIDE``."""
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise Error("transformer input must have shape (N, 3, H, W), got %s" % (x.shape,))
+        if min(x.shape[2:]) < MIN_SIDE:
+            raise Error("transformer input is %dx%d; both sides must be at least %d"
+                        % (x.shape[3], x.shape[2], MIN_SIDE))
 
     def export(self, path, epoch=0, **kwargs):
         """Export the inference graph (symbol + params) for ``SymbolBlock.imports``.
