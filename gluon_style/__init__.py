@@ -23,10 +23,12 @@ the same modules (:data:`MOVED`).
 import sys as _sys
 
 from .runtime import ensure_omp_threads as _ensure_omp_threads
+from .runtime import bound_kernel_caches as _bound_kernel_caches
 from .runtime import enable_amx as _enable_amx
 from .errors import Error
 
 _ensure_omp_threads()
+_bound_kernel_caches()
 _enable_amx()
 
 __version__ = "0.1.0"

@@ -10,6 +10,8 @@ asks for them, and Linux (5.16 and later) lets a process use AMX's tile register
 after it asks (``arch_prctl(ARCH_REQ_XCOMP_PERM)``); a kernel run without that
 permission dies of SIGILL. With both, bfloat16 convolutions run ~2.4x faster than
 float32 ones instead of ~0.6x (docs/precision.md). float32 work is unchanged.
+
+Bound MXNet's kernel caches (:data:`KERNEL_CACHE`): a value the user set is kept.
 """
 import contextlib
 import os
@@ -33,6 +35,24 @@ _XFEATURE_XTILEDATA = 18
 #: set ``DNNL_MAX_CPU_ISA`` itself, to be taken back by :func:`settle_cpu_isa`), ``late``
 #: (MXNet was imported first: oneDNN may have read its ISA already)
 AMX = {"on": False, "why": "not asked", "set": False, "late": False}
+
+
+#: MXNet keeps the oneDNN kernels it made for each input shape in per-operator caches
+#: without limit unless ``MXNET_MKLDNN_CACHE_NUM`` bounds them, and a transposed
+#: convolution's entry holds its scratch space (about 50 MB for a 500x600 photo through
+#: the multi-style network): stylizing photos of many sizes in one process grew by
+#: ~55 MB per new size, without end (2.6 GB after 40 sizes of 400-700 px). With this
+#: bound memory levels off (~2.1 GB from 40 sizes on, measured to 90); it is above the
+#: most kernels of one kind that one run of the package uses at one size (52
+#: convolutions in a two-scale optimization, 28 in a training step), so repeated work
+#: makes nothing again (docs/precision.md, "Memory")
+KERNEL_CACHE = 64
+
+
+def bound_kernel_caches():
+    """Default ``MXNET_MKLDNN_CACHE_NUM`` to :data:`KERNEL_CACHE` (MXNet reads it at
+    its first cached kernel: in time even after ``import mxnet``)."""
+    os.environ.setdefault("MXNET_MKLDNN_CACHE_NUM", str(KERNEL_CACHE))
 
 
 def default_threads():

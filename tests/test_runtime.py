@@ -12,17 +12,20 @@ from gluon_style.errors import Error
 
 def _env_after_import(env):
     code = ("import os, gluon_style, mxnet\n"
-            "print(os.environ['OMP_NUM_THREADS'], os.environ.get('OMP_WAIT_POLICY'))")
+            "print(os.environ['OMP_NUM_THREADS'], os.environ.get('OMP_WAIT_POLICY'),"
+            " os.environ.get('MXNET_MKLDNN_CACHE_NUM'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=120)
     return out.stdout.split()
 
 
-def test_import_uses_every_core_unless_told_otherwise():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
-    assert _env_after_import(env) == [str(runtime.default_threads()), "passive"]
-    env.update(OMP_NUM_THREADS="1", OMP_WAIT_POLICY="active")
-    assert _env_after_import(env) == ["1", "active"]
+def test_import_uses_every_core_and_bounds_the_kernel_caches_unless_told_otherwise():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("OMP_") and k != "MXNET_MKLDNN_CACHE_NUM"}
+    assert _env_after_import(env) == [str(runtime.default_threads()), "passive",
+                                      str(runtime.KERNEL_CACHE)]
+    env.update(OMP_NUM_THREADS="1", OMP_WAIT_POLICY="active", MXNET_MKLDNN_CACHE_NUM="-1")
+    assert _env_after_import(env) == ["1", "active", "-1"]
 
 
 def test_parse_ctx():
