@@ -111,3 +111,14 @@ def test_float32_inference_runs_the_folded_copy_and_still_checks_its_input():
     assert len(run._traced) == 1  # another size: the same traced copy
     with pytest.raises(Error, match="at least"):
         run(mx.nd.zeros((1, 3, 4, 16)))
+
+
+@pytest.mark.skipif(not precision.has_bf16(), reason="this CPU has no bfloat16 instructions")
+def test_the_bfloat16_copy_is_converted_from_the_folded_graph():
+    net = _net("small", seed=2)
+    x = mx.nd.random.uniform(-2, 2, shape=(1, 3, 32, 40))
+    low = precision.to_bfloat16(net, x)
+    names = list(low.block.collect_params().keys())
+    assert any(name.startswith(FOLDED) for name in names)  # the 4x4 kernels, computed once
+    assert _operators_on_parameters(low.block) == []
+    assert low(x).shape == x.shape
