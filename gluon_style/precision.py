@@ -241,20 +241,24 @@ def _trace_input(block, x):
     return small if same else x
 
 
+def _folded(block, trace, ctx=None):
+    """`block` traced on `trace`, folded (a hybridized SymbolBlock)."""
+    from .nets.folding import fold_constants
+    block(trace).wait_to_read()
+    folded, _ = fold_constants(block, ctx=ctx or trace.context)
+    folded.hybridize(static_alloc=True)
+    return folded
+
+
 def fold(block, x, ctx=None):
     """The hybridized Johnson transformer `block` traced in the formulation it picks for
     the float32 input `x` (:class:`NormAux`), its parameter-only sub-graphs computed
     once (:func:`gluon_style.nets.folding.fold_constants`: the kernels of the
     upsampling and last convolutions): a :class:`TracedNet`, the same outputs as
     `block` without building those kernels at every call."""
-    from .nets.folding import fold_constants
     from .nets.transformer import NormAux
-    bn = NormAux.wanted(block, x, True)
-    trace = _trace_input(block, x)
-    block(trace).wait_to_read()
-    folded, _ = fold_constants(block, ctx=ctx or x.context)
-    folded.hybridize(static_alloc=True)
-    return TracedNet(folded, block, bn)
+    return TracedNet(_folded(block, _trace_input(block, x), ctx), block,
+                     NormAux.wanted(block, x, True))
 
 
 def to_bfloat16(block, x, ctx=None):
@@ -271,17 +275,16 @@ def to_bfloat16(block, x, ctx=None):
     the output mapping. That keeps the output within :data:`TOLERANCE`.
     """
     from .nets.transformer import NormAux
-    folded = fold(block, x, ctx=ctx)
-    trace = _trace_input(block, x)
-    aux = NormAux.inputs(block, trace.context) if folded.bn else []
+    bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)
+    aux = NormAux.inputs(block, trace.context) if bn else []
 
     def ends(traced):  # the first and last convolutions, the last upsampling one
         convs = convolution_names(traced)
         return convs[:1] + convs[-1:] + convolution_names(traced, "Deconvolution")[-1:]
-    out = _convert(folded.block, [trace, *aux], ctx=ctx, ops=("Convolution", "Deconvolution"),
-                   neutral=NEUTRAL_OPS, excluded=ends)
+    out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
+                   ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)
-    return TracedNet(out, block, folded.bn)
+    return TracedNet(out, block, bn)
 
 
 def loss_to_bfloat16(loss, *inputs, ctx=None):
@@ -333,20 +336,18 @@ class TracedNet:
 
 
 class Precise:
-    """`net` (a Johnson transformer; any other network is called as it is) for
-    inference in `precision`: at the first call of each formulation (one image, or a
-    batch: :meth:`NormAux.wanted`) traced and folded (:func:`fold`; float32) or
-    converted (:func:`to_bfloat16`), that copy called after. The copies hold `net`'s
-    parameters as they were then: make a new Precise after changing them."""
+    """`net` (a Johnson transformer) for inference in `precision`: at the first call of
+    each formulation (one image, or a batch: :meth:`NormAux.wanted`) traced and folded
+    (:func:`fold`; float32) or converted (:func:`to_bfloat16`), that copy called after.
+    The copies hold `net`'s parameters as they were then: make a new Precise after
+    changing them."""
 
     def __init__(self, net, precision, ctx=None):
         self.net, self.precision, self.ctx = net, precision, ctx
         self._traced = {}
 
     def __call__(self, x):
-        from .nets.transformer import NormAux, TransformerNet
-        if not isinstance(self.net, TransformerNet):
-            return self.net(x)  # the multi-style network: float32 (HOLDS), as it is
+        from .nets.transformer import NormAux
         self.net.check_input(x)
         key = NormAux.wanted(self.net, x, True)
         if key not in self._traced:

@@ -229,7 +229,10 @@ class FastStyle:
         self.precision, self.precision_reason = resolve(
             precision, kind="johnson" if variant in VARIANTS else "magenta", ctx=self.ctx)
         report(precision, self.precision, self.precision_reason, "style %s" % (name or variant))
-        self._forward = Precise(net, self.precision, ctx=self.ctx)
+        # per-style networks traced once (folded, or converted to bfloat16); the
+        # multi-style network is called as it is (float32: precision.HOLDS)
+        self._forward = (Precise(net, self.precision, ctx=self.ctx) if variant in VARIANTS
+                         else net)
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
