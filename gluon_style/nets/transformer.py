@@ -58,8 +58,10 @@ parameters, with built-in operators only (``export`` loads with
   operators, any layout, bfloat16) rather than MXNet's ``pad`` (plain layout
   only, no bfloat16 kernel), :func:`reflect_pad`;
 * the last conv (3 filters, off oneDNN's fast path): its four output phases
-  as one stride-2 conv with 16 filters (12 real, 4 zero), then
-  ``depth_to_space``; 2.6x faster than the plain conv padded to 16 filters.
+  as one stride-2 conv with 16 filters (12 real, 4 zero), then interleaved (a
+  one-hot transposed conv at inference, :func:`interleave_phases`;
+  ``depth_to_space`` under autograd); 2.6x faster than the plain conv padded to
+  16 filters.
 
 The network keeps one graph per mode (inference, or recording for autograd) and
 rebuilds it when the mode changes. Parameters: conv ``weight`` ``(out, in, k,
@@ -480,8 +482,9 @@ def conv9_to_rgb(F, x, weight, bias, *, slices=True):
     conv is computed per output phase (py, px) in {0, 1}^2: one stride-2 conv
     whose 10x10 kernels are the 9x9 one shifted by (py, px), 4 x 3 = 12 filters
     plus 4 zero ones (16: the fast path, 3.3x fewer FLOPs than padding the 3
-    filters to 16), then depth_to_space interleaves the phases. The kernels
-    are built in the graph: no parameters of their own.
+    filters to 16), then the phases are interleaved: by :func:`interleave_phases`
+    at inference, by ``depth_to_space`` under autograd. The kernels are built in
+    the graph: no parameters of their own.
     """
     shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
                for py in (0, 1) for px in (0, 1)]
@@ -491,7 +494,23 @@ def conv9_to_rgb(F, x, weight, bias, *, slices=True):
     b = F.concat(*([bias] * 4 + [bzero] * (_PHASE_FILTERS - 12)), dim=0)
     z = F.Convolution(reflect_pad(F, x, 4, slices), kern, b, kernel=(10, 10), stride=(2, 2),
                       num_filter=_PHASE_FILTERS)
+    if slices:
+        return interleave_phases(F, z, 3, _PHASE_FILTERS)
     return F.depth_to_space(F.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
+
+
+def interleave_phases(F, z, c, channels):
+    """``depth_to_space(z[:, :4 * c], 2)`` for `z` of `channels` channels: its four
+    output phases (py, px) of `c` channels each (any further channels unused)
+    interleaved into an image of twice the height and width, as a stride-2 transposed
+    conv whose 2x2 kernel copies each phase to its place (one-hot weights: the same
+    values, exactly), 4-5x faster than MXNet's ``depth_to_space`` on the CPU. For
+    inference graphs (Deconvolution under autograd: see :func:`upsample_conv3`).
+    """
+    # eye's row p * c + ch (phase p = 2 py + px, channel ch; rows from 4c on are
+    # zero) has its 1 at (py, px, ch): to the weight's (in, out ch, py, px) layout
+    hot = F.eye(channels, 4 * c).reshape((channels, 2, 2, c)).transpose((0, 3, 1, 2))
+    return F.Deconvolution(z, hot, kernel=(2, 2), stride=(2, 2), num_filter=c, no_bias=True)
 
 
 def normalized_rgb(F, rgb):
