@@ -91,12 +91,12 @@ def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, t
         arr = np.asarray(Image.open(p), np.int16) + rng.integers(-60, 60, (h, w, 3))
         Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(p)  # each one different
         names.append("p%d.png" % i)
-    order, real = [], images.save_image
+    order, real = [], images.write_bytes
 
-    def save(img, path, **kw):
+    def write(data, path, **kw):
         order.append(os.path.basename(path))
-        return real(img, path, **kw)
-    monkeypatch.setattr(images, "save_image", save)
+        return real(data, path, **kw)
+    monkeypatch.setattr(images, "write_bytes", write)
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
                           "--quiet"])
     assert code == 0 and order == names
@@ -469,3 +469,53 @@ def test_no_image_that_can_be_batched_runs_its_norms_as_batch_norms_alone():
     side = int(NormAux.min_pixels ** 0.5) + 1
     assert fast.batch_limit((side, side)) == 1
     assert fast.batch_limit((side // 2, side // 2)) > 1
+
+
+def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_path, monkeypatch):
+    """The next image is decoded and the last one encoded in the I/O thread while the
+    network works; each output is written whole before its path is yielded, and a
+    failure stops the run with the yielded outputs written and no other."""
+    import threading
+
+    from gluon_style.io import images
+    run = tmp_path / "run"
+    run.mkdir()
+    inputs = [str(make_photo(run / ("p%d.png" % i), 40 + 8 * i, 30)) for i in range(4)]
+    outputs = [str(run / ("o%d.png" % i)) for i in range(4)]
+    log, real_load, real_encode = [], fast.load_content, images.encode_image
+
+    def load(path, max_size=None):
+        log.append(("decode", os.path.basename(path), threading.current_thread().name))
+        return real_load(path, max_size)
+
+    def encode(img, path, **kw):
+        log.append(("encode", os.path.basename(path), threading.current_thread().name))
+        return real_encode(img, path, **kw)
+    monkeypatch.setattr(fast, "load_content", load)
+    monkeypatch.setattr(images, "encode_image", encode)
+    style, calls = fast.load_style("dots"), []
+
+    def forward(imgs):
+        calls.append(len(log))
+        return style(imgs)
+    for dst in fast.stylize_files(forward, inputs, outputs):
+        assert Image.open(dst).size[1] == 30  # whole when yielded
+    assert [e[1] for e in log if e[0] == "encode"] == [os.path.basename(o) for o in outputs]
+    assert all(e[2].startswith("gluon_style-io") for e in log)
+    # when the network starts on image k, image k + 1 is decoding or decoded
+    assert all(sum(e[0] == "decode" for e in log[:n]) >= k + 2 for k, n in enumerate(calls[:-1]))
+
+    for o in outputs:
+        os.remove(o)
+
+    def failing(img, path, **kw):
+        if path == outputs[2]:
+            raise Error("output %s: disk full" % path)
+        return real_encode(img, path, **kw)
+    monkeypatch.setattr(images, "encode_image", failing)
+    written = []
+    with pytest.raises(Error, match="disk full"):
+        for dst in fast.stylize_files(style, inputs, outputs):
+            written.append(dst)
+    assert written == outputs[:2] and sorted(os.listdir(run)) == sorted(
+        [os.path.basename(p) for p in inputs + outputs[:2]])

@@ -20,6 +20,7 @@ Styles are looked up by name in, in order: ``./params`` and the package's own
 when set, replaces that list (folders separated by ``os.pathsep``, earlier
 ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
+import itertools
 import json
 import os
 import re
@@ -397,14 +398,44 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
     paths as they are written.
 
     Consecutive small images of one size (after `max_size`) go through in one batch
-    (:func:`plan_batches`); every other image alone.
+    (:func:`plan_batches`); every other image alone. Decoding the next image and
+    encoding the last batch run in a second thread while the network works (PIL
+    releases the GIL in both; ``benchmarks/bench_throughput.py``); this thread
+    writes each output, whole, before it yields it and before the next batch is
+    encoded, so an interruption leaves exactly the yielded outputs written.
     """
-    def sized():
-        for src, dst in zip(inputs, outputs):
-            img = load_content(src, max_size)
-            yield img.size, (img, dst)
-    for group in plan_batches(sized()):
-        yield from _run(style, group)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1, thread_name_prefix="gluon_style-io") as worker:
+        def sized():
+            pairs = iter(zip(inputs, outputs))
+            ahead = [(worker.submit(load_content, src, max_size), dst)
+                     for src, dst in itertools.islice(pairs, 1)]
+            while ahead:
+                decoded, dst = ahead.pop(0)
+                ahead.extend((worker.submit(load_content, src, max_size), d)
+                             for src, d in itertools.islice(pairs, 1))
+                img = decoded.result()
+                yield img.size, (img, dst)
+
+        encoding = []  # the last batch's (future bytes, dst)
+        try:
+            for group in plan_batches(sized()):
+                outs = style([img for img, _ in group])
+                yield from _write(encoding)
+                encoding = [(worker.submit(images.encode_image, out, dst), dst)
+                            for out, (_, dst) in zip(outs, group)]
+            yield from _write(encoding)
+        except BaseException:
+            for future, _ in encoding:
+                future.cancel()
+            raise
+
+
+def _write(encoding):
+    while encoding:
+        future, dst = encoding.pop(0)
+        images.write_bytes(future.result(), dst)
+        yield dst
 
 
 #: a batch holds at most this many images and this many pixels in all: on 2 CPU cores
@@ -445,7 +476,3 @@ def plan_batches(sized):
         yield batch
 
 
-def _run(style, group):
-    for out, (_, dst) in zip(style([img for img, _ in group]), group):
-        images.save_image(out, dst)
-        yield dst

@@ -9,6 +9,7 @@ Outputs are written atomically (temp file in the same directory, fsync,
 MXNet is imported only by the functions that build tensors.
 """
 import functools
+import io
 import os
 import struct
 import warnings
@@ -323,6 +324,13 @@ def save_image(img, path, *, quality=95, role="output"):
     The format follows the extension (see ``WRITE_EXTENSIONS``); JPEG and WebP
     use ``quality``. On failure the previous file, if any, is left untouched.
     """
+    write_bytes(encode_image(img, path, quality=quality, role=role), path, role=role)
+
+
+def encode_image(img, path, *, quality=95, role="output"):
+    """The bytes :func:`save_image` writes for `img` at `path` (the format from its
+    extension), without writing: an :class:`Error` for an extension it cannot write.
+    PIL's encoders release the GIL, so this can run beside the network."""
     if hasattr(img, "asnumpy"):
         img = to_image(img)
     ext = os.path.splitext(os.fspath(path))[1].lower()
@@ -332,8 +340,18 @@ def save_image(img, path, *, quality=95, role="output"):
     if fmt == "JPEG" and img.mode not in ("RGB", "L", "CMYK"):
         img = img.convert("RGB")
     opts = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    buf = io.BytesIO()
+    try:
+        img.save(buf, format=fmt, **opts)
+    except OSError as e:  # PIL's encoder errors
+        raise Error("%s: cannot write (%s)" % (where(role, path), e.strerror or _oneline(e))) from e
+    return buf.getvalue()
+
+
+def write_bytes(data, path, *, role="output"):
+    """Write `data` to `path` whole or not at all (the previous file kept on failure)."""
     with atomic_write(path, "wb", role=role) as f:
-        img.save(f, format=fmt, **opts)
+        f.write(data)
 
 
 def list_images(directory, *, recursive=True, role="image directory"):
