@@ -408,3 +408,44 @@ def test_the_pads_by_slices_equal_mxnets_pad(p):
         assert np.array_equal(got[0].asnumpy(), want["reflect"].asnumpy())
         assert np.array_equal(got[1].asnumpy(), want["edge"].asnumpy())
     assert np.array_equal(net(x)[2].asnumpy(), want["reflect"].asnumpy())
+
+
+@pytest.mark.parametrize("cout", [8, 16])
+@pytest.mark.parametrize("hw", [(6, 8), (7, 5)])
+def test_both_inference_upsamplings_equal_upsample_pad_conv(cout, hw):
+    """The forward-only upsample + conv 3x3 (a 4x4 transposed conv from 16 filters;
+    below, the four phases as one conv, interleaved by a one-hot transposed conv)
+    computes the autograd formulation's values, imperative and hybridized; which one
+    runs is read from the traced graph."""
+    from mxnet import gluon
+
+    from gluon_style.nets.transformer import DECONV_MIN_FILTERS, upsample_conv3
+    rs = np.random.RandomState(cout)
+    x = nd.array(rs.normal(0, 1, (2, 5) + hw))
+    w, b = nd.array(rs.normal(0, 0.3, (cout, 5, 3, 3))), nd.array(rs.normal(0, 1, (cout,)))
+    want = upsample_conv3(nd, x, w, b, cout, inference=False).asnumpy()
+
+    class Up(gluon.HybridBlock):
+        def hybrid_forward(self, F, x, w, b):
+            return upsample_conv3(F, x, w, b, cout, inference=True)
+    net = Up()
+    got = net(x, w, b).asnumpy()
+    net.hybridize()
+    traced = net(x, w, b).asnumpy()
+    assert want.shape == (2, cout, 2 * hw[0], 2 * hw[1])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(traced, want, rtol=1e-4, atol=1e-4)
+    nodes = json.loads(net._cached_graph[1].tojson())["nodes"]
+    kernels = {(n["op"], n["attrs"]["kernel"]) for n in nodes
+               if n["op"] in ("Convolution", "Deconvolution")}
+    if cout >= DECONV_MIN_FILTERS:
+        assert kernels == {("Deconvolution", "(4, 4)")}
+    else:
+        assert kernels == {("Convolution", "(3, 3)"), ("Deconvolution", "(2, 2)")}
+
+
+def test_the_phase_interleave_is_depth_to_space():
+    from gluon_style.nets.transformer import interleave_phases
+    z = nd.array(np.random.RandomState(3).normal(0, 1, (2, 16, 5, 7)))
+    want = nd.depth_to_space(nd.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
+    assert np.array_equal(interleave_phases(nd, z, 3, 16).asnumpy(), want.asnumpy())

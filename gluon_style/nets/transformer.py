@@ -97,6 +97,8 @@ DEFAULT_OUTPUT = "linear"
 OUTPUT_KEY = "output_mapping"
 _MKLDNN = mx.runtime.Features().is_enabled("MKLDNN")
 _PHASE_FILTERS = 16  # filters of the last conv's stride-2 form (see _Output)
+#: below this many filters oneDNN's transposed conv takes its gemm kernel (see upsample_conv3)
+DECONV_MIN_FILTERS = 16
 MIN_SIDE = 5  # the 9x9 reflection pad needs 5 pixels; the downsampled 3x3 ones 2
 #: dtype of shipped style files: float16 halves them (3.4 MB for "full"); the
 #: network still computes in float32 (see :func:`save_weights`)
@@ -462,9 +464,18 @@ def upsample_conv3(F, x, weight, bias, cout, *, inference):
     image equals upsampling the edge-padded one, and each output phase of the
     3x3 conv sees a 2x2 window of the low-res image, so the whole is a stride-2
     transposed conv whose 4x4 kernel sums the 3x3 taps as [w2, w1+w2, w0+w1, w0]
-    along each axis (2.25x fewer FLOPs). Not under autograd, where MXNet 1.9's
+    along each axis (2.25x fewer FLOPs). For fewer than
+    :data:`DECONV_MIN_FILTERS` filters oneDNN runs that transposed conv with its
+    gemm kernel, slow and with an im2col buffer of 64 bytes per filter and output
+    pixel allocated (and cached) per input size: there the four phases are one
+    3x3 conv of the low-res image with ``4 * cout`` filters (:func:`_phase_kernels`),
+    interleaved by :func:`interleave_phases`. Not under autograd, where MXNet 1.9's
     oneDNN Deconvolution crashes when its weight is computed.
     """
+    if inference and cout < DECONV_MIN_FILTERS:
+        z = F.Convolution(edge_pad(F, x, 1), _phase_kernels(F, weight),
+                          F.concat(*[bias] * 4, dim=0), kernel=(3, 3), num_filter=4 * cout)
+        return interleave_phases(F, z, cout, 4 * cout)
     if inference:
         kern = _up_kernel(F, _up_kernel(F, weight, 2), 3).transpose((1, 0, 2, 3))
         return F.Deconvolution(edge_pad(F, x, 1),
@@ -473,6 +484,20 @@ def upsample_conv3(F, x, weight, bias, cout, *, inference):
     return F.Convolution(reflect_pad(F, F.UpSampling(x, scale=2, sample_type="nearest"), 1,
                                      slices=False),
                          weight, bias, kernel=(3, 3), num_filter=cout)
+
+
+def _phase_kernels(F, w):
+    """The four output phases (py, px) of nearest-upsample + 3x3 conv as 3x3 kernels
+    on the edge-padded low-res image, stacked ``(4 * cout, cin, 3, 3)`` phase-major.
+    Along an axis, phase 0 of output ``2m`` weighs low-res rows ``m-1, m`` by ``w0,
+    w1 + w2``, phase 1 of ``2m + 1`` rows ``m, m+1`` by ``w0 + w1, w2``; the third
+    tap of each is zero."""
+    def taps(k, axis, phase):
+        t = [F.slice_axis(k, axis=axis, begin=i, end=i + 1) for i in range(3)]
+        zero = F.zeros_like(t[0])
+        return F.concat(*([t[0], t[1] + t[2], zero] if phase == 0 else
+                          [zero, t[0] + t[1], t[2]]), dim=axis)
+    return F.concat(*[taps(taps(w, 2, py), 3, px) for py in (0, 1) for px in (0, 1)], dim=0)
 
 
 def conv9_to_rgb(F, x, weight, bias, *, slices=True):
