@@ -270,8 +270,9 @@ def to_bfloat16(block, x, ctx=None):
     In bfloat16: every convolution but the first (9x9, from RGB) and the last (to
     RGB), the first upsampling (transposed) convolution, the instance norms between
     them (as oneDNN batch norms, statistics in float32), the ReLUs, sums and the pads'
-    slices; in float32: the first and last convolutions (and the interleave of the
-    last one's phases, :func:`~gluon_style.nets.transformer.interleave_phases`) and the second upsampling one
+    slices; in float32: the first and last convolutions (and after the last, the
+    interleave of its phases and the 1x1 affine to the package's normalization) and
+    the second upsampling one
     (each in bfloat16 adds a level at the most changed pixels: max 3-4 instead of 2),
     the output mapping. That keeps the output within :data:`TOLERANCE`.
     """
@@ -279,9 +280,9 @@ def to_bfloat16(block, x, ctx=None):
     bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)
     aux = NormAux.inputs(block, trace.context) if bn else []
 
-    def ends(traced):  # the first and last convolutions, the last upsampling one and
-        convs = convolution_names(traced)  # the interleave of the last one's phases
-        return convs[:1] + convs[-1:] + convolution_names(traced, "Deconvolution")[-2:]
+    def ends(traced):  # the first and last convolutions (and the output's 1x1 affine),
+        convs = convolution_names(traced)  # the last upsampling one, the interleave of
+        return convs[:1] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]  # phases
     out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
                    ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)

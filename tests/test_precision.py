@@ -137,6 +137,30 @@ def test_a_bfloat16_network_is_within_the_tolerance_of_float32(tmp_path):
 
 
 @needs_bf16
+def test_the_bfloat16_network_keeps_its_ends_in_float32(tmp_path):
+    """float32: the first conv, the last one (to RGB) and what follows it (the one-hot
+    interleave of its phases, the 1x1 affine to the package's normalization), the
+    second upsampling conv; bfloat16: every other conv and transposed conv."""
+    net = transformer_net("small")
+    net.initialize(mx.init.Xavier())
+    net.hybridize(static_alloc=True)
+    low = precision.to_bfloat16(net, mx.nd.random.uniform(-1, 1, shape=(1, 3, 40, 48)))
+    sym = low.block._cached_graph[1]
+    nodes = json.loads(sym.tojson())["nodes"]
+    inter = sym.get_internals()
+    _, types, _ = inter.infer_type_partial(**{low.block._cached_graph[0][0].name: np.float32})
+    dtype = {name.rsplit("_output", 1)[0]: t for name, t in zip(inter.list_outputs(), types)}
+
+    def kinds(op):
+        return ["f32" if dtype[n["name"]] == np.float32 else "bf16" for n in nodes
+                if n["op"] == op]
+    convs, deconvs = kinds("Convolution"), kinds("Deconvolution")
+    assert convs[0] == convs[-2] == convs[-1] == "f32" and set(convs[1:-2]) == {"bf16"}
+    assert deconvs == ["bf16", "f32", "f32"]
+    assert [n["attrs"]["kernel"] for n in nodes if n["op"] == "Convolution"][-1] == "(1, 1)"
+
+
+@needs_bf16
 def test_a_style_loaded_in_bfloat16_paints_like_float32(params_dir, tmp_path):
     img = Image.open(make_photo(tmp_path / "p.png", 48, 40))
     a = fast.load_style("dots", precision="float32")

