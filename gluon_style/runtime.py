@@ -39,13 +39,11 @@ AMX = {"on": False, "why": "not asked", "set": False, "late": False}
 
 #: MXNet keeps the oneDNN kernels it made for each input shape in per-operator caches
 #: without limit unless ``MXNET_MKLDNN_CACHE_NUM`` bounds them, and a transposed
-#: convolution's entry holds its scratch space (about 50 MB for a 500x600 photo through
-#: the multi-style network): stylizing photos of many sizes in one process grew by
-#: ~55 MB per new size, without end (2.6 GB after 40 sizes of 400-700 px). With this
-#: bound memory levels off (~2.1 GB from 40 sizes on, measured to 90); it is above the
-#: most kernels of one kind that one run of the package uses at one size (52
-#: convolutions in a two-scale optimization, 28 in a training step), so repeated work
-#: makes nothing again (docs/precision.md, "Memory")
+#: convolution's entry holds its scratch space: photos of many sizes in one process
+#: grew without end. With this bound memory levels off; it is above the most kernels of
+#: one kind that one run of the package uses at one size (52 convolutions in a
+#: two-scale optimization, 28 in a training step), so repeated work makes nothing
+#: again (docs/precision.md, "Memory")
 KERNEL_CACHE = 64
 
 

@@ -449,3 +449,22 @@ def test_the_phase_interleave_is_depth_to_space():
     z = nd.array(np.random.RandomState(3).normal(0, 1, (2, 16, 5, 7)))
     want = nd.depth_to_space(nd.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
     assert np.array_equal(interleave_phases(nd, z, 3, 16).asnumpy(), want.asnumpy())
+
+
+def test_the_channel_affine_is_a_scale_and_shift_per_channel():
+    from mxnet import gluon
+
+    from gluon_style.nets.transformer import channel_affine, normalized_rgb
+    x = nd.array(np.random.RandomState(4).uniform(0, 1, (2, 3, 5, 6)))
+    scale, shift = [2.0, -0.5, 0.25], [0.1, 0.0, -3.0]
+    want = x.asnumpy() * np.reshape(scale, (1, 3, 1, 1)) + np.reshape(shift, (1, 3, 1, 1))
+
+    class Affine(gluon.HybridBlock):
+        def hybrid_forward(self, F, x):
+            return channel_affine(F, x, scale, shift)
+    net = Affine()
+    net.hybridize()
+    for got in (channel_affine(nd, x, scale, shift), net(x)):
+        np.testing.assert_allclose(got.asnumpy(), want, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(normalized_rgb(nd, x, inference=True).asnumpy(),
+                               normalized_rgb(nd, x).asnumpy(), rtol=1e-5, atol=1e-5)

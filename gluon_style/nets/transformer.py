@@ -83,7 +83,8 @@ from ..io.images import MEAN, STD
 
 __all__ = ["VARIANTS", "OUTPUTS", "DEFAULT_OUTPUT", "TransformerNet", "transformer_net",
            "instance_norm", "save_weights", "load_weights", "weights_output", "read_weights",
-           "reflect_pad", "upsample_conv3", "conv9_to_rgb", "normalized_rgb", "channel_affine", "map_output"]
+           "reflect_pad", "upsample_conv3", "conv9_to_rgb", "interleave_phases",
+           "normalized_rgb", "channel_affine", "map_output"]
 
 #: name -> (channels of the three resolutions, number of residual blocks)
 VARIANTS = {
@@ -466,7 +467,7 @@ def upsample_conv3(F, x, weight, bias, cout, *, inference):
     transposed conv whose 4x4 kernel sums the 3x3 taps as [w2, w1+w2, w0+w1, w0]
     along each axis (2.25x fewer FLOPs). For fewer than
     :data:`DECONV_MIN_FILTERS` filters oneDNN runs that transposed conv with its
-    gemm kernel, slow and with an im2col buffer of 64 bytes per filter and output
+    gemm kernel, slow and with an im2col buffer of 16 bytes per filter and output
     pixel allocated (and cached) per input size: there the four phases are one
     3x3 conv of the low-res image with ``4 * cout`` filters (:func:`_phase_kernels`),
     interleaved by :func:`interleave_phases`. Not under autograd, where MXNet 1.9's
@@ -551,7 +552,7 @@ def channel_affine(F, x, scale, shift):
     """``x[:, c] * scale[c] + shift[c]`` for NCHW `x` of ``len(scale)`` channels, as a
     1x1 convolution with a diagonal kernel: one oneDNN pass, 7x faster than splitting
     the channels for scalar operators (for inference graphs)."""
-    n = len(scale)  # the constants from eye, which every exporter knows
+    n = len(scale)  # constants built from eye (symbols have no constant tensors)
     rows = [F.slice_axis(F.eye(n), axis=0, begin=i, end=i + 1) for i in range(n)]
     w = F.concat(*[r * v for r, v in zip(rows, scale)], dim=0).reshape((n, n, 1, 1))
     b = F.sum(F.concat(*[r * v for r, v in zip(rows, shift)], dim=0), axis=0)
