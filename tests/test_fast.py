@@ -472,38 +472,49 @@ def test_no_image_that_can_be_batched_runs_its_norms_as_batch_norms_alone():
 
 
 def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_path, monkeypatch):
-    """The next image is decoded and the last one encoded in the I/O thread while the
-    network works; each output is written whole before its path is yielded, and a
-    failure stops the run with the yielded outputs written and no other."""
+    """While the network paints image k, the I/O thread decodes image k + 2 and encodes
+    image k - 1 (each forward waits for those to start: without the thread it would
+    time out); each output is written whole before its path is yielded, in input order,
+    and a failure stops the run with the yielded outputs written and no other."""
     import threading
 
     from gluon_style.io import images
     run = tmp_path / "run"
     run.mkdir()
-    inputs = [str(make_photo(run / ("p%d.png" % i), 40 + 8 * i, 30)) for i in range(4)]
-    outputs = [str(run / ("o%d.png" % i)) for i in range(4)]
-    log, real_load, real_encode = [], fast.load_content, images.encode_image
+    n = 5
+    inputs = [str(make_photo(run / ("p%d.png" % i), 40 + 8 * i, 30)) for i in range(n)]
+    outputs = [str(run / ("o%d.png" % i)) for i in range(n)]
+    real_load, real_encode, threads = fast.load_content, images.encode_image, set()
+    decoding = {p: threading.Event() for p in inputs}
+    encoding = {p: threading.Event() for p in outputs}
 
     def load(path, max_size=None):
-        log.append(("decode", os.path.basename(path), threading.current_thread().name))
+        threads.add(threading.current_thread().name)
+        decoding[path].set()
         return real_load(path, max_size)
 
     def encode(img, path, **kw):
-        log.append(("encode", os.path.basename(path), threading.current_thread().name))
+        threads.add(threading.current_thread().name)
+        encoding[path].set()
         return real_encode(img, path, **kw)
     monkeypatch.setattr(fast, "load_content", load)
     monkeypatch.setattr(images, "encode_image", encode)
     style, calls = fast.load_style("dots"), []
 
     def forward(imgs):
-        calls.append(len(log))
+        k = len(calls)
+        calls.append(k)
+        if k + 2 < n:
+            assert decoding[inputs[k + 2]].wait(10), "no decode beside the network"
+        if k >= 1:
+            assert encoding[outputs[k - 1]].wait(10), "no encode beside the network"
         return style(imgs)
+    done = []
     for dst in fast.stylize_files(forward, inputs, outputs):
-        assert Image.open(dst).size[1] == 30  # whole when yielded
-    assert [e[1] for e in log if e[0] == "encode"] == [os.path.basename(o) for o in outputs]
-    assert all(e[2].startswith("gluon_style-io") for e in log)
-    # when the network starts on image k, image k + 1 is decoding or decoded
-    assert all(sum(e[0] == "decode" for e in log[:n]) >= k + 2 for k, n in enumerate(calls[:-1]))
+        assert Image.open(dst).size == (40 + 8 * len(done), 30)  # whole when yielded
+        done.append(dst)
+    assert done == outputs and len(calls) == n
+    assert threads and all(t.startswith("gluon_style-io") for t in threads)
 
     for o in outputs:
         os.remove(o)
