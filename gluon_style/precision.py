@@ -272,17 +272,20 @@ def to_bfloat16(block, x, ctx=None):
     them (as oneDNN batch norms, statistics in float32), the ReLUs, sums and the pads'
     slices; in float32: the first and last convolutions (and after the last, the
     interleave of its phases and the 1x1 affine to the package's normalization) and
-    the second upsampling one
-    (each in bfloat16 adds a level at the most changed pixels: max 3-4 instead of 2),
-    the output mapping. That keeps the output within :data:`TOLERANCE`.
+    the second upsampling one (each in bfloat16 adds a level at the most changed
+    pixels: max 3-4 instead of 2), the output mapping. That keeps the output within
+    :data:`TOLERANCE`.
     """
     from .nets.transformer import NormAux
     bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)
     aux = NormAux.inputs(block, trace.context) if bn else []
 
-    def ends(traced):  # the first and last convolutions (and the output's 1x1 affine),
-        convs = convolution_names(traced)  # the last upsampling one, the interleave of
-        return convs[:1] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]  # phases
+    def ends(traced):
+        """Kept float32: the first conv; the last one and what follows it (the 1x1
+        affine to the package's normalization, the last conv node; the interleave of
+        its phases, the last transposed conv); the second upsampling (transposed) conv."""
+        convs = convolution_names(traced)
+        return convs[:1] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]
     out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
                    ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)

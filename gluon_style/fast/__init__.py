@@ -20,7 +20,6 @@ Styles are looked up by name in, in order: ``./params`` and the package's own
 when set, replaces that list (folders separated by ``os.pathsep``, earlier
 ones win), as ``MXNET_HOME`` replaces MXNet's cache folder.
 """
-import itertools
 import json
 import os
 import re
@@ -407,13 +406,12 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(1, thread_name_prefix="gluon_style-io") as worker:
         def sized():
-            pairs = iter(zip(inputs, outputs))
-            ahead = [(worker.submit(load_content, src, max_size), dst)
-                     for src, dst in itertools.islice(pairs, 1)]
+            decodes = ((worker.submit(load_content, src, max_size), dst)  # lazily
+                       for src, dst in zip(inputs, outputs))
+            ahead = next(decodes, None)
             while ahead:
-                decoded, dst = ahead.pop(0)
-                ahead.extend((worker.submit(load_content, src, max_size), d)
-                             for src, d in itertools.islice(pairs, 1))
+                decoded, dst = ahead
+                ahead = next(decodes, None)  # the next decode starts before this one is used
                 img = decoded.result()
                 yield img.size, (img, dst)
 
@@ -432,6 +430,8 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
 
 
 def _write(encoding):
+    """Write and yield each encoded output of `encoding`, taking it off the list (what
+    is left there when a write fails is cancelled by the caller)."""
     while encoding:
         future, dst = encoding.pop(0)
         images.write_bytes(future.result(), dst)
