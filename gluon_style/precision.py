@@ -14,8 +14,8 @@ optimization's loss network) runs a network in bfloat16 only where all of these 
   with AVX512-BF16 alone (see ``docs/precision.md``);
 * the network's bfloat16 result holds (:data:`HOLDS`): the per-style (Johnson)
   transformer within :data:`TOLERANCE` of float32, with its convolutions in bfloat16
-  except the first (9x9, from RGB), the last (to RGB) and the last upsampling one, its norm
-  statistics in float32 (:func:`to_bfloat16`); the optimization's VGG with its
+  except the first two (from RGB, and the first downsampling one), the last (to RGB) and
+  the last upsampling one, its norm statistics in float32 (:func:`to_bfloat16`); the optimization's VGG with its
   convolutions in bfloat16 and its Gram matrices and losses in float32
   (:func:`loss_to_bfloat16`, :data:`LOSS_TOLERANCE`). Magenta's small multi-style /
   arbitrary network (8-32 channels, conditional norms) does not: bfloat16 moves it by
@@ -42,7 +42,7 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 HOLDS = ("johnson", "vgg")
 
 #: what "holds" means, in 8-bit levels against the float32 output of the same network:
-#: (max, mean). Measured on six photos with a trained Johnson style: max 2, mean 0.07.
+#: (max, mean); the figures on photos are in docs/precision.md.
 TOLERANCE = (3, 0.25)
 
 #: an optimization run with its loss network in bfloat16 ends within this share of
@@ -267,25 +267,26 @@ def to_bfloat16(block, x, ctx=None):
     the one `block` picks for `x`) and folded (:func:`fold`): a :class:`TracedNet`,
     float32 in and out.
 
-    In bfloat16: every convolution but the first (9x9, from RGB) and the last (to
+    In bfloat16: every convolution but the first two (the 9x9 from RGB and the first
+    downsampling one, which reads the full-resolution features) and the last (to
     RGB), the first upsampling (transposed) convolution, the instance norms between
     them (as oneDNN batch norms, statistics in float32), the ReLUs, sums and the pads'
-    slices; in float32: the first and last convolutions (and after the last, the
-    interleave of its phases and the 1x1 affine to the package's normalization) and
-    the second upsampling one (each in bfloat16 adds a level at the most changed
-    pixels: max 3-4 instead of 2), the output mapping. That keeps the output within
-    :data:`TOLERANCE`.
+    slices; in float32: those three convolutions (and after the last, the interleave
+    of its phases and the 1x1 affine to the package's normalization), the second
+    upsampling one, the output mapping. Each of them in bfloat16 adds levels at the
+    most changed pixels (the first downsampling conv: max 5 instead of 2 on a dark
+    photo, docs/precision.md). That keeps the output within :data:`TOLERANCE`.
     """
     from .nets.transformer import NormAux
     bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)
     aux = NormAux.inputs(block, trace.context) if bn else []
 
     def ends(traced):
-        """Kept float32: the first conv; the last one and what follows it (the 1x1
+        """Kept float32: the first two convs; the last one and what follows it (the 1x1
         affine to the package's normalization, the last conv node; the interleave of
         its phases, the last transposed conv); the second upsampling (transposed) conv."""
         convs = convolution_names(traced)
-        return convs[:1] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]
+        return convs[:2] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]
     out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
                    ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)
