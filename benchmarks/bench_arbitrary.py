@@ -6,7 +6,7 @@ Prints:
   hybridized, static_alloc, median of --reps after a warm-up), and its
   GFLOPs (multiply-adds x 2 of its convolutions and style projections, as
   written: the nearest-upsample convs counted at full resolution although
-  they run as 2.25x cheaper transposed convs);
+  they run on the low-res map as 2.25x cheaper 2x2 convs of their four phases);
 * ``predictor_S``: the same for reading a painting at S px (MobileNet-v2);
 * ``stylize_S``: a whole ``ArbitraryStyle.stylize`` of a photo resized to
   longer side S (painting read, network run, PIL in and out), with
@@ -70,8 +70,9 @@ def _median_ms(fn, reps):
 def transformer_flops(h, w, as_run=False):
     """2 x multiply-adds of the transformer's convs and style projections at h x w:
     as the network is written (and PyTorch runs it), or `as_run` by the Gluon
-    network (the upsample convs as 4x4 stride-2 transposed convs on the
-    low-res map, the last conv as a 10x10 stride-2 conv of 16 filters)."""
+    network (the upsample convs as 2x2 convs of their four output phases on the
+    low-res map, the last conv as a 10x10 stride-2 conv of 16 filters; the one-hot
+    interleaves of the phases not counted)."""
     c1, c2, c3 = magenta.TRANSFORMER_CHANNELS
     q = lambda s: -(-h // s) * -(-w // s)  # noqa: E731  pixels at 1/s resolution
     macs = q(1) * 3 * c1 * 81 + q(2) * c1 * c2 * 9 + q(4) * c2 * c3 * 9

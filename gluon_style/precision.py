@@ -15,8 +15,9 @@ optimization's loss network) runs a network in bfloat16 only where all of these 
 * the network's bfloat16 result holds (:data:`HOLDS`): the per-style (Johnson)
   transformer within :data:`TOLERANCE` of float32, with its convolutions in bfloat16
   except the first two (from RGB, and the first downsampling one), the last (to RGB) and
-  the last upsampling one, its norm statistics in float32 (:func:`to_bfloat16`); the optimization's VGG with its
-  convolutions in bfloat16 and its Gram matrices and losses in float32
+  the last upsampling one, its norm statistics in float32 (:func:`to_bfloat16`); the
+  optimization's VGG with its convolutions in bfloat16 and its Gram matrices and losses in
+  float32
   (:func:`loss_to_bfloat16`, :data:`LOSS_TOLERANCE`). Magenta's small multi-style /
   arbitrary network (8-32 channels, conditional norms) does not: bfloat16 moves it by
   5-8 levels for a few per cent of speed, so it stays float32 whatever is asked.
@@ -280,13 +281,14 @@ def to_bfloat16(block, x, ctx=None):
     from .nets.transformer import NormAux
     bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)
     aux = NormAux.inputs(block, trace.context) if bn else []
+    kept = tuple(b.prefix for b in (block.down1, block.down2, block.up2, block.out))
 
     def ends(traced):
-        """Kept float32: the first two convs; the last one and what follows it (the 1x1
-        affine to the package's normalization, the last conv node; the interleave of
-        its phases, the last transposed conv); the second upsampling (transposed) conv."""
-        convs = convolution_names(traced)
-        return convs[:2] + convs[-2:] + convolution_names(traced, "Deconvolution")[-2:]
+        """Kept float32: the (transposed) convs of the first two blocks, the second
+        upsampling block and the output block (the last conv, the interleave of its
+        phases, the 1x1 affine to the package's normalization)."""
+        return [n for op in ("Convolution", "Deconvolution")
+                for n in convolution_names(traced, op) if n.startswith(kept)]
     out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
                    ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
     out.hybridize(static_alloc=True)

@@ -138,10 +138,10 @@ def test_a_bfloat16_network_is_within_the_tolerance_of_float32(tmp_path):
 
 @needs_bf16
 def test_the_bfloat16_network_keeps_its_ends_in_float32(tmp_path):
-    """float32: the first two convs (from RGB, the first downsampling one), the last one
-    (to RGB) and what follows it (the one-hot interleave of its phases, the 1x1 affine
-    to the package's normalization), the second upsampling conv; bfloat16: every other
-    conv and transposed conv."""
+    """float32: the first two convs (from RGB, the first downsampling one), the second
+    upsampling block (its phase conv and their interleave), the last conv (to RGB) and
+    what follows it (the one-hot interleave of its phases, the 1x1 affine to the
+    package's normalization); bfloat16: every other conv and transposed conv."""
     net = transformer_net("small")
     net.initialize(mx.init.Xavier())
     net.hybridize(static_alloc=True)
@@ -156,7 +156,8 @@ def test_the_bfloat16_network_keeps_its_ends_in_float32(tmp_path):
         return ["f32" if dtype[n["name"]] == np.float32 else "bf16" for n in nodes
                 if n["op"] == op]
     convs, deconvs = kinds("Convolution"), kinds("Deconvolution")
-    assert convs[:2] == convs[-2:] == ["f32", "f32"] and set(convs[2:-2]) == {"bf16"}
+    assert convs[:2] == ["f32"] * 2 and convs[-3:] == ["f32"] * 3
+    assert set(convs[2:-3]) == {"bf16"} and len(convs) == 3 + 6 + 1 + 3
     assert deconvs == ["bf16", "f32", "f32"]
     assert [n["attrs"]["kernel"] for n in nodes if n["op"] == "Convolution"][-1] == "(1, 1)"
 

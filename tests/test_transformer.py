@@ -236,7 +236,8 @@ def test_export_loads_with_plain_mxnet(tmp_path, output):
     assert info["gluon_style"] is False
     assert "Deconvolution" in info["ops"]  # the inference graph was exported
     assert not [op for op in info["ops"] if "BatchNorm" in op]  # not the one-image norms
-    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), net(x).asnumpy(), atol=1e-5)
+    # the same values up to float32 rounding (one thread there, two here: other sums)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), net(x).asnumpy(), atol=3e-5)
 
 
 def _ops(block):
@@ -413,13 +414,12 @@ def test_the_pads_by_slices_equal_mxnets_pad(p):
 @pytest.mark.parametrize("cout", [8, 16])
 @pytest.mark.parametrize("hw", [(6, 8), (7, 5)])
 def test_both_inference_upsamplings_equal_upsample_pad_conv(cout, hw):
-    """The forward-only upsample + conv 3x3 (a 4x4 transposed conv from 16 filters;
-    below, the four phases as one conv, interleaved by a one-hot transposed conv)
-    computes the autograd formulation's values, imperative and hybridized; which one
-    runs is read from the traced graph."""
+    """The forward-only upsample + conv 3x3 (the four phases as one 2x2 conv,
+    interleaved by a one-hot transposed conv) computes the autograd formulation's
+    values, imperative and hybridized, with those two operators in the traced graph."""
     from mxnet import gluon
 
-    from gluon_style.nets.transformer import DECONV_MIN_FILTERS, upsample_conv3
+    from gluon_style.nets.transformer import upsample_conv3
     rs = np.random.RandomState(cout)
     x = nd.array(rs.normal(0, 1, (2, 5) + hw))
     w, b = nd.array(rs.normal(0, 0.3, (cout, 5, 3, 3))), nd.array(rs.normal(0, 1, (cout,)))
@@ -438,10 +438,7 @@ def test_both_inference_upsamplings_equal_upsample_pad_conv(cout, hw):
     nodes = json.loads(net._cached_graph[1].tojson())["nodes"]
     kernels = {(n["op"], n["attrs"]["kernel"]) for n in nodes
                if n["op"] in ("Convolution", "Deconvolution")}
-    if cout >= DECONV_MIN_FILTERS:
-        assert kernels == {("Deconvolution", "(4, 4)")}
-    else:
-        assert kernels == {("Convolution", "(3, 3)"), ("Deconvolution", "(2, 2)")}
+    assert kernels == {("Convolution", "(2, 2)"), ("Deconvolution", "(2, 2)")}
 
 
 def test_the_phase_interleave_is_depth_to_space():
@@ -449,6 +446,13 @@ def test_the_phase_interleave_is_depth_to_space():
     z = nd.array(np.random.RandomState(3).normal(0, 1, (2, 16, 5, 7)))
     want = nd.depth_to_space(nd.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
     assert np.array_equal(interleave_phases(nd, z, 3, 16).asnumpy(), want.asnumpy())
+    # shifted: phase (py, px) read one row / column further in a z one larger
+    big = nd.array(np.random.RandomState(4).normal(0, 1, (2, 12, 6, 8)))
+    phases = [nd.slice(big, begin=(None, 3 * p, py, px), end=(None, 3 * p + 3, py + 5, px + 7))
+              for p, (py, px) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1)))]
+    want = nd.depth_to_space(nd.concat(*phases, dim=1), block_size=2)
+    got = interleave_phases(nd, big, 3, 12, shifted=True)
+    assert np.array_equal(got.asnumpy(), want.asnumpy())
 
 
 def test_the_channel_affine_is_a_scale_and_shift_per_channel():

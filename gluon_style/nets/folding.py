@@ -3,7 +3,7 @@ is computed once.
 
 The Johnson transformer's inference graph builds some of its convolution kernels from
 its parameters at every call (:func:`~gluon_style.nets.transformer.upsample_conv3`
-sums the 3x3 taps into a 4x4 transposed-conv kernel; the last conv's four phase
+sums the 3x3 taps into 2x2 phase kernels; the last conv's four phase
 kernels are shifted copies of its 9x9 one). MXNet 1.9 has no constant folding, so
 those slices, sums, pads and concatenations, and the layout reorders of their results,
 run with every image. :func:`fold_constants` evaluates each such sub-graph once and
