@@ -413,7 +413,7 @@ def test_the_pads_by_slices_equal_mxnets_pad(p):
 
 @pytest.mark.parametrize("cout", [8, 16])
 @pytest.mark.parametrize("hw", [(6, 8), (7, 5)])
-def test_both_inference_upsamplings_equal_upsample_pad_conv(cout, hw):
+def test_the_inference_upsampling_equals_upsample_pad_conv(cout, hw):
     """The forward-only upsample + conv 3x3 (the four phases as one 2x2 conv,
     interleaved by a one-hot transposed conv) computes the autograd formulation's
     values, imperative and hybridized, with those two operators in the traced graph."""

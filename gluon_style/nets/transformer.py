@@ -466,9 +466,9 @@ def upsample_conv3(F, x, weight, bias, cout, *, inference):
     whose taps sum the 3x3 ones (:func:`_phase_kernels`; 2.25x fewer FLOPs). The
     four phases are one 2x2 conv with ``4 * cout`` filters, interleaved by
     :func:`interleave_phases` (``shifted``). That runs on oneDNN's fast conv
-    kernels, 7-12% faster than the equivalent stride-2 transposed conv with a 4x4
-    kernel (Johnson float32 and bfloat16) and bit for bit the old 3x3 phase conv
-    of the multi-style network's 8-filter layer, in half its time. Not under
+    kernels, faster than the equivalent stride-2 transposed conv with a 4x4 kernel
+    (oneDNN's older deconvolution kernel; its gemm one below 16 filters) and than a
+    3x3 conv of the phases with zero taps (``docs/precision.md``). Not under
     autograd, where MXNet 1.9's oneDNN Deconvolution crashes when its weight is
     computed.
     """
