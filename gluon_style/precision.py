@@ -283,14 +283,15 @@ def to_bfloat16(block, x, ctx=None):
     aux = NormAux.inputs(block, trace.context) if bn else []
     kept = tuple(b.prefix for b in (block.down1, block.down2, block.up2, block.out))
 
-    def ends(traced):
-        """Kept float32: the (transposed) convs of the first two blocks, the second
-        upsampling block and the output block (the last conv, the interleave of its
-        phases, the 1x1 affine to the package's normalization)."""
+    def in_float32(traced):
+        """The (transposed) convs of the first two blocks, the second upsampling block
+        and the output block (the last conv, the interleave of its phases, the 1x1
+        affine to the package's normalization)."""
         return [n for op in ("Convolution", "Deconvolution")
                 for n in convolution_names(traced, op) if n.startswith(kept)]
     out = _convert(_folded(block, trace, ctx), [trace, *aux], ctx=ctx,
-                   ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS, excluded=ends)
+                   ops=("Convolution", "Deconvolution"), neutral=NEUTRAL_OPS,
+                   excluded=in_float32)
     out.hybridize(static_alloc=True)
     return TracedNet(out, block, bn)
 

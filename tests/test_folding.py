@@ -47,7 +47,7 @@ def test_a_folded_transformer_gives_the_same_output_without_kernel_building(shap
     assert n > 0 and _operators_on_parameters(folded) == []
     names = list(folded.collect_params().keys())
     assert sum(name.startswith(FOLDED) for name in names) == n
-    # the 3x3 weights the 4x4 kernels were built from are gone from the folded graph
+    # the 3x3 weights the 2x2 phase kernels were built from are gone from the folded graph
     assert not any(name.endswith("up1_weight") for name in names)
 
 
@@ -119,6 +119,6 @@ def test_the_bfloat16_copy_is_converted_from_the_folded_graph():
     x = mx.nd.random.uniform(-2, 2, shape=(1, 3, 32, 40))
     low = precision.to_bfloat16(net, x)
     names = list(low.block.collect_params().keys())
-    assert any(name.startswith(FOLDED) for name in names)  # the 4x4 kernels, computed once
+    assert any(name.startswith(FOLDED) for name in names)  # the phase kernels, computed once
     assert _operators_on_parameters(low.block) == []
     assert low(x).shape == x.shape
