@@ -479,11 +479,10 @@ class StylizeBatch(gluon.HybridBlock):
         lo, hi = input_range(self.input)
         a = x.asnumpy() if isinstance(x, mx.nd.NDArray) else np.asarray(x)
         if self.input == "normalized":
-            from .io.images import denormalize_np
-            px = denormalize_np(a)
+            from .io.images import to_uint8
+            u8 = to_uint8(a)
         else:
-            px = np.moveaxis(a, 1, -1) * (255.0 / hi)
-        u8 = np.clip(np.rint(px), 0, 255).astype(np.uint8)
+            u8 = np.clip(np.rint(np.moveaxis(a, 1, -1) * (255.0 / hi)), 0, 255).astype(np.uint8)
         return [image_key(im) for im in u8]
 
     def forward(self, x, weights=None, strength=None):

@@ -329,6 +329,52 @@ def test_normalize_np_round_trip():
     assert np.allclose(images.normalize_np(arr.astype(np.float32)), chw)
 
 
+
+
+@pytest.mark.parametrize("opencv", [True, False])
+def test_normalize_np_uint8_is_the_float64_formula(opencv, monkeypatch):
+    if not opencv:  # the numpy path, as without OpenCV
+        monkeypatch.setattr(images, "_cv2", lambda: None)
+    v = np.arange(256, dtype=np.uint8)
+    rgb = np.stack(np.meshgrid(v, v[::-1], indexing="ij"), -1)  # (256, 256, 2)
+    rgb = np.concatenate([rgb, rgb[..., :1] ^ 0x55], -1)  # every value in every channel
+    batch = np.stack([rgb, rgb[::-1, :, ::-1]])  # (2, H, W, 3), the second not contiguous
+    mean, std = np.array(images.MEAN), np.array(images.STD)
+    for a in (rgb, batch, batch[1]):
+        want = np.moveaxis((a.astype(np.float64) / 255.0 - mean) / std, -1, -3).astype(np.float32)
+        got = images.normalize_np(a)
+        assert got.dtype == np.float32 and got.flags.c_contiguous
+        assert np.array_equal(got, want)
+
+
+def _denormalize64(a):
+    """The float64 denormalization, rounded to float32: what 8-bit output is defined by."""
+    mean, std = np.array(images.MEAN), np.array(images.STD)
+    return ((np.moveaxis(np.asarray(a, np.float64), -3, -1) * std + mean) * 255.0) \
+        .astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_to_uint8_matches_float64_arithmetic_at_ties(dtype):
+    # every eighth of a level over 0..255 in each channel (the ties .5 among them),
+    # plus noise beyond the range: the float32 pass must round as float64 does
+    levels = np.arange(-8, 264, 0.125)
+    a = np.stack([(levels / 255.0 - m) / s for m, s in zip(images.MEAN, images.STD)])
+    a = np.concatenate([a[:, None, :], np.random.RandomState(0).randn(3, 1, a.shape[1]) * 3],
+                       axis=1).astype(dtype)  # (3, 2, W)
+    want = np.clip(np.round(_denormalize64(a)), 0, 255).astype(np.uint8)
+    got = images.to_uint8(a)
+    assert got.shape == (2, a.shape[2], 3) and got.dtype == np.uint8
+    assert np.array_equal(got, want)
+    batch = np.stack([a, a[:, ::-1]])  # (N, 3, H, W)
+    assert np.array_equal(images.to_uint8(batch)[1], want[::-1])
+
+
+def test_denormalize_np_float32_close_to_float64():
+    a = (np.random.RandomState(3).randn(2, 3, 9, 11) * 2).astype(np.float32)
+    got = images.denormalize_np(a)
+    assert got.shape == (2, 9, 11, 3) and got.dtype == np.float32
+    assert np.abs(got - _denormalize64(a)).max() < 1e-4
 # ---------------------------------------------------------- output paths
 
 @pytest.fixture
