@@ -257,7 +257,7 @@ def test_library_errors_and_cli_defaults(style, tmp_path):
     with pytest.raises(Error, match="too small"):
         video.stylize_video(style, src, str(tmp_path / "o.mp4"), max_size=8)
     args = transfer.video_parser().parse_args(["--model", "m", "--input", "i", "--output", "o"])
-    for opt in ("temporal_weight", "batch_size", "max_size", "crf"):
+    for opt in ("temporal_weight", "batch_size", "max_size", "crf", "preset"):
         assert getattr(args, opt) == transfer.default(video.VideoJob.__init__, opt)
     assert transfer.video_parser().parse_args(
         ["--model", "m", "--input", "i", "--output", "o", "--no-stabilize"]).temporal_weight == 0
@@ -321,3 +321,18 @@ def test_the_library_refuses_a_crf_out_of_range_as_the_cli_does(style, tmp_path,
     code, _, err = run(["--model", "x", "--input", src, "--output", str(tmp_path / "o.mp4"),
                         "--crf", "99"], capsys)
     assert code == 2 and err.count("\n") == 1 and "--crf: must be in 0..51" in err
+
+
+def test_the_preset_reaches_the_encoder_and_a_wrong_one_is_refused(style, tmp_path, capsys):
+    src = make_clip(tmp_path / "in.mp4", frames=2)
+    job = video.VideoJob(style, src, str(tmp_path / "o.mp4"), preset="veryfast")
+    enc = job._encoder(str(tmp_path / "t.mp4"))
+    args = enc.proc.args
+    enc.close()
+    assert args[args.index("-preset") + 1] == "veryfast"
+    with pytest.raises(Error, match="unknown x264 preset 'fastest'.*did you mean"):
+        video.VideoJob(style, src, str(tmp_path / "o.mp4"), preset="fastest")
+    code, _, err = run(["--model", "x", "--input", src, "--output", str(tmp_path / "o.mp4"),
+                        "--preset", "fastest"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--preset" in err
+    assert not (tmp_path / "o.mp4").exists()

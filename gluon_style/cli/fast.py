@@ -208,7 +208,8 @@ def run_video(argv):
                                      extensions=video.VIDEO_EXTENSIONS)
         style = load_style_source(args)
         job = video.VideoJob(style, args.input, args.output, temporal_weight=args.temporal_weight,
-                             batch_size=args.batch_size, max_size=args.max_size, crf=args.crf)
+                             batch_size=args.batch_size, max_size=args.max_size, crf=args.crf,
+                             preset=args.preset)
         steps = iter(job)
         t0 = time.perf_counter()
         bar = tqdm(total=job.info.frames, disable=args.quiet, unit="frame", dynamic_ncols=True,
