@@ -264,7 +264,8 @@ def _normalized(arr):
 
 
 def _denormalized_planes(a):
-    """``(index, channel, plane)``: each channel plane of `a` on the 0..255 scale, float32."""
+    """``(index, channel, plane)``: each channel plane of `a` on the 0..255 scale (float32;
+    float64 for a float64 `a`)."""
     plane = None
     for idx in np.ndindex(*a.shape[:-3]):
         for c in range(3):  # one buffer for every plane (the caller is done with the last)
