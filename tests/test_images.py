@@ -329,8 +329,6 @@ def test_normalize_np_round_trip():
     assert np.allclose(images.normalize_np(arr.astype(np.float32)), chw)
 
 
-
-
 @pytest.mark.parametrize("opencv", [True, False])
 def test_normalize_np_uint8_is_the_float64_formula(opencv, monkeypatch):
     if not opencv:  # the numpy path, as without OpenCV
@@ -375,6 +373,8 @@ def test_denormalize_np_float32_close_to_float64():
     got = images.denormalize_np(a)
     assert got.shape == (2, 9, 11, 3) and got.dtype == np.float32
     assert np.abs(got - _denormalize64(a)).max() < 1e-4
+
+
 # ---------------------------------------------------------- output paths
 
 @pytest.fixture
