@@ -458,4 +458,4 @@ class VideoOptions(Options):
                       type=typed(int, "a whole number", lambda v: 0 <= v <= 51, "must be in 0..51"))
     preset: str = option("superfast", "x264 preset: the slower ones take more CPU, beside the "
                          "network, for smaller files at one crf (default %(default)s)",
-                         choices=X264_PRESETS)
+                         choices=X264_PRESETS, check=_choice("x264 preset", X264_PRESETS))

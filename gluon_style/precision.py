@@ -270,13 +270,14 @@ def to_bfloat16(block, x, ctx=None):
 
     In bfloat16: every convolution but the first two (the 9x9 from RGB and the first
     downsampling one, which reads the full-resolution features) and the last (to
-    RGB), the first upsampling (transposed) convolution, the instance norms between
-    them (as oneDNN batch norms, statistics in float32), the ReLUs, sums and the pads'
-    slices; in float32: those three convolutions (and after the last, the interleave
-    of its phases and the 1x1 affine to the package's normalization), the second
-    upsampling one, the output mapping. Each of them in bfloat16 adds levels at the
-    most changed pixels (the first downsampling conv: max 5 instead of 2 on a dark
-    photo, docs/precision.md). That keeps the output within :data:`TOLERANCE`.
+    RGB), so the first upsampling block's (its 2x2 phase conv and their interleave)
+    too, the instance norms between them (as oneDNN batch norms, statistics in
+    float32), the ReLUs, sums and the pads' slices; in float32: those three
+    convolutions (and after the last, the interleave of its phases and the 1x1 affine
+    to the package's normalization), the second upsampling block's, the output mapping.
+    Each of them in bfloat16 adds levels at the most changed pixels (the first
+    downsampling conv: max 5 instead of 2 on a dark photo, docs/precision.md). That
+    keeps the output within :data:`TOLERANCE`.
     """
     from .nets.transformer import NormAux
     bn, trace = NormAux.wanted(block, x, True), _trace_input(block, x)

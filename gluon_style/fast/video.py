@@ -22,9 +22,9 @@ import threading
 
 import numpy as np
 
-from ..errors import Error, check_whole, unknown
+from ..errors import Error, check_whole
 from ..io.fileio import atomic_path, where as _where
-from ..options import X264_PRESETS, VideoOptions
+from ..options import VideoOptions
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv")  # written (H.264 in each)
 _MP4_AUDIO = ("aac", "mp3", "alac", "ac3", "eac3")  # copied as is into mp4/mov
@@ -346,8 +346,7 @@ class VideoJob:
         if batch_size is not None and int(batch_size) < 1:
             raise Error("batch size must be positive, got %s" % batch_size)
         crf = check_whole("crf", crf, 0, 51)
-        if preset not in X264_PRESETS:
-            raise unknown("x264 preset", preset, X264_PRESETS)
+        VideoOptions.make(preset=preset)  # the option's own check: an unknown one is an Error
         self.info = probe(src)
         self.dst = check_output_path(dst, inputs=[src], role="output video",
                                      extensions=VIDEO_EXTENSIONS)
