@@ -11,11 +11,12 @@ long side spread evenly over 400..1280 px, landscape and portrait alternating,
 aspect 4:3, 3:2, 16:9 or 1:1; each size twice, the second half of the folder
 repeating the first's sizes)
 are stylized through the ``fast`` CLI's own code path in this process
-(``gluon_style.cli.fast.run_fast``). Start-up (import of the package and MXNet,
-and the style's load) is timed on its own, first. Each round runs the CLI on the
-folder (images/s, s/image, and the time spent in decode, forward, encode and
-write; the CLI decodes and encodes in its I/O thread beside the forward passes, so
-those overlap), then
+(``gluon_style.cli.fast.run_fast``; the process keeps the memory it frees, as the
+CLI's does: ``gluon_style.runtime.keep_freed_memory``, ``GLUON_STYLE_KEEP_MEMORY=0`` to
+compare). Start-up (import of the package and MXNet, and the style's load) is timed
+on its own, first. Each round runs the CLI on the folder (images/s, s/image, and the
+time spent in decode, forward, encode and write; the CLI decodes and encodes in its I/O
+thread beside the forward passes, so those overlap), then
 measures for the same images, separately, one decode + one forward pass at that
 size (the second call at that shape; the first call's is printed too) + one
 encode, and prints the ratio CLI / that sum (the goal: within 1.10), the same
@@ -395,13 +396,18 @@ def main(argv=None):
     os.makedirs(work, exist_ok=True)
     result = {"load_start": load(), "model": args.model, "argv": sys.argv[1:]}
     t0 = time.perf_counter()
+    from gluon_style import runtime
+    # as the CLI's own process does (gluon_style.cli.main); GLUON_STYLE_KEEP_MEMORY=0: not
+    memory = runtime.keep_freed_memory()
+    result["memory"] = dict(memory)
     import gluon_style.fast  # noqa: F401  (MXNet too)
     from gluon_style.cli import fast as cli  # noqa: F401
     t1 = time.perf_counter()
     gluon_style.fast.load_style(args.model)
     t2 = time.perf_counter()
     result["startup"] = {"import": t1 - t0, "style_load": t2 - t1}
-    print("start-up: import %.2f s, style load %.2f s (load %s)" % (t1 - t0, t2 - t1, load()))
+    print("start-up: import %.2f s, style load %.2f s (load %s); memory: %s"
+          % (t1 - t0, t2 - t1, load(), memory["why"]))
     if not args.no_folder:
         run_folder(args, work, result)
     if not args.no_video:

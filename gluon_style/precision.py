@@ -11,7 +11,8 @@ optimization's loss network) runs a network in bfloat16 only where all of these 
   and AMX state under ``$MXNET_HOME/gluon_style``). With MXNet 1.9.1 (oneDNN 2.4) that
   takes AMX, which the package turns on at import where the CPU has it
   (:func:`gluon_style.runtime.enable_amx`): 2.4x float32's speed with it, about 0.55x
-  with AVX512-BF16 alone (see ``docs/precision.md``);
+  with AVX512-BF16 alone on that Intel CPU, faster than float32 on an AMD EPYC (Zen 4)
+  without AMX (see ``docs/precision.md``);
 * the network's bfloat16 result holds (:data:`HOLDS`): the per-style (Johnson)
   transformer within :data:`TOLERANCE` of float32, with its convolutions in bfloat16
   except the first two (from RGB, and the first downsampling one), the last (to RGB) and

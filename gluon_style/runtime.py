@@ -12,6 +12,9 @@ permission dies of SIGILL. With both, bfloat16 convolutions run ~2.4x faster tha
 float32 ones instead of ~0.6x (docs/precision.md). float32 work is unchanged.
 
 Bound MXNet's kernel caches (:data:`KERNEL_CACHE`): a value the user set is kept.
+
+Keep freed memory in the process (:func:`keep_freed_memory`), for the package's own
+programs: photos of many sizes then reuse the same pages.
 """
 import contextlib
 import os
@@ -51,6 +54,57 @@ def bound_kernel_caches():
     """Default ``MXNET_MKLDNN_CACHE_NUM`` to :data:`KERNEL_CACHE` (MXNet reads it at
     its first cached kernel: in time even after ``import mxnet``)."""
     os.environ.setdefault("MXNET_MKLDNN_CACHE_NUM", str(KERNEL_CACHE))
+
+
+#: set to 0 to leave the C allocator as it is (:func:`keep_freed_memory`)
+KEEP_MEMORY_SWITCH = "GLUON_STYLE_KEEP_MEMORY"
+#: glibc's mallopt parameters (malloc.h) and what :func:`keep_freed_memory` gives them:
+#: no block served by its own mmap, no trimming of the heap's top
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+KEEP_MEMORY_OPTIONS = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2 ** 31 - 1))
+#: what :func:`keep_freed_memory` did: ``kept`` (bool), ``why`` (str)
+MEMORY = {"kept": False, "why": "not asked"}
+
+
+def _libc():
+    import ctypes
+    try:
+        return ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - no C library to load
+        return None
+
+
+def keep_freed_memory(*, environ=None, libc=None):
+    """Keep the memory the process frees for its own next allocations (glibc only).
+
+    MXNet's CPU arrays are plain ``malloc`` blocks, and a photo of another size makes it
+    allocate the network's buffers again. glibc hands big blocks back to the kernel when
+    they are freed (their own ``mmap``, or a trimmed heap top), so the next size's buffers
+    are new pages: faulted and zeroed by the kernel on first touch, and on a virtual
+    machine that returns freed guest memory to its host, set up again by the host, which
+    can cost more than the network (docs/precision.md, "Memory"). Here every block comes
+    from the heap and the heap never shrinks: going from size to size reuses the same
+    pages. The price: the process holds its high-water mark of memory
+    until it exits (it mostly does anyway: MXNet keeps its buffers).
+
+    For the package's own programs (the command line and the app call it at start), not
+    done at import: it sets the C allocator of the whole process.
+    ``GLUON_STYLE_KEEP_MEMORY=0`` leaves it alone. Returns :data:`MEMORY`. `environ` and
+    `libc` are parameters for the tests.
+    """
+    environ = os.environ if environ is None else environ
+    libc = _libc() if libc is None else libc
+    MEMORY.update(kept=False)
+    if environ.get(KEEP_MEMORY_SWITCH, "1") == "0":
+        MEMORY["why"] = "%s=0" % KEEP_MEMORY_SWITCH
+    elif libc is None or not hasattr(libc, "gnu_get_libc_version") \
+            or not hasattr(libc, "mallopt"):
+        MEMORY["why"] = "not glibc"
+    elif not all(libc.mallopt(opt, value) == 1 for opt, value in KEEP_MEMORY_OPTIONS):
+        MEMORY["why"] = "mallopt refused"
+    else:
+        MEMORY.update(kept=True, why="freed memory kept (glibc: no mmap, no trim)")
+    return MEMORY
 
 
 def default_threads():

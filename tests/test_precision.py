@@ -222,11 +222,16 @@ def _conv_and_gram_types(block):
 def test_an_optimization_in_bfloat16_ends_at_float32s_loss(tmp_path, regions):
     """The VGG convolutions run in bfloat16, the Gram products in float32, the gradient
     reaches the float32 image, and the run ends within LOSS_TOLERANCE of float32's loss
-    (with one style, and with two styles over two regions: the masked Gram matrices)."""
+    (with one style, and with two styles over two regions: the masked Gram matrices).
+
+    LOSS_TOLERANCE is for runs near their end: two masked styles take longer to get there.
+    After 20 steps, float32 itself from the content moved by one level in 10% of its
+    pixels ended 3.0% off (bfloat16 on AVX512-BF16 without AMX: 2.6%); after 60, 0.7%
+    (bfloat16: 1.2%). So that case runs 60 steps."""
     from gluon_style.optimization import gatys
     content = make_photo(tmp_path / "c.png", 80, 64)
     style = make_photo(tmp_path / "s.png", 64, 64, seed=5)
-    kw = dict(size=80, iterations=20, scales=1, seed=0, init="content")
+    kw = dict(size=80, iterations=60 if regions else 20, scales=1, seed=0, init="content")
     if regions:
         mask = np.zeros((64, 80), np.uint8)
         mask[:, :40] = 255

@@ -143,3 +143,76 @@ def test_amx_asked_for_after_mxnet_was_imported_is_marked_late(amx_state, monkey
     with open(precision._probe_file()) as f:
         import json
         assert any(k.endswith("| amx, late") for k in json.load(f))
+
+
+class _Libc:
+    """A C library stub: glibc's names, and mallopt answering `answer`."""
+
+    def __init__(self, answer=1, glibc=True):
+        self.calls, self.answer = [], answer
+        if glibc:
+            self.gnu_get_libc_version = lambda: b"2.36"
+
+    def mallopt(self, param, value):
+        self.calls.append((param, value))
+        return self.answer
+
+
+def test_freed_memory_is_kept_by_asking_glibc_for_no_mmap_and_no_trim():
+    libc = _Libc()
+    got = runtime.keep_freed_memory(environ={}, libc=libc)
+    assert got["kept"] and libc.calls == [(-4, 0), (-1, 2 ** 31 - 1)]  # M_MMAP_MAX, M_TRIM
+
+
+@pytest.mark.parametrize("env, libc, why", [
+    ({runtime.KEEP_MEMORY_SWITCH: "0"}, _Libc(), "GLUON_STYLE_KEEP_MEMORY=0"),
+    ({}, _Libc(glibc=False), "not glibc"),
+    ({}, _Libc(answer=0), "mallopt refused"),
+])
+def test_freed_memory_is_left_to_the_allocator(env, libc, why):
+    got = runtime.keep_freed_memory(environ=env, libc=libc)
+    assert not got["kept"] and got["why"] == why
+    assert libc.calls == ([] if libc.answer else [(-4, 0)])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and /proc: Linux")
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_block_freed_and_allocated_again_reuses_the_same_pages_when_kept(keep):
+    """In a fresh process, with real glibc: 64 MB malloc'd, touched, freed, three times;
+    the later rounds fault no new pages when memory is kept, as many as the first (every
+    page: 16K of 4 KB) when not."""
+    code = ("import ctypes, resource, sys\n"
+            "from gluon_style import runtime\n"
+            "if sys.argv[1] == '1':\n"
+            "    assert runtime.keep_freed_memory(environ={})['kept']\n"
+            "libc = ctypes.CDLL(None)\n"
+            "libc.malloc.restype = ctypes.c_void_p\n"
+            "libc.free.argtypes = [ctypes.c_void_p]\n"
+            "n, faults = 64 << 20, []\n"
+            "for _ in range(3):\n"
+            "    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+            "    p = libc.malloc(n)\n"
+            "    ctypes.memset(p, 1, n)\n"
+            "    libc.free(p)\n"
+            "    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)\n"
+            "print(*faults)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLIBC_TUNABLES")}
+    out = subprocess.run([sys.executable, "-c", code, "1" if keep else "0"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    first, *later = map(int, out.stdout.split())
+    assert first > 0
+    if keep:
+        assert max(later) <= first // 100, (first, later)
+    else:
+        assert min(later) >= first // 2, (first, later)
+
+
+def test_the_command_line_keeps_freed_memory_and_a_library_call_does_not(monkeypatch, capsys):
+    import gluon_style.cli as cli
+    seen = []
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: seen.append("kept"))
+    monkeypatch.setattr(cli, "stop_on_sigterm", lambda: None)
+    assert cli.main(["--help"]) == 0 and seen == []
+    monkeypatch.setattr(sys, "argv", ["gluon-style", "--help"])
+    assert cli.main() == 0 and seen == ["kept"]

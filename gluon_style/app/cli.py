@@ -15,6 +15,7 @@ import threading
 
 from ..errors import Error
 from ..cli.common import Parser, default, stop_on_sigterm, typed
+from ..runtime import keep_freed_memory
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -86,6 +87,7 @@ def main(argv=None):
     from .server import create_app
     sock = listen(args.host, args.port)  # before the folder: a busy port leaves nothing
     stop_on_sigterm()  # stop like Ctrl-C: the temp folder goes
+    keep_freed_memory()  # photos of many sizes reuse the same pages
     own = args.workdir is None
     workdir = tempfile.mkdtemp(prefix="gluon_style_app_") if own else args.workdir
     try:

@@ -27,6 +27,7 @@ import importlib
 import sys
 
 from ..errors import Error
+from ..runtime import keep_freed_memory
 from .common import stop_on_sigterm
 
 #: subcommand -> (module of this package, runner, one line for the top-level --help)
@@ -62,10 +63,13 @@ def main(argv=None):
     when interrupted.
 
     SIGTERM is handled like Ctrl-C (what there is gets saved), so a run sent to
-    the background can be stopped cleanly with ``kill``.
+    the background can be stopped cleanly with ``kill``. The process keeps the memory
+    it frees (:func:`gluon_style.runtime.keep_freed_memory`). Neither is done for a
+    library call (`argv` given).
     """
     if argv is None:  # the real command line, not a library call
         stop_on_sigterm()
+        keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         print(top_help())
