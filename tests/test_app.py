@@ -70,6 +70,19 @@ def test_a_port_in_use_is_one_line_exit_2_and_leaves_no_folder(tmp_path, monkeyp
     assert os.listdir(tmp_path) == []
 
 
+def test_the_app_keeps_freed_memory_before_it_serves(tmp_path, monkeypatch):
+    """Its process stylizes photos of many sizes: the memory it frees stays for the next
+    (gluon_style.runtime.keep_freed_memory), set before the first request is served."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    order = []
+    monkeypatch.setattr(cli, "stop_on_sigterm", lambda: None)
+    monkeypatch.setattr(cli, "keep_freed_memory", lambda: order.append("kept"))
+    monkeypatch.setattr(cli, "_serve", lambda httpd, *a: order.append("served"))
+    assert cli.main(["--port", "0"]) == 0
+    assert order == ["kept", "served"] and os.listdir(tmp_path) == []
+
+
 def test_sigterm_stops_the_server_and_removes_its_folder(tmp_path):
     import signal
     import subprocess
