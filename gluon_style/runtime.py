@@ -97,8 +97,7 @@ def keep_freed_memory(*, environ=None, libc=None):
     MEMORY.update(kept=False)
     if environ.get(KEEP_MEMORY_SWITCH, "1") == "0":
         MEMORY["why"] = "%s=0" % KEEP_MEMORY_SWITCH
-    elif libc is None or not hasattr(libc, "gnu_get_libc_version") \
-            or not hasattr(libc, "mallopt"):
+    elif libc is None or not hasattr(libc, "gnu_get_libc_version"):  # glibc has mallopt
         MEMORY["why"] = "not glibc"
     elif not all(libc.mallopt(opt, value) == 1 for opt, value in KEEP_MEMORY_OPTIONS):
         MEMORY["why"] = "mallopt refused"
