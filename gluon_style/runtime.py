@@ -59,9 +59,9 @@ def bound_kernel_caches():
 #: set to 0 to leave the C allocator as it is (:func:`keep_freed_memory`)
 KEEP_MEMORY_SWITCH = "GLUON_STYLE_KEEP_MEMORY"
 #: glibc's mallopt parameters (malloc.h) and what :func:`keep_freed_memory` gives them:
-#: no block served by its own mmap, no trimming of the heap's top
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-KEEP_MEMORY_OPTIONS = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2 ** 31 - 1))
+#: no block served by its own mmap, no trimming of the heap's top, one arena
+_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
+KEEP_MEMORY_OPTIONS = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2 ** 31 - 1), (_M_ARENA_MAX, 1))
 #: what :func:`keep_freed_memory` did: ``kept`` (bool), ``why`` (str)
 MEMORY = {"kept": False, "why": "not asked"}
 
@@ -84,8 +84,12 @@ def keep_freed_memory(*, environ=None, libc=None):
     machine that returns freed guest memory to its host, set up again by the host, which
     can cost more than the network (docs/precision.md, "Memory"). Here every block comes
     from the heap and the heap never shrinks: going from size to size reuses the same
-    pages. The price: the process holds its high-water mark of memory
-    until it exits (it mostly does anyway: MXNet keeps its buffers).
+    pages. One arena for every thread: a thread's own arena (MXNet's engine and OpenMP
+    threads allocate too) grows in extra heaps that glibc unmaps as soon as they are
+    free, whatever the trim threshold; the main arena's heap is only trimmed. Called
+    before MXNet starts its threads, so they all take the main arena. The price: the
+    process holds its high-water mark of memory until it exits (it mostly does anyway:
+    MXNet keeps its buffers).
 
     For the package's own programs (the command line and the app call it at start), not
     done at import: it sets the C allocator of the whole process.
@@ -102,7 +106,7 @@ def keep_freed_memory(*, environ=None, libc=None):
     elif not all(libc.mallopt(opt, value) == 1 for opt, value in KEEP_MEMORY_OPTIONS):
         MEMORY["why"] = "mallopt refused"
     else:
-        MEMORY.update(kept=True, why="freed memory kept (glibc: no mmap, no trim)")
+        MEMORY.update(kept=True, why="freed memory kept (glibc: no mmap, no trim, one arena)")
     return MEMORY
 
 
