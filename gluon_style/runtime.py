@@ -117,19 +117,32 @@ def default_threads():
         return os.cpu_count() or 1
 
 
+#: how long (libgomp's ``GOMP_SPINCOUNT``, in spins) an OpenMP thread that waits for
+#: work spins before it sleeps, when the package picks the wait policy: enough to span
+#: the gap between two small oneDNN primitives, so the per-style network at 256 px runs
+#: 1.25x faster than with no spin (each primitive woke the second thread from sleep),
+#: short enough that a busy neighbour on a shared core costs little (docs/precision.md,
+#: "OpenMP's waits")
+OMP_SPIN_COUNT = 3000
+
+
 def ensure_omp_threads():
     """Set OMP_NUM_THREADS to the usable core count unless already set.
 
-    Also defaults OMP_WAIT_POLICY to ``passive``: with OpenMP's spinning
-    waits, a step runs 4-9x slower whenever another process wants a core
-    (measured with a training run beside it), for ~5% gained on an idle machine.
-    Returns False when MXNet was imported before us with no setting, in which
-    case it already chose one thread and nothing can be done in-process.
+    Also, unless OMP_WAIT_POLICY is set, sets it to ``passive`` with a short spin
+    (``GOMP_SPINCOUNT`` = :data:`OMP_SPIN_COUNT`, unless set): OpenMP's own default
+    spins for long (libgomp 300,000 spins, about a millisecond), and a step then runs
+    3-9x slower whenever another process wants a core; with no spin at all, each of
+    the network's small operators waits for the other thread to wake. Returns False
+    when MXNet was imported before us with no setting, in which case it already chose
+    one thread and nothing can be done in-process.
     """
     if "mxnet" in sys.modules and "OMP_NUM_THREADS" not in os.environ:
         return False
     os.environ.setdefault("OMP_NUM_THREADS", str(default_threads()))
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+        os.environ.setdefault("GOMP_SPINCOUNT", str(OMP_SPIN_COUNT))
     return True
 
 

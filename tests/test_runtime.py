@@ -13,7 +13,7 @@ from gluon_style.errors import Error
 def _env_after_import(env):
     code = ("import os, gluon_style, mxnet\n"
             "print(os.environ['OMP_NUM_THREADS'], os.environ.get('OMP_WAIT_POLICY'),"
-            " os.environ.get('MXNET_MKLDNN_CACHE_NUM'))")
+            " os.environ.get('GOMP_SPINCOUNT'), os.environ.get('MXNET_MKLDNN_CACHE_NUM'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=120)
     return out.stdout.split()
@@ -21,11 +21,18 @@ def _env_after_import(env):
 
 def test_import_uses_every_core_and_bounds_the_kernel_caches_unless_told_otherwise():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("OMP_") and k != "MXNET_MKLDNN_CACHE_NUM"}
+           if not k.startswith(("OMP_", "GOMP_")) and k != "MXNET_MKLDNN_CACHE_NUM"}
     assert _env_after_import(env) == [str(runtime.default_threads()), "passive",
-                                      str(runtime.KERNEL_CACHE)]
+                                      str(runtime.OMP_SPIN_COUNT), str(runtime.KERNEL_CACHE)]
+    # a wait policy of the user's own: no spin count of ours beside it
     env.update(OMP_NUM_THREADS="1", OMP_WAIT_POLICY="active", MXNET_MKLDNN_CACHE_NUM="-1")
-    assert _env_after_import(env) == ["1", "active", "-1"]
+    assert _env_after_import(env) == ["1", "active", "None", "-1"]
+    env.update(OMP_WAIT_POLICY="passive")
+    assert _env_after_import(env)[1:3] == ["passive", "None"]
+    # ours, with the user's spin count
+    del env["OMP_WAIT_POLICY"]
+    env.update(GOMP_SPINCOUNT="0")
+    assert _env_after_import(env)[1:3] == ["passive", "0"]
 
 
 def test_parse_ctx():
