@@ -27,10 +27,12 @@ and the ratio to the table. (pt_bench.py stops before ``tinfer`` unless some
 ``gatys`` workload is selected too, e.g. ``--only tinfer train gatys_256/eager``;
 its peak RSS is per process, not per workload.) Needs no network and no
 pretrained weights. Timings on a shared 2-core machine swing by 2x or more
-when another process is busy (the load average is printed before and after);
-there, run both frameworks with ``OMP_WAIT_POLICY=passive``, without which a
-busy neighbour makes every OpenMP region wait for a descheduled thread
-(MXNet and PyTorch alike, up to 10x slower).
+when another process is busy (the load average is printed before and after).
+The package waits in OpenMP as ``OMP_WAIT_POLICY=passive GOMP_SPINCOUNT=3000``
+unless told otherwise; PyTorch, by its own default, spins long (libgomp: 300,000
+spins), which is faster on an idle machine and up to 3-10x slower beside a busy
+neighbour (``docs/precision.md``, "OpenMP's waits"): give both the same settings
+when the machine is busy.
 """
 import argparse
 import json

@@ -118,11 +118,10 @@ def default_threads():
 
 
 #: how long (libgomp's ``GOMP_SPINCOUNT``, in spins) an OpenMP thread that waits for
-#: work spins before it sleeps, when the package picks the wait policy: enough to span
-#: the gap between two small oneDNN primitives, so the per-style network at 256 px runs
-#: 1.25x faster than with no spin (each primitive woke the second thread from sleep),
-#: short enough that a busy neighbour on a shared core costs little (docs/precision.md,
-#: "OpenMP's waits")
+#: work spins before it sleeps, when the package picks the wait policy: long enough to
+#: span the gap between two small oneDNN primitives (with no spin, each one waits for
+#: the other thread to wake), short enough that a busy neighbour on a shared core costs
+#: little (figures: docs/precision.md, "OpenMP's waits")
 OMP_SPIN_COUNT = 3000
 
 
@@ -131,9 +130,9 @@ def ensure_omp_threads():
 
     Also, unless OMP_WAIT_POLICY is set, sets it to ``passive`` with a short spin
     (``GOMP_SPINCOUNT`` = :data:`OMP_SPIN_COUNT`, unless set): OpenMP's own default
-    spins for long (libgomp 300,000 spins, about a millisecond), and a step then runs
-    3-9x slower whenever another process wants a core; with no spin at all, each of
-    the network's small operators waits for the other thread to wake. Returns False
+    spins long (libgomp: 300,000 spins), which makes a step several times slower
+    whenever another process wants a core; with no spin at all, each of the network's
+    small operators waits for the other thread to wake. Returns False
     when MXNet was imported before us with no setting, in which case it already chose
     one thread and nothing can be done in-process.
     """
