@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from .runtime import child_environ, default_threads
+from .runtime import child_environ, default_threads, omp_wait_defaults
 
 #: exit status for a run stopped by --timeout (as timeout(1))
 TIMEOUT_STATUS = 124
@@ -68,7 +68,7 @@ class Launch:
     def _start(self, name, role, argv, threads):
         env = dmlc_env(role, workers=self.workers, servers=self.servers, port=self.port)
         env["OMP_NUM_THREADS"] = str(threads)
-        env.setdefault("OMP_WAIT_POLICY", "passive")
+        env.update(omp_wait_defaults(env))
         # its own process group: stopping it stops what it started too
         p = subprocess.Popen(argv, env=env, start_new_session=True)
         self.procs.append((name, p))

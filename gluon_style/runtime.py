@@ -139,10 +139,18 @@ def ensure_omp_threads():
     if "mxnet" in sys.modules and "OMP_NUM_THREADS" not in os.environ:
         return False
     os.environ.setdefault("OMP_NUM_THREADS", str(default_threads()))
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ["OMP_WAIT_POLICY"] = "passive"
-        os.environ.setdefault("GOMP_SPINCOUNT", str(OMP_SPIN_COUNT))
+    os.environ.update(omp_wait_defaults(os.environ))
     return True
+
+
+def omp_wait_defaults(environ):
+    """What the package adds to `environ` for OpenMP's waits: nothing when it sets a
+    wait policy; else ``passive`` with :data:`OMP_SPIN_COUNT` spins (or its own
+    ``GOMP_SPINCOUNT``). See :func:`ensure_omp_threads`."""
+    if "OMP_WAIT_POLICY" in environ:
+        return {}
+    return {"OMP_WAIT_POLICY": "passive",
+            "GOMP_SPINCOUNT": environ.get("GOMP_SPINCOUNT", str(OMP_SPIN_COUNT))}
 
 
 def _request_amx():
