@@ -9,7 +9,7 @@
 PHOTO_FOLDER (sorted; each centre-cropped and resized, deterministically, to a
 long side spread evenly over 400..1280 px, landscape and portrait alternating,
 aspect 4:3, 3:2, 16:9 or 1:1; each size twice, the second half of the folder
-repeating the first's sizes)
+repeating the first's sizes; ``--sizes-each 1``: every size once)
 are stylized through the ``fast`` CLI's own code path in this process
 (``gluon_style.cli.fast.run_fast``; the process keeps the memory it frees, as the
 CLI's does: ``gluon_style.runtime.keep_freed_memory``, ``GLUON_STYLE_KEEP_MEMORY=0`` to
@@ -22,8 +22,13 @@ size (the second call at that shape; the first call's is printed too) + one
 encode, and prints the ratio CLI / that sum (the goal: within 1.10), the same
 ratio by CPU time (user + system of every thread, which a busy neighbour moves less
 than the clock; the CLI's includes its check and its I/O thread), and the CLI's
-forward time on the sizes new to the process (the first half) over the same sizes
-again (the second half).
+forward calls (in its run order, largest image first) at sizes new to the run against
+those at a size it ran before.
+
+Memory the process has not touched yet costs the most in round 0: the CLI's growth
+in resident memory is printed beside the cost of touching new memory on this machine
+(on a virtual machine whose host takes back freed memory, pages new to the process
+cost far more than a kernel's zeroing).
 
 (b) Video: a ``--video-seconds`` 1280x720 30 fps clip (a slow pan and zoom over
 the first photo, made with the ``imageio-ffmpeg`` binary) through the ``video``
@@ -71,8 +76,20 @@ def cpu_s():
     return r.ru_utime + r.ru_stime
 
 
-def make_folder(photos, folder, n, lo=400, hi=1280, ext="jpg"):
-    """`n` JPEGs of mixed sizes in `folder` from the images of `photos` (deterministic)."""
+def touch_cost(mb=256):
+    """Seconds per GB to touch memory new to a process, measured in a child process (so
+    this one's heap is left as it is): numpy's ones over `mb` MB."""
+    import subprocess
+    code = ("import time, numpy as np; t = time.perf_counter(); np.ones(%d << 17); "
+            "print(time.perf_counter() - t)" % mb)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out) * 1024 / mb
+
+
+def make_folder(photos, folder, n, lo=400, hi=1280, ext="jpg", each=2):
+    """`n` JPEGs of mixed sizes in `folder` from the images of `photos` (deterministic),
+    `each` of every size."""
     from PIL import Image
     exts = (".jpg", ".jpeg", ".png", ".bmp")
     srcs = sorted(os.path.join(photos, f) for f in os.listdir(photos)
@@ -81,7 +98,7 @@ def make_folder(photos, folder, n, lo=400, hi=1280, ext="jpg"):
         raise SystemExit("no photos in %s" % photos)
     os.makedirs(folder, exist_ok=True)
     made = []
-    kinds = (n + 1) // 2  # each size twice, apart (as a camera's photos share sizes)
+    kinds = -(-n // each)  # each size `each` times, apart (as a camera's photos share sizes)
     for i in range(n):
         k = i % kinds
         long_side = round(lo + (hi - lo) * k / max(kinds - 1, 1))
@@ -106,8 +123,9 @@ class Timers:
     def __init__(self):
         self.t, self.patched = {}, []
 
-    def wrap(self, owner, attr, stage, when=None, calls=False):
-        """Time `owner.attr` as `stage` (each call's seconds kept in ``self.calls``)."""
+    def wrap(self, owner, attr, stage, when=None, calls=None):
+        """Time `owner.attr` as `stage` (`calls`, a function of the call's arguments: each
+        call's ``(seconds, calls(*args))`` kept in ``self.calls``)."""
         real = getattr(owner, attr)
         self.calls = getattr(self, "calls", {})
 
@@ -121,7 +139,7 @@ class Timers:
                 dt = time.perf_counter() - t0
                 self.t[stage] = self.t.get(stage, 0.0) + dt
                 if calls:
-                    self.calls.setdefault(stage, []).append(dt)
+                    self.calls.setdefault(stage, []).append((dt, calls(*a, **kw)))
         setattr(owner, attr, timed)
         self.patched.append((owner, attr, real))
 
@@ -176,7 +194,8 @@ def folder_cli(inputs_dir, out_dir, model):
     fast.check_contents = check
     timers.wrap(cli, "load_style_source", "style load")
     timers.wrap(images, "load_image", "decode", when=lambda: not phase["checking"])
-    timers.wrap(fast.FastStyle, "__call__", "forward", calls=True)
+    timers.wrap(fast.FastStyle, "__call__", "forward",  # each call's image sizes
+                calls=lambda self, imgs, *a, **kw: tuple(tuple(i.size) for i in imgs))
     timers.wrap(images, "encode_image", "encode")  # decode and encode: in the I/O thread,
     timers.wrap(images, "write_bytes", "write")    # beside the forward passes
     t0, c0 = time.perf_counter(), cpu_s()
@@ -193,12 +212,13 @@ def folder_cli(inputs_dir, out_dir, model):
 
 
 def reference(paths, out_dir, style):
-    """Per image: decode, first and second forward at its size, encode (seconds each), and
-    the CPU seconds of the decode, the second forward and the encode."""
+    """Per image, in the CLI's run order (``fast.run_order``: the process's memory then
+    goes the same way): decode, first and second forward at its size, encode (seconds
+    each), and the CPU seconds of the decode, the second forward and the encode."""
     from gluon_style import fast
     from gluon_style.io import images
     rows = []
-    for p in paths:
+    for p in [paths[i] for i in fast.run_order(paths)]:
         c0, t0 = cpu_s(), time.perf_counter()
         img = fast.load_content(p)
         t1, c1 = time.perf_counter(), cpu_s()
@@ -217,7 +237,7 @@ def reference(paths, out_dir, style):
 def run_folder(args, work, result):
     from gluon_style import fast
     src = os.path.join(work, "folder")
-    paths = make_folder(args.photos, src, args.n, ext=args.format)
+    paths = make_folder(args.photos, src, args.n, ext=args.format, each=args.sizes_each)
     n = len(paths)
     style = fast.load_style(args.model)
     rounds = []
@@ -228,6 +248,7 @@ def run_folder(args, work, result):
         before, rss0 = load(), rss_mb()
         seconds, stages, calls, cpu = folder_cli(src, out, args.model)
         rss1 = rss_mb()
+        per_gb = touch_cost()
         os.makedirs(os.path.join(work, "out_ref_%d" % r), exist_ok=True)
         ref = reference(paths, os.path.join(work, "out_ref_%d" % r), style)
         ref_sum = sum(x["decode"] + x["forward"] + x["encode"] for x in ref)
@@ -239,10 +260,12 @@ def run_folder(args, work, result):
                "cli_s_per_image": seconds / n, "cli_stylize_s_per_image": stylize / n,
                "ref_s_per_image": ref_sum / n, "ref_first_s_per_image": ref_first / n,
                "ratio": seconds / ref_sum, "ratio_stylize": stylize / ref_sum,
-               "reference": ref, "cli_forward_calls": calls, "rss_mb": [rss0, rss1]}
+               "reference": ref, "rss_mb": [rss0, rss1], "touch_s_per_gb": per_gb}
         rounds.append(row)
-        print("round %d (load %s -> %s; resident memory %s -> %s MB over the CLI run)"
-              % (r, before, row["load_after"], rss0, rss1))
+        print("round %d (load %s -> %s; resident memory %s -> %s MB over the CLI run; new "
+              "memory costs %.2f s/GB here, so the growth about %.2f s)"
+              % (r, before, row["load_after"], rss0, rss1, per_gb,
+                 per_gb * max(0, (rss1 or 0) - (rss0 or 0)) / 1024))
         print("  CLI  %6.2f s  %5.3f images/s  %6.3f s/image  (stages: %s)"
               % (seconds, n / seconds, seconds / n,
                  ", ".join("%s %.2f s" % kv for kv in sorted(stages.items()))))
@@ -257,13 +280,18 @@ def run_folder(args, work, result):
         print("  ratio CLI / sum: %.3f whole run, %.3f without style load and check "
               "(target <= 1.10); by CPU time (user + system) %.3f whole run"
               % (row["ratio"], row["ratio_stylize"], row["ratio_cpu"] or float("nan")))
-        if len(calls) == n and n >= 2:  # one call per image: sizes first seen vs seen before
-            half = (n + 1) // 2
-            first, again = sum(calls[:half]), sum(calls[half:2 * half])
-            print("  CLI forward, sizes new to the process (images 1..%d) %.2f s, the same "
-                  "sizes again (%d..%d) %.2f s: x%.2f" % (half, first, half + 1, 2 * half, again,
-                                                          first / max(again, 1e-9)))
-            row["new_shape_ratio"] = first / max(again, 1e-9)
+        # the CLI's forward calls (in its run order) at a size first seen in this run,
+        # and at a size it ran before
+        seen, first, again = set(), [], []
+        for dt, sizes in calls:
+            (again if sizes in seen else first).append(dt)
+            seen.add(sizes)
+        row["cli_forward_calls"] = [[dt, [list(s) for s in sizes]] for dt, sizes in calls]
+        if first and again:
+            print("  CLI forward calls: %d at a size new to the run %.2f s (%.3f s each), %d at "
+                  "a size run before %.2f s (%.3f s each)"
+                  % (len(first), sum(first), sum(first) / len(first), len(again), sum(again),
+                     sum(again) / len(again)))
     result["folder"] = {"n": n, "model": args.model, "rounds": rounds,
                         "images": [os.path.basename(p) for p in paths]}
     print("folder: %.3f images/s, %.3f s/image, ratio %.3f in round 0 (every size new to the "
@@ -384,6 +412,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, default=20, help="photos in the folder (default: 20)")
     p.add_argument("--format", choices=("jpg", "png"), default="jpg",
                    help="of the folder's photos, hence of the outputs (default: jpg)")
+    p.add_argument("--sizes-each", type=int, default=2,
+                   help="photos of each size in the folder (default: 2; 1: every size once)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--video-rounds", type=int, help="default: --rounds")
     p.add_argument("--video-seconds", type=float, default=5.0)

@@ -76,11 +76,11 @@ def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
 MIXED = [(40, 30), (33, 21), (40, 30), (50, 20), (40, 30), (40, 30), (33, 21), (48, 40)]
 
 
-def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, tmp_path,
+def test_cli_folder_of_mixed_sizes_largest_first_each_as_if_alone(params_dir, tmp_path,
                                                                    monkeypatch):
     """Interleaved sizes: every output at its own input's size, equal (within one level)
     to that image stylized alone (none swapped with another of its batch), and written
-    in input order."""
+    largest first, the images of one size together in input order."""
     from gluon_style.io import images
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -99,7 +99,8 @@ def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, t
     monkeypatch.setattr(images, "write_bytes", write)
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
                           "--quiet"])
-    assert code == 0 and order == names
+    # 48x40; the four 40x30 in input order; 50x20; the two 33x21
+    assert code == 0 and order == ["p%d.png" % i for i in (7, 0, 2, 4, 5, 3, 1, 6)]
     style = fast.load_style("dots")
     for name, size in zip(names, MIXED):
         got = Image.open(out / name)
@@ -107,6 +108,40 @@ def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, t
         alone = style(fast.load_content(str(src / name)))
         diff = np.abs(np.asarray(got, np.int16) - np.asarray(alone, np.int16))
         assert diff.max() <= 1, (name, diff.max())
+
+
+def test_run_order_is_largest_first_by_header_with_sizes_together(tmp_path):
+    """By the size each image is stylized at (EXIF orientation and max size applied,
+    read from the header), largest first, one size's images together in input order; a
+    file that cannot be read first; `in_order` keeps the input order."""
+    from gluon_style.io import images
+    sizes = [(40, 30), (60, 18), (30, 40), (80, 60), (40, 30), (50, 50)]
+    paths = [str(make_photo(tmp_path / ("p%d.png" % i), w, h)) for i, (w, h) in enumerate(sizes)]
+    turned = tmp_path / "turned.jpg"  # stored 40x30, shown upright 30x40 (EXIF 6)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.open(paths[0]).save(turned, exif=exif)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    paths += [str(turned), str(bad)]
+    assert images.stored_size(turned) == (30, 40) and images.stored_size(bad) is None
+    assert fast.load_content(str(turned)).size == (30, 40)
+    # 80x60; 50x50; 40x30 twice; 30x40 (the stored one, then the turned one); 60x18
+    assert fast.run_order(paths) == [7, 3, 5, 0, 4, 2, 6, 1]
+    # at max size 40: 40x40 (50x50), 40x30 (40x30, 80x60, 40x30), 30x40, 40x12 (60x18)
+    assert fast.run_order(paths, max_size=40) == [7, 5, 0, 3, 4, 2, 6, 1]
+    out = [str(tmp_path / ("o%d.png" % i)) for i in range(len(paths) - 1)]
+    seen = []
+
+    def forward(imgs):
+        seen.append([im.size for im in imgs])
+        return imgs
+    assert list(fast.stylize_files(forward, paths[:-1], out, in_order=True)) == out
+    assert [s for batch in seen for s in batch] == sizes + [(30, 40)]
+    seen.clear()
+    assert list(fast.stylize_files(forward, paths[:-1], out)) == [
+        out[i] for i in (3, 5, 0, 4, 2, 6, 1)]
+    assert seen[:2] == [[(80, 60)], [(50, 50)]] and seen[2] == [(40, 30), (40, 30)]
 
 
 def test_batches_are_consecutive_images_of_one_size_and_small():
@@ -474,15 +509,16 @@ def test_no_image_that_can_be_batched_runs_its_norms_as_batch_norms_alone():
 def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_path, monkeypatch):
     """While the network paints image k, the I/O thread decodes image k + 2 and encodes
     image k - 1 (each forward waits for those to start: without the thread it would
-    time out); each output is written whole before its path is yielded, in input order,
-    and a failure stops the run with the yielded outputs written and no other."""
+    time out); each output is written whole before its path is yielded, in run order
+    (here the input order: the sizes fall), and a failure stops the run with the yielded
+    outputs written and no other."""
     import threading
 
     from gluon_style.io import images
     run = tmp_path / "run"
     run.mkdir()
     n = 5
-    inputs = [str(make_photo(run / ("p%d.png" % i), 40 + 8 * i, 30)) for i in range(n)]
+    inputs = [str(make_photo(run / ("p%d.png" % i), 40 + 8 * (n - i), 30)) for i in range(n)]
     outputs = [str(run / ("o%d.png" % i)) for i in range(n)]
     real_load, real_encode, threads = fast.load_content, images.encode_image, set()
     decoding = {p: threading.Event() for p in inputs}
@@ -511,7 +547,7 @@ def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_pat
         return style(imgs)
     done = []
     for dst in fast.stylize_files(forward, inputs, outputs):
-        assert Image.open(dst).size == (40 + 8 * len(done), 30)  # whole when yielded
+        assert Image.open(dst).size == (40 + 8 * (n - len(done)), 30)  # whole when yielded
         done.append(dst)
     assert done == outputs and len(calls) == n
     assert threads and all(t.startswith("gluon_style-io") for t in threads)

@@ -392,9 +392,30 @@ def check_contents(inputs, max_size=None, *, role="content folder", top=None, mo
             "; ".join(bad[:most]), "; and %d more" % (len(bad) - most) if len(bad) > most else ""))
 
 
-def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
-    """Stylize each input file to its output file, in input order; yields the output
-    paths as they are written.
+def run_order(inputs, max_size=None):
+    """The indices of `inputs` in the order :func:`stylize_files` runs them: the largest
+    image first (its size after `max_size`, read from the file's header), images of one
+    size together, ties in input order; a file whose header cannot be read comes first
+    (its error before anything is written).
+
+    The first image's buffers are the largest the run needs, and the smaller ones'
+    fit in the memory the process keeps (:func:`gluon_style.runtime.keep_freed_memory`),
+    so memory grows once instead of at each larger size; images of one size run one
+    after another, batched (:func:`plan_batches`) and on one plan of the network.
+    """
+    def key(i):
+        wh = images.stored_size(inputs[i])
+        if wh is None:
+            return (0, 0, 0, i)
+        if max_size:
+            wh = images.fit_size(wh, max_size, upscale=False)
+        return (1, -wh[0] * wh[1], -wh[0], i)
+    return sorted(range(len(inputs)), key=key)
+
+
+def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size, in_order=False):
+    """Stylize each input file to its output file, in :func:`run_order` (`in_order`:
+    in input order); yields the output paths as they are written.
 
     Consecutive small images of one size (after `max_size`) go through in one batch
     (:func:`plan_batches`); every other image alone. Decoding the next image and
@@ -404,6 +425,9 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size):
     encoded, so an interruption leaves exactly the yielded outputs written.
     """
     from concurrent.futures import ThreadPoolExecutor
+    if not in_order:
+        order = run_order(inputs, max_size)
+        inputs, outputs = [inputs[i] for i in order], [outputs[i] for i in order]
     with ThreadPoolExecutor(1, thread_name_prefix="gluon_style-io") as worker:
         def sized():
             decodes = ((worker.submit(load_content, src, max_size), dst)  # lazily

@@ -111,6 +111,26 @@ def load_image(path, *, role="image", max_pixels=None):
             ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
 
 
+#: EXIF orientations that turn the stored image a quarter turn (width and height swap)
+_QUARTER_TURNS = (5, 6, 7, 8)
+
+
+def stored_size(path):
+    """An image file's ``(width, height)`` upright (EXIF orientation applied) from its
+    header alone, without decoding the pixels; None if the header cannot be read
+    (:func:`load_image` says why)."""
+    try:
+        with Image.open(os.fspath(path)) as img:
+            w, h = img.size
+            try:
+                turned = img.getexif().get(0x0112) in _QUARTER_TURNS
+            except Exception:  # malformed EXIF: load_image keeps the pixels as stored
+                turned = False
+    except Exception:
+        return None
+    return (h, w) if turned else (w, h)
+
+
 def to_rgb(img):
     """Convert any Pillow mode to 8-bit RGB (alpha over white, I/I;16 from 16 bits)."""
     mode = img.mode
