@@ -11,8 +11,7 @@ after it asks (``arch_prctl(ARCH_REQ_XCOMP_PERM)``); a kernel run without that
 permission dies of SIGILL. With both, bfloat16 convolutions run ~2.4x faster than
 float32 ones instead of ~0.6x (docs/precision.md). float32 work is unchanged.
 
-Bound MXNet's kernel caches (:data:`KERNEL_CACHE`) and its CPU temporary spaces
-(:data:`CPU_TEMP_COPIES`): a value the user set is kept.
+Bound MXNet's kernel caches (:data:`KERNEL_CACHE`): a value the user set is kept.
 
 Keep freed memory in the process (:func:`keep_freed_memory`), for the package's own
 programs: photos of many sizes then reuse the same pages.
@@ -51,20 +50,10 @@ AMX = {"on": False, "why": "not asked", "set": False, "late": False}
 KERNEL_CACHE = 64
 
 
-#: temporary spaces MXNet keeps for the CPU (``MXNET_CPU_TEMP_COPY``; MXNet's default is
-#: 4): operators that need scratch (concatenations, sums, transposed convolutions) take
-#: them in turn, and each grows to the largest request it serves and is kept. MXNet's
-#: CPU engine runs one operator at a time (``MXNET_CPU_WORKER_NTHREADS``, default 1), so
-#: one space serves them all in a quarter of the memory (docs/precision.md, "Memory")
-CPU_TEMP_COPIES = 1
-
-
 def bound_kernel_caches():
-    """Default ``MXNET_MKLDNN_CACHE_NUM`` to :data:`KERNEL_CACHE` and
-    ``MXNET_CPU_TEMP_COPY`` to :data:`CPU_TEMP_COPIES` (MXNet reads them at its first
-    cached kernel and its first temporary space: in time even after ``import mxnet``)."""
+    """Default ``MXNET_MKLDNN_CACHE_NUM`` to :data:`KERNEL_CACHE` (MXNet reads it at
+    its first cached kernel: in time even after ``import mxnet``)."""
     os.environ.setdefault("MXNET_MKLDNN_CACHE_NUM", str(KERNEL_CACHE))
-    os.environ.setdefault("MXNET_CPU_TEMP_COPY", str(CPU_TEMP_COPIES))
 
 
 #: set to 0 to leave the C allocator as it is (:func:`keep_freed_memory`)

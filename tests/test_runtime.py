@@ -13,8 +13,7 @@ from gluon_style.errors import Error
 def _env_after_import(env):
     code = ("import os, gluon_style, mxnet\n"
             "print(os.environ['OMP_NUM_THREADS'], os.environ.get('OMP_WAIT_POLICY'),"
-            " os.environ.get('GOMP_SPINCOUNT'), os.environ.get('MXNET_MKLDNN_CACHE_NUM'),"
-            " os.environ.get('MXNET_CPU_TEMP_COPY'))")
+            " os.environ.get('GOMP_SPINCOUNT'), os.environ.get('MXNET_MKLDNN_CACHE_NUM'))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=120)
     return out.stdout.split()
@@ -22,15 +21,12 @@ def _env_after_import(env):
 
 def test_import_uses_every_core_and_bounds_the_kernel_caches_unless_told_otherwise():
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OMP_", "GOMP_"))
-           and k not in ("MXNET_MKLDNN_CACHE_NUM", "MXNET_CPU_TEMP_COPY")}
+           if not k.startswith(("OMP_", "GOMP_")) and k != "MXNET_MKLDNN_CACHE_NUM"}
     assert _env_after_import(env) == [str(runtime.default_threads()), "passive",
-                                      str(runtime.OMP_SPIN_COUNT), str(runtime.KERNEL_CACHE),
-                                      str(runtime.CPU_TEMP_COPIES)]
+                                      str(runtime.OMP_SPIN_COUNT), str(runtime.KERNEL_CACHE)]
     # a wait policy of the user's own: no spin count of ours beside it
-    env.update(OMP_NUM_THREADS="1", OMP_WAIT_POLICY="active", MXNET_MKLDNN_CACHE_NUM="-1",
-               MXNET_CPU_TEMP_COPY="4")
-    assert _env_after_import(env) == ["1", "active", "None", "-1", "4"]
+    env.update(OMP_NUM_THREADS="1", OMP_WAIT_POLICY="active", MXNET_MKLDNN_CACHE_NUM="-1")
+    assert _env_after_import(env) == ["1", "active", "None", "-1"]
     env.update(OMP_WAIT_POLICY="passive")
     assert _env_after_import(env)[1:3] == ["passive", "None"]
     # ours, with the user's spin count
@@ -257,44 +253,3 @@ def test_the_command_line_keeps_freed_memory_and_a_library_call_does_not(monkeyp
     assert cli.main(["--help"]) == 0 and seen == []
     monkeypatch.setattr(sys, "argv", ["gluon-style", "--help"])
     assert cli.main() == 0 and seen == ["kept"]
-
-
-_TEMP_SPACE_CODE = """
-import ctypes, gluon_style
-from gluon_style import fast
-from PIL import Image
-import numpy as np
-class MI2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("arena ordblks smblks hblks hblkhd usmblks "
-                                               "fsmblks uordblks fordblks keepcost").split()]
-libc = ctypes.CDLL("libc.so.6")
-libc.mallinfo2.restype = MI2
-def used():
-    m = libc.mallinfo2()
-    return m.uordblks + m.hblkhd
-style = fast.load_style("starry_night")
-before = used()
-for w, h in [(384, 288), (288, 384), (320, 320)]:
-    style(Image.fromarray(np.zeros((h, w, 3), np.uint8)))
-print(used() - before)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallinfo2")
-def test_one_cpu_temp_space_holds_less_memory_than_mxnets_four():
-    """The memory a fresh process holds after three sizes through the multi-style
-    network: with the package's one temporary space, less than with MXNet's four."""
-    from gluon_style import fast
-    try:
-        fast.load_style("starry_night")
-    except Error as e:
-        pytest.skip("the shipped multi-style network cannot load here: %s" % e)
-    held = {}
-    for copies in (None, "4"):
-        env = {k: v for k, v in os.environ.items() if k != "MXNET_CPU_TEMP_COPY"}
-        if copies:
-            env["MXNET_CPU_TEMP_COPY"] = copies
-        out = subprocess.run([sys.executable, "-c", _TEMP_SPACE_CODE], env=env,
-                             capture_output=True, text=True, check=True, timeout=300)
-        held[copies] = int(out.stdout.split()[-1])
-    assert held[None] < 0.85 * held["4"], held
