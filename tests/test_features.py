@@ -43,6 +43,7 @@ def _zoo_features_file(tmp_path, arch):
     zoo = vision.get_vgg(n)
     zoo.initialize(mx.init.Xavier())
     zoo.features(mx.nd.zeros((1, 3, 32, 32)))
+    mx.nd.waitall()  # the pass may still be reordering the weights in place; save after it
     arrays = {k: v.data() for k, v in zoo._collect_params_with_prefix().items()
               if k.startswith("features.") and v.shape[0] != 4096}
     path = str(tmp_path / ("%s.params" % arch))
