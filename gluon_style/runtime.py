@@ -56,6 +56,14 @@ def bound_kernel_caches():
     os.environ.setdefault("MXNET_MKLDNN_CACHE_NUM", str(KERNEL_CACHE))
 
 
+#: temporary spaces MXNet keeps for the CPU in the package's own programs
+#: (``MXNET_CPU_TEMP_COPY``, set by :func:`keep_freed_memory`; MXNet's default is 4).
+#: Operators that need scratch (the concatenations of the pads, sums, transposed convs)
+#: take the spaces in turn, each grows to the largest request it serves and is kept, and
+#: MXNet's CPU engine runs one operator at a time: at ~1 MP each space grows to ~75 MB
+#: (docs/precision.md, "Largest first")
+CPU_TEMP_COPIES = 1
+
 #: set to 0 to leave the C allocator as it is (:func:`keep_freed_memory`)
 KEEP_MEMORY_SWITCH = "GLUON_STYLE_KEEP_MEMORY"
 #: glibc's mallopt parameters (malloc.h) and what :func:`keep_freed_memory` gives them:
@@ -91,9 +99,15 @@ def keep_freed_memory(*, environ=None, libc=None):
     process holds its high-water mark of memory until it exits (it mostly does anyway:
     MXNet keeps its buffers).
 
+    MXNet then keeps one CPU temporary space (:data:`CPU_TEMP_COPIES`) unless
+    ``MXNET_CPU_TEMP_COPY`` is set: called before the first operator that needs one.
+    Not at import either: with one space, a save of parameter arrays (``mx.nd.save`` of
+    ``p.data()``) started right after an inference pass that oneDNN is still reordering
+    them in goes wrong far more often than with four (the package's saves copy first).
+
     For the package's own programs (the command line and the app call it at start), not
     done at import: it sets the C allocator of the whole process.
-    ``GLUON_STYLE_KEEP_MEMORY=0`` leaves it alone. Returns :data:`MEMORY`. `environ` and
+    ``GLUON_STYLE_KEEP_MEMORY=0`` leaves both alone. Returns :data:`MEMORY`. `environ` and
     `libc` are parameters for the tests.
     """
     environ = os.environ if environ is None else environ
@@ -101,7 +115,9 @@ def keep_freed_memory(*, environ=None, libc=None):
     MEMORY.update(kept=False)
     if environ.get(KEEP_MEMORY_SWITCH, "1") == "0":
         MEMORY["why"] = "%s=0" % KEEP_MEMORY_SWITCH
-    elif libc is None or not hasattr(libc, "gnu_get_libc_version"):  # glibc has mallopt
+        return MEMORY
+    MEMORY["temp_copies"] = environ.setdefault("MXNET_CPU_TEMP_COPY", str(CPU_TEMP_COPIES))
+    if libc is None or not hasattr(libc, "gnu_get_libc_version"):  # glibc has mallopt
         MEMORY["why"] = "not glibc"
     elif not all(libc.mallopt(opt, value) == 1 for opt, value in KEEP_MEMORY_OPTIONS):
         MEMORY["why"] = "mallopt refused"
