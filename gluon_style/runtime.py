@@ -13,8 +13,9 @@ float32 ones instead of ~0.6x (docs/precision.md). float32 work is unchanged.
 
 Bound MXNet's kernel caches (:data:`KERNEL_CACHE`): a value the user set is kept.
 
-Keep freed memory in the process (:func:`keep_freed_memory`), for the package's own
-programs: photos of many sizes then reuse the same pages.
+Keep freed memory in the process, and one MXNet CPU temporary space
+(:func:`keep_freed_memory`), for the package's own programs: photos of many sizes then
+reuse the same pages.
 """
 import contextlib
 import os
@@ -71,7 +72,7 @@ KEEP_MEMORY_SWITCH = "GLUON_STYLE_KEEP_MEMORY"
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
 KEEP_MEMORY_OPTIONS = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2 ** 31 - 1), (_M_ARENA_MAX, 1))
 #: what :func:`keep_freed_memory` did: ``kept`` (bool), ``why`` (str)
-MEMORY = {"kept": False, "why": "not asked"}
+MEMORY = {"kept": False, "why": "not asked", "temp_copies": None}
 
 
 def _libc():
@@ -112,7 +113,7 @@ def keep_freed_memory(*, environ=None, libc=None):
     """
     environ = os.environ if environ is None else environ
     libc = _libc() if libc is None else libc
-    MEMORY.update(kept=False)
+    MEMORY.update(kept=False, temp_copies=None)
     if environ.get(KEEP_MEMORY_SWITCH, "1") == "0":
         MEMORY["why"] = "%s=0" % KEEP_MEMORY_SWITCH
         return MEMORY
