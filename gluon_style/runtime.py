@@ -100,11 +100,12 @@ def keep_freed_memory(*, environ=None, libc=None):
     process holds its high-water mark of memory until it exits (it mostly does anyway:
     MXNet keeps its buffers).
 
-    MXNet then keeps one CPU temporary space (:data:`CPU_TEMP_COPIES`) unless
-    ``MXNET_CPU_TEMP_COPY`` is set: called before the first operator that needs one.
-    Not at import either: with one space, a save of parameter arrays (``mx.nd.save`` of
-    ``p.data()``) started right after an inference pass that oneDNN is still reordering
-    them in goes wrong far more often than with four (the package's saves copy first).
+    It also sets ``MXNET_CPU_TEMP_COPY`` to :data:`CPU_TEMP_COPIES` unless it is set
+    (MXNet reads it at the first operator that needs scratch, after this call). Not at
+    import either: an inference pass lets oneDNN reorder the weights in place, and
+    ``mx.nd.save`` of ``p.data()`` started before the pass ends can write some of them
+    wrong; one space makes that far more frequent than four. The package's own saves
+    copy the weights first, which waits for the pass.
 
     For the package's own programs (the command line and the app call it at start), not
     done at import: it sets the C allocator of the whole process.
