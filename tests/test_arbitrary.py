@@ -248,6 +248,31 @@ def test_one_image_runs_the_norms_as_batch_norms_with_the_same_pixels(st, tmp_pa
     assert st.transformer._bn
 
 
+@pytest.mark.parametrize("h, w", [(33, 41), (34, 37)])
+def test_one_image_keeps_the_upsampled_map_in_phase_form(st, h, w, monkeypatch):
+    """With the batch norms (one image), the map between the last upsampling and the
+    conv to RGB exists only as its four phases at half its size: no 8-channel tensor
+    of the upsampled size is in the traced graph (the matrix-product graph has them),
+    and the pixels are those of the matrix-product formulation, odd sides included."""
+    from gluon_style.nets.transformer import NormAux
+    monkeypatch.setattr(NormAux, "min_pixels", 1)
+    tr = st.transformer
+    x = mx.nd.array(np.random.RandomState(h).uniform(-2, 2, (1, 3, h, w)))
+    vec = mx.nd.array(np.random.RandomState(w).normal(0, 0.3, (1, magenta.STYLE_DIM)))
+    up = (1, magenta.TRANSFORMER_CHANNELS[0], 4 * -(-h // 4), 4 * -(-w // 4))  # upsampled
+
+    def shapes():
+        inputs, sym = tr._cached_graph
+        known = {inputs[0].name: x.shape, inputs[1].name: vec.shape}
+        return set(map(tuple, sym.get_internals().infer_shape_partial(**known)[1]))
+    y = tr(x, vec).asnumpy()
+    assert tr._bn and tr.expand2.phases and up not in shapes()
+    with NormAux.off(tr):
+        ref = tr(x, vec).asnumpy()
+        assert not tr.expand2.phases and up in shapes()
+    np.testing.assert_allclose(y, ref, atol=1e-4)
+
+
 def test_preserve_colors_luminance_keeps_the_photos_chroma(st, tmp_path):
     from gluon_style import color
     photo = images.load_image(make_photo(tmp_path / "p.png", 40, 32))

@@ -441,6 +441,36 @@ def test_the_inference_upsampling_equals_upsample_pad_conv(cout, hw):
     assert kernels == {("Convolution", "(2, 2)"), ("Deconvolution", "(2, 2)")}
 
 
+@pytest.mark.parametrize("hw", [(6, 8), (7, 5), (3, 4)])
+def test_the_phase_form_computes_the_full_resolution_tail(hw):
+    """The multi-style network's last upsampling, its norm and the conv to RGB on the
+    four phases of the upsampled map (inference, one image) compute what they compute
+    on the map itself: the phases interleave into the map and its norm, and the conv of
+    the phases (their reflection pads included) gives the conv of the map."""
+    from gluon_style.nets import transformer as T
+    rs, c = np.random.RandomState(hw[0] * hw[1]), 8
+    x = nd.array(rs.normal(0, 1, (1, 16) + hw))
+    w, b = nd.array(rs.normal(0, 0.2, (c, 16, 3, 3))), nd.array(rs.normal(0, 1, (c,)))
+    gamma, beta = nd.array(rs.uniform(0.5, 2, (1, c))), nd.array(rs.normal(0, 1, (1, c)))
+    w9, b9 = nd.array(rs.normal(0, 0.1, (3, c, 9, 9))), nd.array(rs.normal(0, 1, (3,)))
+    full = T.upsample_conv3(nd, x, w, b, c, inference=False)
+    normed = T.instance_norm(nd, full, gamma, beta, relu=True, per_sample=True)
+    want = T.conv9_to_rgb(nd, normed, w9, b9, slices=False).asnumpy()
+
+    phases = T.upsample_conv3_phases(nd, x, w, b, c)
+    assert phases.shape == (1, 4 * c) + hw
+    np.testing.assert_allclose(nd.depth_to_space(phases, 2).asnumpy(), full.asnumpy(),
+                               rtol=1e-5, atol=1e-5)
+    with mx.autograd.train_mode():
+        pn = T.phase_norm_one_image(nd, phases, gamma, beta, (nd.zeros(4 * c), nd.ones(4 * c),
+                                                              True), 1e-5, True, c)
+    np.testing.assert_allclose(nd.depth_to_space(pn, 2).asnumpy(), normed.asnumpy(),
+                               rtol=1e-4, atol=1e-4)
+    got = T.conv9_to_rgb_phases(nd, pn, w9, b9, c).asnumpy()
+    assert got.shape == want.shape == (1, 3, 2 * hw[0], 2 * hw[1])
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
 def test_the_phase_interleave_is_depth_to_space():
     from gluon_style.nets.transformer import interleave_phases
     z = nd.array(np.random.RandomState(3).normal(0, 1, (2, 16, 5, 7)))

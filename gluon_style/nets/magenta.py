@@ -34,8 +34,9 @@ from mxnet import gluon
 from ..errors import Error
 from ..io.images import MEAN, STD
 from .onnx_weights import conv_weights, find_scope, load_model
-from .transformer import (MIN_SIDE, NormAux, channel_affine, conv9_to_rgb, instance_norm,
-                          normalized_rgb, reflect_pad, upsample_conv3)
+from .transformer import (MIN_SIDE, NormAux, channel_affine, conv9_to_rgb, conv9_to_rgb_phases,
+                          instance_norm, normalized_rgb, phase_norm_one_image, reflect_pad,
+                          upsample_conv3, upsample_conv3_phases)
 
 __all__ = ["STYLE_DIM", "StylePredictor", "StyleTransformer", "convert", "NETWORKS",
            "hybridize_options", "load_parameters"]
@@ -174,12 +175,16 @@ class _CondConv(gluon.HybridBlock):
 
     inference = False  # set by StyleTransformer.forward before each trace
     norm_aux = None  # set by NormAux.bound during a trace
+    #: the full-resolution map between the last upsampling and the conv to RGB in phase
+    #: form (:func:`~gluon_style.nets.transformer.upsample_conv3_phases`): set on those
+    #: two by StyleTransformer.set_inference before each trace
+    phases = False
 
     def __init__(self, scope, cin, cout, k, up=False, relu=True, rgb=False, plain=False,
                  **kwargs):
         super().__init__(**kwargs)
-        self.scope, self._k, self._cout, self._up, self._relu, self._rgb = (
-            scope, k, cout, up, relu, rgb)
+        self.scope, self._k, self._cin, self._cout, self._up, self._relu, self._rgb = (
+            scope, k, cin, cout, up, relu, rgb)
         self.norm_channels = None if plain else cout
         self._plain = plain
         self.gamma_scope = "style_params/%s/StyleNorm/Conv_1" % scope
@@ -198,7 +203,13 @@ class _CondConv(gluon.HybridBlock):
         beta = F.FullyConnected(style, beta_weight, beta_bias, num_hidden=self._cout)
         if self._plain:
             return self._plain_forward(F, x, weight, bias, gamma, beta, gamma_bias)
-        if self._up:
+        if self.phases and self._up:
+            y = upsample_conv3_phases(F, x, weight, bias, self._cout)
+            return phase_norm_one_image(F, y, gamma, beta, self.norm_aux, CIN_EPS, self._relu,
+                                        self._cout)
+        if self.phases:
+            y = conv9_to_rgb_phases(F, x, weight, bias, self._cin)
+        elif self._up:
             y = upsample_conv3(F, x, weight, bias, self._cout, inference=self.inference)
         elif self._rgb:  # the 9x9 conv to RGB, on the (even-sided) upsampled map
             y = conv9_to_rgb(F, x, weight, bias, slices=self.inference)
@@ -271,6 +282,8 @@ class StyleTransformer(gluon.HybridBlock):
                           prefix="expand2_"),
                 _CondConv("transformer/expand/conv3/conv", c1, 3, 9, relu=False, rgb=True,
                           plain=plain, prefix="expand3_")]
+            # the batch norm of the last upsampling's phases (_CondConv.phases)
+            steps[-2].norm_channels = None if plain else 4 * c1
             for block in steps:
                 name = block.prefix[len(self.prefix):].rstrip("_")
                 setattr(self, name, block)
@@ -298,6 +311,8 @@ class StyleTransformer(gluon.HybridBlock):
             self._clear_cached_op()
             self.apply(lambda block: setattr(block, "inference", inference))
             self._bn = bn
+            phases = bool(inference and bn and not self._plain)
+            self.expand2.phases = self.expand3.phases = phases
 
     def hybrid_forward(self, F, x, style, *aux):
         with NormAux.bound(self, aux, fused=self._bn == "fused"):

@@ -506,17 +506,109 @@ def conv9_to_rgb(F, x, weight, bias, *, slices=True):
     at inference, by ``depth_to_space`` under autograd. The kernels are built in
     the graph: no parameters of their own.
     """
-    shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
-               for py in (0, 1) for px in (0, 1)]
-    zero = F.zeros_like(F.slice_axis(shifted[0], axis=0, begin=0, end=1))
-    kern = F.concat(*(shifted + [zero] * (_PHASE_FILTERS - 12)), dim=0)
-    bzero = F.zeros_like(F.slice_axis(bias, axis=0, begin=0, end=1))
-    b = F.concat(*([bias] * 4 + [bzero] * (_PHASE_FILTERS - 12)), dim=0)
+    kern, b = _rgb_phase_kernels(F, weight, bias)
     z = F.Convolution(reflect_pad(F, x, 4, slices), kern, b, kernel=(10, 10), stride=(2, 2),
                       num_filter=_PHASE_FILTERS)
     if slices:
         return interleave_phases(F, z, 3, _PHASE_FILTERS)
     return F.depth_to_space(F.slice_axis(z, axis=1, begin=0, end=12), block_size=2)
+
+
+def _rgb_phase_kernels(F, weight, bias):
+    """The 10x10 stride-2 kernels (``(16, cin, 10, 10)``) and biases of
+    :func:`conv9_to_rgb`: output phase (py, px) of the 9x9 conv is its kernel shifted by
+    (py, px), filters ``3 * (2 py + px)`` on; the last 4 filters zero."""
+    shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
+               for py in (0, 1) for px in (0, 1)]
+    zero = F.zeros_like(F.slice_axis(shifted[0], axis=0, begin=0, end=1))
+    kern = F.concat(*(shifted + [zero] * (_PHASE_FILTERS - 12)), dim=0)
+    bzero = F.zeros_like(F.slice_axis(bias, axis=0, begin=0, end=1))
+    return kern, F.concat(*([bias] * 4 + [bzero] * (_PHASE_FILTERS - 12)), dim=0)
+
+
+# Phase form. A map X of even height and width, (N, C, 2M, 2W'), kept as its four
+# phases P[py, px](m, n) = X(2m + py, 2n + px) stacked phase-major: (N, 4C, M, W'),
+# channel (2 py + px) * C + c. A multi-style network's full-resolution maps have 8
+# channels, which oneDNN stores in 16-channel blocks (twice their bytes), and their
+# reflection pads are concatenations at full resolution; in phase form the same values
+# take 32 channels at a quarter of the pixels, no padding waste.
+
+def upsample_conv3_phases(F, x, weight, bias, cout):
+    """:func:`upsample_conv3` (nearest-upsample x2, reflect-pad 1, conv 3x3) in phase
+    form: its four output phases at `x`'s resolution, ``(N, 4 * cout, H, W)``. Each
+    phase's 2x2 taps (:func:`_phase_kernels`) sit at (py, px) in a 3x3 kernel, so one
+    conv of the edge-padded `x` gives every phase in place (no shifted rows to crop)."""
+    groups = F.split(_phase_kernels(F, weight), num_outputs=4, axis=0)
+    kern = F.concat(*[F.pad(g, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
+                      for g, (py, px) in zip(groups, [(0, 0), (0, 1), (1, 0), (1, 1)])], dim=0)
+    return F.Convolution(edge_pad(F, x, 1), kern, F.concat(*[bias] * 4, dim=0),
+                         kernel=(3, 3), num_filter=4 * cout)
+
+
+def phase_norm_one_image(F, p, gamma, beta, aux, eps, relu, c):
+    """Instance norm of the map whose phases are `p` (``(1, 4c, M, W)``), in phase form:
+    each phase's statistics from a batch norm in training mode (`aux`: its moving
+    averages' inputs for 4c channels, :func:`batch_norm_one_image`), pooled over the four
+    phases (mean of the means; variance from the mean of var + mean^2), then the scale
+    and shift of each channel as a depthwise 1x1 conv. Each step keeps oneDNN's layout
+    of `p` (a batch norm of the phases reshaped to a batch of four would not: ~4x
+    slower in the plain layout)."""
+    mm, mv, _ = aux
+    ones = F.ones_like(mm)
+    _, mean, invstd = F.BatchNorm(p, ones, F.zeros_like(mm), mm, mv, eps=eps, fix_gamma=False,
+                                  use_global_stats=False, output_mean_var=True)
+    mean = mean.reshape((4, c))
+    sq = F.mean(1.0 / F.square(invstd.reshape((4, c))) - eps + F.square(mean), axis=0)
+    mean = F.mean(mean, axis=0)                                          # (c,)
+    scale = gamma.reshape((-1,)) * F.rsqrt(F.relu(sq - F.square(mean)) + eps)
+    shift = beta.reshape((-1,)) - mean * scale
+    y = F.Convolution(p, F.concat(*[scale] * 4, dim=0).reshape((-1, 1, 1, 1)),
+                      F.concat(*[shift] * 4, dim=0), kernel=(1, 1), num_filter=4 * c,
+                      num_group=4 * c)
+    return F.Activation(y, act_type="relu") if relu else y
+
+
+def conv9_to_rgb_phases(F, p, weight, bias, cin):
+    """:func:`conv9_to_rgb` (reflect-pad 4, conv 9x9 to 3 channels) of the map whose
+    phases are `p` (``(N, 4 cin, M, W)``; `weight` ``(3, cin, 9, 9)``): the stride-2
+    10x10 conv of the padded map reads, along each axis, tap ``2a + b`` from phase b
+    at offset a, so it is a 5x5 conv of the phases (the same multiply-adds, no
+    full-resolution input), padded by 2 as the map's reflection makes them
+    (:func:`_phase_reflect_pad`), then interleaved (:func:`interleave_phases`)."""
+    kern, b = _rgb_phase_kernels(F, weight, bias)  # (16, C, 10, 10): (a y, b y, a x, b x)
+    kern = kern.reshape((0, 0, 5, 2, 5, 2)).transpose((0, 3, 5, 1, 2, 4)).reshape((0, -1, 5, 5))
+    z = F.Convolution(_phase_reflect_pad(F, p, cin), kern, b, kernel=(5, 5),
+                      num_filter=_PHASE_FILTERS)
+    return interleave_phases(F, z, 3, _PHASE_FILTERS)
+
+
+def _phase_reflect_pad(F, p, c):
+    """Phases `p` (``(N, 4c, M, W)``) padded by 2 on each side as a reflection pad of 4
+    of their map pads them. Along an axis, with b the phase along it: before row 0,
+    phase 0 takes its rows 2, 1 (X(-4) = X(4), X(-2) = X(2)) and phase 1 its rows 1, 0
+    (X(-3) = X(3), X(-1) = X(1)); after the last, phase 0 its rows -1, -2 and phase 1
+    its rows -2, -3 (of an even-sided map X(2M - 1 + k) = X(2M - 1 - k)). Each padded
+    row takes its channels from two whole rows by a 0/1 mask (exact), since oneDNN
+    cannot slice a channel range that splits its 16-channel blocks."""
+    before, after = ((2, 1), (1, 0)), ((-1, -2), (-2, -3))  # [phase][slot]
+    for axis in (2, 3):
+        # phase 1 along the axis: channel groups g = 2 py + px with py (axis 2), px (axis 3)
+        ones, zeros = F.ones((1, c, 1, 1)), F.zeros((1, c, 1, 1))
+        one = [ones, ones, zeros, zeros] if axis == 2 else [ones, zeros, ones, zeros]
+        phase0 = F.concat(*one, dim=1)
+        phase1 = 1 - phase0
+
+        def row(i):
+            lo, hi = [None] * 4, [None] * 4
+            lo[axis], hi[axis] = i, (i + 1 if i != -1 else None)
+            return F.slice(p, begin=tuple(lo), end=tuple(hi))
+
+        def slot(rows, k):
+            return (F.broadcast_mul(row(rows[0][k]), phase0)
+                    + F.broadcast_mul(row(rows[1][k]), phase1))
+        p = F.concat(*[slot(before, k) for k in (0, 1)], p, *[slot(after, k) for k in (0, 1)],
+                     dim=axis)
+    return p
 
 
 def interleave_phases(F, z, c, channels, shifted=False):
