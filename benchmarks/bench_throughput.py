@@ -22,7 +22,7 @@ size (the second call at that shape; the first call's is printed too) + one
 encode, and prints the ratio CLI / that sum (the goal: within 1.10), the same
 ratio by CPU time (user + system of every thread, which a busy neighbour moves less
 than the clock; the CLI's includes its check and its I/O thread), and the CLI's
-forward calls (in its run order, largest image first) at sizes new to the run against
+forward calls (in input order) at sizes new to the run against
 those at a size it ran before.
 
 Memory the process has not touched yet costs the most in round 0: the CLI's growth
@@ -212,13 +212,13 @@ def folder_cli(inputs_dir, out_dir, model):
 
 
 def reference(paths, out_dir, style):
-    """Per image, in the CLI's run order (``fast.run_order``: the process's memory then
-    goes the same way): decode, first and second forward at its size, encode (seconds
+    """Per image, in the CLI's (input) order (the process's memory then goes the same
+    way): decode, first and second forward at its size, encode (seconds
     each), and the CPU seconds of the decode, the second forward and the encode."""
     from gluon_style import fast
     from gluon_style.io import images
     rows = []
-    for p in [paths[i] for i in fast.run_order(paths)]:
+    for p in paths:
         c0, t0 = cpu_s(), time.perf_counter()
         img = fast.load_content(p)
         t1, c1 = time.perf_counter(), cpu_s()
@@ -280,7 +280,7 @@ def run_folder(args, work, result):
         print("  ratio CLI / sum: %.3f whole run, %.3f without style load and check "
               "(target <= 1.10); by CPU time (user + system) %.3f whole run"
               % (row["ratio"], row["ratio_stylize"], row["ratio_cpu"] or float("nan")))
-        # the CLI's forward calls (in its run order) at a size first seen in this run,
+        # the CLI's forward calls (in input order) at a size first seen in this run,
         # and at a size it ran before
         seen, first, again = set(), [], []
         for dt, sizes in calls:

@@ -76,11 +76,11 @@ def test_cli_stylizes_a_folder(params_dir, tmp_path, capsys):
 MIXED = [(40, 30), (33, 21), (40, 30), (50, 20), (40, 30), (40, 30), (33, 21), (48, 40)]
 
 
-def test_cli_folder_of_mixed_sizes_largest_first_each_as_if_alone(params_dir, tmp_path,
-                                                                   monkeypatch):
+def test_cli_folder_of_mixed_sizes_in_input_order_each_as_if_alone(params_dir, tmp_path,
+                                                                     monkeypatch):
     """Interleaved sizes: every output at its own input's size, equal (within one level)
     to that image stylized alone (none swapped with another of its batch), and written
-    largest first, the images of one size together in input order."""
+    in input order."""
     from gluon_style.io import images
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -99,8 +99,7 @@ def test_cli_folder_of_mixed_sizes_largest_first_each_as_if_alone(params_dir, tm
     monkeypatch.setattr(images, "write_bytes", write)
     code = transfer.main(["fast", "--model", "dots", "--content", str(src), "--output", str(out),
                           "--quiet"])
-    # 48x40; the four 40x30 in input order; 50x20; the two 33x21
-    assert code == 0 and order == ["p%d.png" % i for i in (7, 0, 2, 4, 5, 3, 1, 6)]
+    assert code == 0 and order == names
     style = fast.load_style("dots")
     for name, size in zip(names, MIXED):
         got = Image.open(out / name)
@@ -113,7 +112,7 @@ def test_cli_folder_of_mixed_sizes_largest_first_each_as_if_alone(params_dir, tm
 def test_run_order_is_largest_first_by_header_with_sizes_together(tmp_path):
     """By the size each image is stylized at (EXIF orientation and max size applied,
     read from the header), largest first, one size's images together in input order; a
-    file that cannot be read first; `in_order` keeps the input order."""
+    file that cannot be read first: what `largest_first` runs (by default, input order)."""
     from gluon_style.io import images
     sizes = [(40, 30), (60, 18), (30, 40), (80, 60), (40, 30), (50, 50)]
     paths = [str(make_photo(tmp_path / ("p%d.png" % i), w, h)) for i, (w, h) in enumerate(sizes)]
@@ -136,10 +135,10 @@ def test_run_order_is_largest_first_by_header_with_sizes_together(tmp_path):
     def forward(imgs):
         seen.append([im.size for im in imgs])
         return imgs
-    assert list(fast.stylize_files(forward, paths[:-1], out, in_order=True)) == out
+    assert list(fast.stylize_files(forward, paths[:-1], out)) == out
     assert [s for batch in seen for s in batch] == sizes + [(30, 40)]
     seen.clear()
-    assert list(fast.stylize_files(forward, paths[:-1], out)) == [
+    assert list(fast.stylize_files(forward, paths[:-1], out, largest_first=True)) == [
         out[i] for i in (3, 5, 0, 4, 2, 6, 1)]
     assert seen[:2] == [[(80, 60)], [(50, 50)]] and seen[2] == [(40, 30), (40, 30)]
 
@@ -509,9 +508,8 @@ def test_no_image_that_can_be_batched_runs_its_norms_as_batch_norms_alone():
 def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_path, monkeypatch):
     """While the network paints image k, the I/O thread decodes image k + 2 and encodes
     image k - 1 (each forward waits for those to start: without the thread it would
-    time out); each output is written whole before its path is yielded, in run order
-    (here the input order: the sizes fall), and a failure stops the run with the yielded
-    outputs written and no other."""
+    time out); each output is written whole before its path is yielded, in input order,
+    and a failure stops the run with the yielded outputs written and no other."""
     import threading
 
     from gluon_style.io import images

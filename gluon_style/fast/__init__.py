@@ -393,15 +393,15 @@ def check_contents(inputs, max_size=None, *, role="content folder", top=None, mo
 
 
 def run_order(inputs, max_size=None):
-    """The indices of `inputs` in the order :func:`stylize_files` runs them: the largest
-    image first (its size after `max_size`, read from the file's header), images of one
-    size together, ties in input order; a file whose header cannot be read comes first
-    (its error before anything is written).
+    """The indices of `inputs` largest image first (its size after `max_size`, read from
+    the file's header), images of one size together, ties in input order; a file whose
+    header cannot be read comes first (its error before anything is written). The order
+    of ``stylize_files(..., largest_first=True)``.
 
-    The first image's buffers are the largest the run needs, and the smaller ones'
-    fit in the memory the process keeps (:func:`gluon_style.runtime.keep_freed_memory`),
-    so memory grows once instead of at each larger size; images of one size run one
-    after another, batched (:func:`plan_batches`) and on one plan of the network.
+    The first image's buffers are then the largest the run needs, and the smaller ones'
+    fit in the memory the process keeps (:func:`gluon_style.runtime.keep_freed_memory`):
+    a folder of mixed sizes holds less memory at its end (``docs/precision.md``, "Phase
+    form"), in the same time within the noise.
     """
     def key(i):
         wh = images.stored_size(inputs[i])
@@ -413,9 +413,9 @@ def run_order(inputs, max_size=None):
     return sorted(range(len(inputs)), key=key)
 
 
-def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size, in_order=False):
-    """Stylize each input file to its output file, in :func:`run_order` (`in_order`:
-    in input order); yields the output paths as they are written.
+def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size, largest_first=False):
+    """Stylize each input file to its output file, in input order (`largest_first`: in
+    :func:`run_order`); yields the output paths as they are written.
 
     Consecutive small images of one size (after `max_size`) go through in one batch
     (:func:`plan_batches`); every other image alone. Decoding the next image and
@@ -425,7 +425,7 @@ def stylize_files(style, inputs, outputs, *, max_size=FastOptions.max_size, in_o
     encoded, so an interruption leaves exactly the yielded outputs written.
     """
     from concurrent.futures import ThreadPoolExecutor
-    if not in_order:
+    if largest_first:
         order = run_order(inputs, max_size)
         inputs, outputs = [inputs[i] for i in order], [outputs[i] for i in order]
     with ThreadPoolExecutor(1, thread_name_prefix="gluon_style-io") as worker:

@@ -62,7 +62,12 @@ parameters, with built-in operators only (``export`` loads with
   as one stride-2 conv with 16 filters (12 real, 4 zero), then interleaved (a
   one-hot transposed conv at inference, :func:`interleave_phases`;
   ``depth_to_space`` under autograd); 2.6x faster than the plain conv padded to
-  16 filters.
+  16 filters;
+* the multi-style network (:mod:`gluon_style.nets.magenta`; 8 channels at full
+  resolution, which oneDNN stores in 16-channel blocks), one image at inference: the
+  map between its last upsampling and the conv to RGB kept as its four phases at half
+  resolution (:func:`upsample_conv3_phases`, :func:`phase_norm_one_image`,
+  :func:`conv9_to_rgb_phases`): no full-resolution tensor, pad or interleave there.
 
 The network keeps one graph per mode (inference, or recording for autograd) and
 rebuilds it when the mode changes. Parameters: conv ``weight`` ``(out, in, k,
