@@ -556,8 +556,8 @@ def phase_norm_one_image(F, p, gamma, beta, aux, eps, relu, c):
     averages' inputs for 4c channels, :func:`batch_norm_one_image`), pooled over the four
     phases (mean of the means; variance from the mean of var + mean^2), then the scale
     and shift of each channel as a depthwise 1x1 conv. Each step keeps oneDNN's layout
-    of `p` (a batch norm of the phases reshaped to a batch of four would not: ~4x
-    slower in the plain layout)."""
+    of `p`; one batch norm of the phases reshaped to a batch of four computes the same
+    in the plain layout, several times slower (``docs/precision.md``, "Phase form")."""
     mm, mv, _ = aux
     ones = F.ones_like(mm)
     _, mean, invstd = F.BatchNorm(p, ones, F.zeros_like(mm), mm, mv, eps=eps, fix_gamma=False,
@@ -597,10 +597,11 @@ def _phase_reflect_pad(F, p, c):
     cannot slice a channel range that splits its 16-channel blocks."""
     before, after = ((2, 1), (1, 0)), ((-1, -2), (-2, -3))  # [phase][slot]
     for axis in (2, 3):
-        # phase 1 along the axis: channel groups g = 2 py + px with py (axis 2), px (axis 3)
+        # 1 on the channel groups g = 2 py + px of phase 0 along the axis (py = 0 on
+        # axis 2, px = 0 on axis 3), 0 on the others
         ones, zeros = F.ones((1, c, 1, 1)), F.zeros((1, c, 1, 1))
-        one = [ones, ones, zeros, zeros] if axis == 2 else [ones, zeros, ones, zeros]
-        phase0 = F.concat(*one, dim=1)
+        groups = [ones, ones, zeros, zeros] if axis == 2 else [ones, zeros, ones, zeros]
+        phase0 = F.concat(*groups, dim=1)
         phase1 = 1 - phase0
 
         def row(i):
