@@ -233,11 +233,13 @@ def test_one_image_runs_the_norms_as_batch_norms_with_the_same_pixels(st, tmp_pa
     style = st.conditioned(vec)
     x = images.to_tensor([photo])
     y = style.net(x).asnumpy()
-    ops = {n["op"] for n in json.loads(style.net._cached_graph[1].tojson())["nodes"]}
-    assert style.net._mode[1] and [op for op in ops if "BatchNorm" in op]
+    bn = NormAux.wanted(style.net, x, True)
+    graph = style.net.folded[bn].block._cached_graph[1]
+    ops = {n["op"] for n in json.loads(graph.tojson())["nodes"]}
+    assert bn and [op for op in ops if "BatchNorm" in op]
     with NormAux.off(style.net):
         ref = style.net(x).asnumpy()
-        assert not style.net._mode[1]
+        assert "" in style.net.folded
     np.testing.assert_allclose(y, ref, atol=1e-4)
     # a batch: the matrix products, image by image the same; the transformer called
     # directly (its own graph) likewise
@@ -271,6 +273,34 @@ def test_one_image_keeps_the_upsampled_map_in_phase_form(st, h, w, monkeypatch):
         ref = tr(x, vec).asnumpy()
         assert not tr.expand2.phases and up in shapes()
     np.testing.assert_allclose(y, ref, atol=1e-4)
+
+
+@pytest.mark.parametrize("h, w", [(36, 44), (20, 12)])
+def test_a_fixed_vector_runs_its_graph_folded_with_the_same_pixels(st, h, w, monkeypatch):
+    """The block with the vector fixed (the shipped styles, video) runs, per formulation,
+    a graph traced once whose weight-only and vector-only parts (the phase and shifted
+    kernels, the norms' scales and shifts) are values: none of the operators that build
+    them is left, and the pixels are the live graph's."""
+    import json
+
+    from gluon_style.nets.transformer import NormAux
+    monkeypatch.setattr(NormAux, "min_pixels", 36 * 44)
+    vec = np.random.RandomState(h).normal(0, 0.3, magenta.STYLE_DIM)
+    block = arbitrary.Conditioned(st.transformer, vec)
+    x = mx.nd.array(np.random.RandomState(w).uniform(-2, 2, (1, 3, h, w)))
+    y = block(x).asnumpy()
+    bn = NormAux.wanted(block, x, True)
+    assert list(block.folded) == [bn] and bool(bn) == (h * w >= 36 * 44)
+    nodes = json.loads(block.folded[bn].block._cached_graph[1].tojson())["nodes"]
+    ops = {n["op"] for n in nodes}
+    # a batch's norms take their statistics by FullyConnected; one image's have none
+    built = {"Pad", "_eye", "SliceChannel", "transpose"} | ({"FullyConnected"} if bn else set())
+    assert not ops & built, ops & built
+    assert any(n["name"].startswith("folded_") for n in nodes if n["op"] == "null")
+    live = block.live(x, True, bn).asnumpy()
+    np.testing.assert_allclose(y, live, rtol=0, atol=1e-6)
+    block(x)  # the folded graph again, not traced anew
+    assert list(block.folded) == [bn]
 
 
 def test_preserve_colors_luminance_keeps_the_photos_chroma(st, tmp_path):

@@ -229,7 +229,14 @@ class _Painter:
 
 
 def Conditioned(transformer, vector, ctx=None):
-    """A one-input HybridBlock: `transformer` with the style vector fixed."""
+    """A one-input HybridBlock: `transformer` with the style vector fixed.
+
+    For inference each formulation (one image, or a batch: :class:`NormAux`) is traced
+    once and folded (:func:`gluon_style.nets.folding.fold_constants`): the kernels the
+    graph builds from the weights and the norms' scales and shifts from the fixed vector
+    are computed once, not at every call (the same pixels; the folded copy holds the
+    weights as they were at its first call). Under autograd the live graph runs.
+    """
     import mxnet as mx
     from mxnet import gluon
 
@@ -242,21 +249,48 @@ def Conditioned(transformer, vector, ctx=None):
                 self.style = self.params.get_constant(
                     "style", mx.nd.array(np.asarray(vector, np.float32)[None]))
             self.net = transformer
+            self.folded = {}  # formulation -> precision.TracedNet
 
         def forward(self, x):
             # traced once per formulation: the forward-only one (faster) unless a
             # gradient can be asked for; for one image, its norms as batch norms
             inference = isinstance(x, mx.nd.NDArray) and not mx.autograd.is_recording()
             bn = NormAux.wanted(self, x, inference)
+            if not inference:
+                return self.live(x, inference, bn)
+            if bn not in self.folded:
+                self.folded[bn] = self.fold(x, bn)
+            return self.folded[bn](x)
+
+        def live(self, x, inference, bn):
             if (inference, bn) != self._mode:
                 self._clear_cached_op()
                 self._mode = inference, bn
             self.net.set_inference(inference, bn)
             return NormAux.call(super().forward, self, bn, x)
 
+        def fold(self, x, bn):
+            """The inference graph of formulation `bn` on `x`'s device, traced (as
+            symbols: nothing runs) and folded."""
+            from ..nets.folding import fold_constants
+            from ..precision import TracedNet
+            self._clear_cached_op()
+            self._mode = True, bn
+            self.net.set_inference(True, bn)
+            # Gluon's own trace (MXNet 1.9), without the pass a first call would run
+            self._get_graph(x, *(NormAux.inputs(self, x.context) if bn else []))
+            folded, _ = fold_constants(self, ctx=x.context)
+            folded.hybridize(static_alloc=True)
+            self._clear_cached_op()
+            self._mode = None
+            return TracedNet(folded, self, bn)
+
         def hybrid_forward(self, F, x, *aux, style):
-            with NormAux.bound(self, aux, fused=self._mode[1] == "fused"):
-                return self.net(x, F.broadcast_like(style, x, lhs_axes=(0,), rhs_axes=(0,)))
+            bn = self._mode[1]
+            with NormAux.bound(self, aux, fused=bn == "fused"):
+                # one image (bn): the vector as it is, so what it alone decides folds
+                return self.net(x, style if bn else F.broadcast_like(
+                    style, x, lhs_axes=(0,), rhs_axes=(0,)))
 
     block = _Conditioned()
     block._mode = None

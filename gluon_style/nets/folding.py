@@ -4,11 +4,13 @@ is computed once.
 The Johnson transformer's inference graph builds some of its convolution kernels from
 its parameters at every call (:func:`~gluon_style.nets.transformer.upsample_conv3`
 sums the 3x3 taps into 2x2 phase kernels; the last conv's four phase
-kernels are shifted copies of its 9x9 one). MXNet 1.9 has no constant folding, so
-those slices, sums, pads and concatenations, and the layout reorders of their results,
-run with every image. :func:`fold_constants` evaluates each such sub-graph once and
-gives a :class:`mxnet.gluon.SymbolBlock` that takes the results as parameters: the
-same outputs, bit for bit, without the per-call kernel building.
+kernels are shifted copies of its 9x9 one); so does the multi-style network's, which
+with a fixed style vector (:func:`gluon_style.fast.arbitrary.Conditioned`) also
+computes the same scale and shift for each of its norms at every call. MXNet 1.9 has
+no constant folding, so those slices, sums, pads and concatenations, and the layout
+reorders of their results, run with every image. :func:`fold_constants` evaluates each
+such sub-graph once and gives a :class:`mxnet.gluon.SymbolBlock` that takes the results
+as parameters: the same outputs, bit for bit, without the per-call kernel building.
 
 The folded copy holds the values the parameters had when it was made: fold again after
 changing them (as for any converted copy, e.g. :func:`gluon_style.precision.to_bfloat16`).
