@@ -314,4 +314,3 @@ def test_training_with_the_loss_network_in_bfloat16_follows_float32(tmp_path):
     two = _trainer(tmp_path / "two", str(photos), style, steps=1, precision="bfloat16",
                    ctx="cpu0,cpu1")
     assert two.precision == "float32"
-
