@@ -78,10 +78,17 @@ def cpu_s():
 
 def touch_cost(mb=256):
     """Seconds per GB to touch memory new to a process, measured in a child process (so
-    this one's heap is left as it is): numpy's ones over `mb` MB."""
+    this one's heap is left as it is): a `memset` of `mb` MB from ``malloc``, allocated as
+    the CLI's process allocates (:func:`gluon_style.runtime.keep_freed_memory`: from the
+    heap, in small pages, as MXNet's arrays; numpy asks for huge pages for its large
+    arrays, which cost several times more a GB on a VM like the one in
+    ``docs/precision.md``, "Phase form")."""
     import subprocess
-    code = ("import time, numpy as np; t = time.perf_counter(); np.ones(%d << 17); "
-            "print(time.perf_counter() - t)" % mb)
+    code = ("import ctypes, sys, time; sys.path.insert(0, %r); from gluon_style import runtime; "
+            "runtime.keep_freed_memory(); libc = ctypes.CDLL(None); "
+            "libc.malloc.restype = ctypes.c_void_p; n = ctypes.c_size_t(%d << 20); "
+            "p = ctypes.c_void_p(libc.malloc(n)); t = time.perf_counter(); "
+            "libc.memset(p, 1, n); print(time.perf_counter() - t)" % (ROOT, mb))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     return float(out) * 1024 / mb
