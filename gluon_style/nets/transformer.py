@@ -453,12 +453,23 @@ def _pad_by_slices(F, x, before, after):
     """`x` with the rows (then the columns) of indices `before` put before it and those
     of `after` after it (negative indices count from the end)."""
     for axis in (2, 3):
-        def row(i):
-            lo, hi = [None] * 4, [None] * 4
-            lo[axis], hi[axis] = i, (i + 1 if i != -1 else None)
-            return F.slice(x, begin=tuple(lo), end=tuple(hi))
-        x = F.concat(*[row(i) for i in before], x, *[row(i) for i in after], dim=axis)
+        x = F.concat(*[_row(F, x, axis, i) for i in before], x,
+                     *[_row(F, x, axis, i) for i in after], dim=axis)
     return x
+
+
+def _row(F, x, axis, i):
+    """Row (`axis` 2) or column (`axis` 3) `i` of NCHW `x`, kept as an axis of length 1
+    (negative `i` counts from the end)."""
+    lo, hi = [None] * 4, [None] * 4
+    lo[axis], hi[axis] = i, (i + 1 if i != -1 else None)
+    return F.slice(x, begin=tuple(lo), end=tuple(hi))
+
+
+def _shifted(F, k, py, px):
+    """Kernels `k` (``(out, in, kh, kw)``) one row and column larger, shifted by (py, px)
+    in {0, 1}^2 (zeros on the other side)."""
+    return F.pad(k, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
 
 
 
@@ -523,8 +534,7 @@ def _rgb_phase_kernels(F, weight, bias):
     """The 10x10 stride-2 kernels (``(16, cin, 10, 10)``) and biases of
     :func:`conv9_to_rgb`: output phase (py, px) of the 9x9 conv is its kernel shifted by
     (py, px), filters ``3 * (2 py + px)`` on; the last 4 filters zero."""
-    shifted = [F.pad(weight, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
-               for py in (0, 1) for px in (0, 1)]
+    shifted = [_shifted(F, weight, py, px) for py in (0, 1) for px in (0, 1)]
     zero = F.zeros_like(F.slice_axis(shifted[0], axis=0, begin=0, end=1))
     kern = F.concat(*(shifted + [zero] * (_PHASE_FILTERS - 12)), dim=0)
     bzero = F.zeros_like(F.slice_axis(bias, axis=0, begin=0, end=1))
@@ -544,7 +554,7 @@ def upsample_conv3_phases(F, x, weight, bias, cout):
     phase's 2x2 taps (:func:`_phase_kernels`) sit at (py, px) in a 3x3 kernel, so one
     conv of the edge-padded `x` gives every phase in place (no shifted rows to crop)."""
     groups = F.split(_phase_kernels(F, weight), num_outputs=4, axis=0)
-    kern = F.concat(*[F.pad(g, mode="constant", pad_width=(0, 0, 0, 0, py, 1 - py, px, 1 - px))
+    kern = F.concat(*[_shifted(F, g, py, px)
                       for g, (py, px) in zip(groups, [(0, 0), (0, 1), (1, 0), (1, 1)])], dim=0)
     return F.Convolution(edge_pad(F, x, 1), kern, F.concat(*[bias] * 4, dim=0),
                          kernel=(3, 3), num_filter=4 * cout)
@@ -604,14 +614,9 @@ def _phase_reflect_pad(F, p, c):
         phase0 = F.concat(*groups, dim=1)
         phase1 = 1 - phase0
 
-        def row(i):
-            lo, hi = [None] * 4, [None] * 4
-            lo[axis], hi[axis] = i, (i + 1 if i != -1 else None)
-            return F.slice(p, begin=tuple(lo), end=tuple(hi))
-
         def slot(rows, k):
-            return (F.broadcast_mul(row(rows[0][k]), phase0)
-                    + F.broadcast_mul(row(rows[1][k]), phase1))
+            return (F.broadcast_mul(_row(F, p, axis, rows[0][k]), phase0)
+                    + F.broadcast_mul(_row(F, p, axis, rows[1][k]), phase1))
         p = F.concat(*[slot(before, k) for k in (0, 1)], p, *[slot(after, k) for k in (0, 1)],
                      dim=axis)
     return p
