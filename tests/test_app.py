@@ -527,3 +527,31 @@ def test_a_johnson_style_does_not_blend(client, params, tmp_path):
     assert all(s["network"] == "" for s in listed)  # nothing to blend with in the page
     msg = _one_line_error(_post_fast(client, photo, blend="dots", mix="0.5"), 400)
     assert "cannot be blended: only styles of one multi-style network can" in msg
+
+
+def test_the_app_warms_up_the_style_its_page_picks_first(params, work, tmp_path, monkeypatch):
+    """create_app(warm_up=True) (the app's command line): on the inference thread, the
+    first listed style is loaded and its network run once; the first transfer of it
+    uses that loaded style and runs no warm-up of its own."""
+    warmed = []
+    real = fast.FastStyle.warm_up
+
+    def warm_up(self, **kw):
+        warmed.append(self)
+        return real(self, **kw)
+    monkeypatch.setattr(fast.FastStyle, "warm_up", warm_up)
+    loads = []
+    real_load = fast.load_style
+    monkeypatch.setattr(fast, "load_style",
+                        lambda *a, **kw: loads.append(a) or real_load(*a, **kw))
+    app = create_app(str(work), warm_up=True)
+    assert app.extensions["gluon_style_warm_up"].result(60) == "dots"
+    assert len(warmed) == 1 and loads == [("dots",)]
+    assert warmed[0]._forward._traced  # its graph was traced and folded
+    photo = make_photo(tmp_path / "p.png", 40, 30)
+    assert _post_fast(app.test_client(), photo).status_code == 200
+    assert loads == [("dots",)] and len(warmed) == 1  # the loaded style, not a new one
+    # an app with no style to warm up starts all the same
+    monkeypatch.setattr(fast, "list_styles", lambda: {})
+    assert create_app(str(tmp_path / "w2"), warm_up=True).extensions[
+        "gluon_style_warm_up"].result(60) is None

@@ -564,3 +564,36 @@ def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_pat
             written.append(dst)
     assert written == outputs[:2] and sorted(os.listdir(run)) == sorted(
         [os.path.basename(p) for p in inputs + outputs[:2]])
+
+
+
+def test_a_warm_up_runs_the_network_once_and_changes_no_pixel(params_dir):
+    """FastStyle.warm_up: one pass at WARM_UP_SIZE, traced in the one-image formulation;
+    a photo after it runs that traced copy, with the pixels of a style never warmed up."""
+    img = Image.fromarray(np.random.RandomState(3).randint(0, 255, (37, 53, 3), np.uint8))
+    expected = np.asarray(fast.load_style("dots")(img))
+    style = fast.load_style("dots")
+    real, seen = style._forward, []
+
+    def forward(x):
+        seen.append(tuple(x.shape))
+        return real(x)
+    style._forward = forward
+    style.warm_up()
+    w, h = fast.WARM_UP_SIZE
+    assert seen == [(1, 3, h, w)] and len(real._traced) == 1
+    traced = dict(real._traced)
+    out = style(img)
+    assert real._traced == traced  # the same traced copy, not another
+    np.testing.assert_array_equal(np.asarray(out), expected)
+
+
+def test_the_warm_up_traces_what_photos_of_ordinary_size_run():
+    """A shipped style (the multi-style network, its vector folded in): after the
+    warm-up, a 640x480 photo runs the graph it traced and folded, none other."""
+    style = fast.load_style("starry_night")
+    style.warm_up()
+    folded = dict(style._forward.folded)
+    assert len(folded) == 1
+    style(Image.new("RGB", (640, 480), (90, 120, 200)))
+    assert style._forward.folded == folded

@@ -95,7 +95,7 @@ def main(argv=None):
         if is_loopback(args.host) and ":" not in args.host:  # guards against DNS rebinding
             trusted = sorted({"localhost", "127.0.0.1", args.host})
         app = create_app(workdir, max_upload_mb=args.max_upload_mb, network=args.network,
-                         trusted_hosts=trusted)
+                         trusted_hosts=trusted, warm_up=True)  # the first style, meanwhile
         if not args.verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
         httpd = make_server(args.host, args.port, app, threaded=True, fd=sock.fileno())

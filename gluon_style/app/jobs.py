@@ -142,6 +142,10 @@ class Jobs:
         self._inference = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="gluon_style-infer")
 
+    def in_background(self, fn, *args):
+        """``fn(*args)`` on the inference thread, not waited for: a Future."""
+        return self._inference.submit(fn, *args)
+
     def infer(self, fn, *args):
         """``fn(*args)`` on the inference thread, ahead of the optimization's next
         iteration; returns its result (or raises its exception) in the caller."""

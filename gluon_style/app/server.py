@@ -140,12 +140,35 @@ def swatch(name, size=128):
     return buf.getvalue()
 
 
+def listed_styles():
+    """The fast-mode styles as the page lists them: (name, manifest entry), by name; the
+    page picks the first."""
+    return sorted(fast.list_styles().items())
+
+
+def warm_first_style(styles):
+    """Load the style the page picks first into `styles` (a :class:`StyleCache`) and warm
+    it up (:meth:`gluon_style.fast.FastStyle.warm_up`), so that the first transfer skips
+    that one-time work; the name, or None if there is no style or it does not load (the
+    transfer that asks for it then says why)."""
+    found = listed_styles()
+    if not found:
+        return None
+    name, entry = found[0]
+    try:
+        styles.get(name, entry).warm_up()
+    except Error:
+        return None
+    return name
+
+
 def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
-               max_queued=MAX_QUEUED, network=None, trusted_hosts=None):
+               max_queued=MAX_QUEUED, network=None, trusted_hosts=None, warm_up=False):
     """The Flask app. Jobs live in folders under `workdir`; `network` is the loss
     network of optimization mode (default: :func:`gatys.stylize_steps`'s); a
     transfer computes at most `max_pixels` pixels and at most `max_queued`
-    optimizations wait."""
+    optimizations wait. `warm_up`: at once, on the thread that runs the fast
+    transfers, :func:`warm_first_style` (the app's command line asks for it)."""
     app = Flask(__name__, static_folder=STATIC, static_url_path="/static")
     app.config.update(MAX_CONTENT_LENGTH=int(max_upload_mb * 1024 * 1024),
                       TRUSTED_HOSTS=trusted_hosts)
@@ -158,6 +181,8 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
     jobs = Jobs(os.path.abspath(workdir), lambda job: run_optimization(jobs, job, network),
                 max_queued=max_queued)
     app.extensions["gluon_style_jobs"] = jobs
+    if warm_up:
+        app.extensions["gluon_style_warm_up"] = jobs.in_background(warm_first_style, styles)
 
     @app.errorhandler(Error)
     def user_error(e):
@@ -217,14 +242,13 @@ def create_app(workdir, *, max_upload_mb=MAX_UPLOAD_MB, max_pixels=MAX_PIXELS,
 
     @app.get("/api/styles")
     def list_styles():
-        found = fast.list_styles()
         return jsonify(styles=[dict(name=n, credit=e.get("credit", ""),
                                     variant=e.get("variant", ""),
                                     # styles of one network can be blended: same network id
                                     network=(e.get("sha256", "")[:16]
                                              if e.get("variant") == "multistyle" else ""),
                                     thumbnail="/api/styles/%s/thumbnail" % quote(n, safe=""))
-                               for n, e in sorted(found.items())])
+                               for n, e in listed_styles()])
 
     @app.get("/api/styles/<name>/thumbnail")
     def thumbnail(name):

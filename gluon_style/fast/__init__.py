@@ -175,6 +175,16 @@ from .arbitrary import PRESERVE_COLORS, STRENGTH  # noqa: E402
 #: numeric precision asked for (see :mod:`gluon_style.precision`)
 PRECISION = FastOptions.precision
 
+#: the (width, height) of :meth:`FastStyle.warm_up`'s image: small, and at least
+#: :attr:`~gluon_style.nets.transformer.NormAux.min_pixels` (2**17), so that it traces the
+#: one-image formulation that photos of ordinary size run in
+WARM_UP_SIZE = (512, 256)
+
+
+def _warm_up_image():
+    from PIL import Image
+    return Image.new("RGB", WARM_UP_SIZE, (128, 128, 128))
+
 
 def check_controls(strength, preserve_colors):
     """`strength` as a float in [0, 1] and `preserve_colors`, checked (one line)."""
@@ -233,6 +243,20 @@ class FastStyle:
         # multi-style network is called as it is (float32: precision.HOLDS)
         self._forward = (Precise(net, self.precision, ctx=self.ctx) if variant in VARIANTS
                          else net)
+
+    def warm_up(self):
+        """Run the network once on a :data:`WARM_UP_SIZE` image, so that a first call's
+        one-time work is done before a photo waits for it: the graph traced and folded
+        (or converted to bfloat16), oneDNN's generated kernels that do not depend on the
+        size (its matrix products take ~50 ms the first time), the weights in oneDNN's
+        layout. Photos of ordinary size then run the formulation it traced (one image,
+        from :attr:`~gluon_style.nets.transformer.NormAux.min_pixels` up). The app does it
+        for the style its page picks first, while nobody waits."""
+        self._pass(_warm_up_image())
+
+    def _pass(self, img):
+        """The network's pass on one image, without the controls."""
+        return images.to_images(self._forward(images.to_tensor([img], ctx=self.ctx)))[0]
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
