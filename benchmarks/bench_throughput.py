@@ -2,7 +2,8 @@
 
     PYTHONPATH=. python benchmarks/bench_throughput.py --photos PHOTO_FOLDER
         [--model starry_night | --model STYLE.params] [--n 20] [--format jpg|png]
-        [--rounds 2] [--video-seconds 5] [--video-rounds N] [--no-folder] [--no-video]
+        [--rounds 2] [--fresh N] [--video-seconds 5] [--video-rounds N] [--no-folder]
+        [--no-video]
         [--workdir DIR] [--json FILE]
 
 (a) Folder: `--n` JPEGs (``--format png``: PNGs) made from the photos of
@@ -29,6 +30,11 @@ Memory the process has not touched yet costs the most in round 0: the CLI's grow
 in resident memory is printed beside the cost of touching new memory on this machine
 (on a virtual machine whose host takes back freed memory, pages new to the process
 cost far more than a kernel's zeroing).
+
+(a') ``--fresh N``: the same folder through N runs of ``python -m gluon_style.transfer
+fast``, each in a new process, each followed by the reference above in this process: the
+ratio of the seconds the CLI prints for its images (after its start-up, its check of the
+inputs and its style load) to that sum, per run and the median.
 
 (b) Video: a ``--video-seconds`` 1280x720 30 fps clip (a slow pan and zoom over
 the first photo, made with the ``imageio-ffmpeg`` binary) through the ``video``
@@ -307,6 +313,54 @@ def run_folder(args, work, result):
              max(x["cli_images_per_s"] for x in rounds), min(x["ratio"] for x in rounds)))
 
 
+def fresh_cli(inputs_dir, out_dir, model):
+    """One ``fast`` CLI run on a folder in a new process (``python -m
+    gluon_style.transfer``): (the process's seconds, the seconds the CLI prints for its
+    images: after its start-up, the check of the inputs and the style's load)."""
+    import re
+    import subprocess
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "gluon_style.transfer", "fast", "--model", model,
+                           "--content", inputs_dir, "--output", out_dir, "--quiet"],
+                          capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    found = re.search(r"in ([0-9.]+) s,", done.stdout)
+    if done.returncode != 0 or not found:
+        raise SystemExit("fast CLI failed (%s): %s" % (done.returncode, done.stderr.strip()))
+    return wall, float(found.group(1))
+
+
+def run_fresh(args, work, result):
+    """`--fresh N`: N CLI runs, each in a new process, each followed by the reference
+    in this one (its sizes seen, as in every round): the ratio of what the CLI prints
+    for its images to the sum of decode + forward + encode, and the median."""
+    import statistics
+    from gluon_style import fast
+    src = os.path.join(work, "folder")
+    paths = make_folder(args.photos, src, args.n, ext=args.format, each=args.sizes_each)
+    style = fast.load_style(args.model)
+    os.makedirs(os.path.join(work, "out_ref_fresh"), exist_ok=True)
+    reference(paths, os.path.join(work, "out_ref_fresh"), style)  # every size seen here
+    print("\n(a') folder in fresh processes: %d %s files, model %s"
+          % (len(paths), args.format.upper(), args.model))
+    runs = []
+    for r in range(args.fresh):
+        before = load()
+        wall, cli_s = fresh_cli(src, os.path.join(work, "out_fresh_%d" % r), args.model)
+        ref = reference(paths, os.path.join(work, "out_ref_fresh"), style)
+        ref_sum = sum(x["decode"] + x["forward"] + x["encode"] for x in ref)
+        runs.append({"process_s": wall, "cli_s": cli_s, "ref_s": ref_sum,
+                     "ratio": cli_s / ref_sum, "load_before": before, "load_after": load()})
+        print("  run %d (load %s): process %.2f s, the CLI's images %.2f s (%.3f images/s) "
+              "against decode + forward + encode %.2f s: ratio %.3f"
+              % (r, before, wall, cli_s, len(paths) / cli_s, ref_sum, cli_s / ref_sum))
+    ratios = [x["ratio"] for x in runs]
+    result["fresh"] = {"n": len(paths), "model": args.model, "runs": runs,
+                       "median_ratio": statistics.median(ratios)}
+    print("fresh processes: ratio median %.3f (%.3f-%.3f over %d runs; target <= 1.10)"
+          % (statistics.median(ratios), min(ratios), max(ratios), len(ratios)))
+
+
 def make_clip(photos, path, seconds, fps=30):
     """A 1280x720 clip: a slow pan and zoom over the first photo of `photos`."""
     import subprocess
@@ -422,6 +476,8 @@ def main(argv=None):
     p.add_argument("--sizes-each", type=int, default=2,
                    help="photos of each size in the folder (default: 2; 1: every size once)")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--fresh", type=int, default=0, metavar="N",
+                   help="also N runs of the CLI on the folder, each in a new process (default: 0)")
     p.add_argument("--video-rounds", type=int, help="default: --rounds")
     p.add_argument("--video-seconds", type=float, default=5.0)
     p.add_argument("--no-folder", action="store_true")
@@ -447,6 +503,8 @@ def main(argv=None):
           % (t1 - t0, t2 - t1, load(), memory["why"]))
     if not args.no_folder:
         run_folder(args, work, result)
+        if args.fresh:
+            run_fresh(args, work, result)
     if not args.no_video:
         run_video(args, work, result)
     result["load_end"] = load()
