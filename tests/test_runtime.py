@@ -307,3 +307,54 @@ def test_the_programs_one_cpu_temp_space_holds_less_memory_than_mxnets_four():
                              capture_output=True, text=True, check=True, timeout=300)
         held[copies] = int(out.stdout.split()[-1])
     assert held[None] < 0.85 * held["4"], held
+
+
+def test_prime_pushes_one_matrix_product_after_settling_the_isa(monkeypatch):
+    """runtime.prime: oneDNN's instruction set settled first, then one 1x1 conv pushed to
+    the engine (its output, zeros); nothing on another device."""
+    import mxnet as mx
+    order = []
+    monkeypatch.setattr(runtime, "settle_cpu_isa", lambda *a: order.append("isa"))
+    real = mx.nd.Convolution
+
+    def conv(*a, **kw):
+        order.append(("conv", kw["kernel"], kw["num_filter"]))
+        return real(*a, **kw)
+    monkeypatch.setattr(mx.nd, "Convolution", conv)
+    out = runtime.prime(mx.cpu())
+    assert order == ["isa", ("conv", (1, 1), 3)]
+    assert out.shape == (1, 3, 8, 8) and not out.asnumpy().any()
+    assert runtime.prime(mx.gpu(0)) is None and order[-1] == "isa"  # no operator pushed
+
+
+def test_fast_and_video_prime_the_engine_before_the_checks_and_the_load(params_dir, tmp_path,
+                                                                       monkeypatch, capsys):
+    """The command line primes the engine first (the inputs' check and the style's load
+    then run beside the set-up); a bad --ctx is still named by the style's load, in one
+    line."""
+    from gluon_style import fast, transfer
+    from gluon_style.cli import fast as cli
+
+    from .conftest import make_photo
+    events = []
+    real_prime, real_check, real_load = runtime.prime, fast.check_contents, cli.load_style_source
+    monkeypatch.setattr(runtime, "prime", lambda ctx=None: events.append("prime")
+                        or real_prime(ctx))
+    monkeypatch.setattr(fast, "check_contents", lambda *a, **kw: events.append("check")
+                        or real_check(*a, **kw))
+    monkeypatch.setattr(cli, "load_style_source", lambda args: events.append("load")
+                        or real_load(args))
+    src = make_photo(tmp_path / "a.png", 40, 30)
+    assert transfer.main(["fast", "--model", "dots", "--content", src, "--output",
+                          str(tmp_path / "o.png"), "--quiet"]) == 0
+    assert events == ["prime", "check", "load"]
+    events.clear()
+    transfer.main(["video", "--model", "dots", "--input", str(tmp_path / "missing.mp4"),
+                   "--output", str(tmp_path / "o.mp4"), "--quiet"])
+    assert events[:2] == ["prime", "load"]
+    events.clear()
+    capsys.readouterr()
+    code = transfer.main(["fast", "--model", "dots", "--content", src, "--output",
+                          str(tmp_path / "p.png"), "--ctx", "gpu7", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "gpu7" in err and events == ["check", "load"]

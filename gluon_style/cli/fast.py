@@ -59,6 +59,17 @@ def load_style_source(args):
         style_scale=args.style_scale, preserve_colors=args.preserve_colors, precision=precision)
 
 
+def prime_engine(args):
+    """:func:`gluon_style.runtime.prime` on the device of parsed `args`; a bad ``--ctx`` is
+    left to the style's load, which names it in its turn."""
+    from ..runtime import parse_ctx, prime
+    try:
+        ctx = parse_ctx(args.ctx)[0]
+    except Error:
+        return None
+    return prime(ctx)
+
+
 def fast_parser():
     from ..options import FastOptions
     p = Parser(prog="python -m gluon_style.transfer fast",
@@ -145,6 +156,7 @@ def run_fast(argv):
 
     from .. import fast
 
+    prime_engine(args)  # beside the check of the inputs and the style's load
     inputs, outputs = _fast_files(args)
     style = load_style_source(args)
     t0 = time.perf_counter()
@@ -206,6 +218,7 @@ def run_video(argv):
         if args.style_image:
             images.check_output_path(args.output, inputs=args.style_image,
                                      extensions=video.VIDEO_EXTENSIONS)
+        prime_engine(args)  # beside the style's load and the video's probe
         style = load_style_source(args)
         job = video.VideoJob(style, args.input, args.output, temporal_weight=args.temporal_weight,
                              batch_size=args.batch_size, max_size=args.max_size, crf=args.crf,
