@@ -290,11 +290,12 @@ def prime(ctx=None):
 
     The process's first oneDNN operator sets up what every later one shares: OpenMP's
     threads and, for the first matrix product, the gemm kernels oneDNN generates once
-    (~50 ms on 2 cores; the multi-style network's 1x1 convs and last interleave take that
-    path). Pushed early, that runs on the engine's thread while the caller goes on (the
-    command line checks its inputs and loads the style meanwhile) instead of inside the
-    first photo's pass (``docs/precision.md``, "The first call's one-time work"). oneDNN's
-    instruction set is settled first (:func:`settle_cpu_isa`), as before any operator.
+    (the multi-style network's 1x1 convs and last interleave take that path; the cost
+    is in ``docs/precision.md``). Pushed early, that runs on the engine's thread while
+    the caller goes on (the command line checks its inputs and loads the style
+    meanwhile) instead of inside the first photo's pass ("The first call's one-time
+    work" there). oneDNN's instruction set is settled first (:func:`settle_cpu_isa`),
+    as before any operator.
     """
     import mxnet as mx
     settle_cpu_isa()

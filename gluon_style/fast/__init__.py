@@ -245,12 +245,12 @@ class FastStyle:
                          else net)
 
     def warm_up(self):
-        """Run the network once on a :data:`WARM_UP_SIZE` image, so that a first call's
-        one-time work is done before a photo waits for it: the graph traced and folded
-        (or converted to bfloat16), oneDNN's generated kernels that do not depend on the
-        size (its matrix products take ~50 ms the first time), the weights in oneDNN's
-        layout. Photos of ordinary size then run the formulation it traced (one image,
-        from :attr:`~gluon_style.nets.transformer.NormAux.min_pixels` up). The app does it
+        """Run the network once on a :data:`WARM_UP_SIZE` image, so that a first
+        call's one-time work is done before a photo waits for it: the graph traced and
+        folded (or converted to bfloat16), the kernels oneDNN generates once whatever
+        the size (those of its first matrix product), the weights in oneDNN's layout.
+        Photos of ordinary size then run the formulation it traced (one image, from
+        :attr:`~gluon_style.nets.transformer.NormAux.min_pixels` up). The app does it
         for the style its page picks first, while nobody waits."""
         self._pass(_warm_up_image())
 
