@@ -311,6 +311,7 @@ def run_folder(args, work, result):
           "process, as in a fresh CLI run); best round %.3f images/s, ratio %.3f"
           % (rounds[0]["cli_images_per_s"], rounds[0]["cli_s_per_image"], rounds[0]["ratio"],
              max(x["cli_images_per_s"] for x in rounds), min(x["ratio"] for x in rounds)))
+    return paths, style
 
 
 def fresh_cli(inputs_dir, out_dir, model):
@@ -330,17 +331,14 @@ def fresh_cli(inputs_dir, out_dir, model):
     return wall, float(found.group(1))
 
 
-def run_fresh(args, work, result):
-    """`--fresh N`: N CLI runs, each in a new process, each followed by the reference
-    in this one (its sizes seen, as in every round): the ratio of what the CLI prints
-    for its images to the sum of decode + forward + encode, and the median."""
+def run_fresh(args, work, result, paths, style):
+    """`--fresh N`: N CLI runs on the folder of `paths`, each in a new process, each
+    followed by the reference in this one with `style` (every size seen by the rounds):
+    the ratio of what the CLI prints for its images to the sum of decode + forward +
+    encode, and the median."""
     import statistics
-    from gluon_style import fast
-    src = os.path.join(work, "folder")
-    paths = make_folder(args.photos, src, args.n, ext=args.format, each=args.sizes_each)
-    style = fast.load_style(args.model)
+    src = os.path.dirname(paths[0])
     os.makedirs(os.path.join(work, "out_ref_fresh"), exist_ok=True)
-    reference(paths, os.path.join(work, "out_ref_fresh"), style)  # every size seen here
     print("\n(a') folder in fresh processes: %d %s files, model %s"
           % (len(paths), args.format.upper(), args.model))
     runs = []
@@ -502,9 +500,9 @@ def main(argv=None):
     print("start-up: import %.2f s, style load %.2f s (load %s); memory: %s"
           % (t1 - t0, t2 - t1, load(), memory["why"]))
     if not args.no_folder:
-        run_folder(args, work, result)
+        paths, style = run_folder(args, work, result)
         if args.fresh:
-            run_fresh(args, work, result)
+            run_fresh(args, work, result, paths, style)
     if not args.no_video:
         run_video(args, work, result)
     result["load_end"] = load()

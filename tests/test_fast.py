@@ -566,7 +566,6 @@ def test_a_folder_run_decodes_and_encodes_beside_the_network(params_dir, tmp_pat
         [os.path.basename(p) for p in inputs + outputs[:2]])
 
 
-
 def test_a_warm_up_runs_the_network_once_and_changes_no_pixel(params_dir):
     """FastStyle.warm_up: one pass at WARM_UP_SIZE, traced in the one-image formulation;
     a photo after it runs that traced copy, with the pixels of a style never warmed up."""

@@ -181,11 +181,6 @@ PRECISION = FastOptions.precision
 WARM_UP_SIZE = (512, 256)
 
 
-def _warm_up_image():
-    from PIL import Image
-    return Image.new("RGB", WARM_UP_SIZE, (128, 128, 128))
-
-
 def check_controls(strength, preserve_colors):
     """`strength` as a float in [0, 1] and `preserve_colors`, checked (one line)."""
     from .arbitrary import check_preserve_colors, check_strength
@@ -252,19 +247,19 @@ class FastStyle:
         Photos of ordinary size then run the formulation it traced (one image, from
         :attr:`~gluon_style.nets.transformer.NormAux.min_pixels` up). The app does it
         for the style its page picks first, while nobody waits."""
-        self._pass(_warm_up_image())
+        from PIL import Image
+        self._pass([Image.new("RGB", WARM_UP_SIZE, (128, 128, 128))])
 
-    def _pass(self, img):
-        """The network's pass on one image, without the controls."""
-        return images.to_images(self._forward(images.to_tensor([img], ctx=self.ctx)))[0]
+    def _pass(self, batch):
+        """The network's pass on a list of same-size images, without the controls."""
+        return images.to_images(self._forward(images.to_tensor(batch, ctx=self.ctx)))
 
     def __call__(self, img):
         batch = img if isinstance(img, list) else [img]
         if self.variant in VARIANTS and len(batch) > 1:  # one by one: see norm_min_pixels
-            out = [o for im in batch for o in images.to_images(
-                self._forward(images.to_tensor([im], ctx=self.ctx)))]
+            out = [o for im in batch for o in self._pass([im])]
         else:
-            out = images.to_images(self._forward(images.to_tensor(batch, ctx=self.ctx)))
+            out = self._pass(batch)
         if self.strength != 1.0 or self.preserve_colors != "none":
             out = [apply_controls(o, p, strength=self.strength,
                                   preserve_colors=self.preserve_colors)
